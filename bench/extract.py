@@ -1,0 +1,111 @@
+"""Benchmark `isintool extract` against ripgrep, grep and jq on ~200 MB of order JSON.
+
+    python bench/extract.py [--mb 200] [--rounds 5]
+
+Needs `rg` (Debian: ripgrep), `grep` and `jq` on PATH. Prints median wall-time ratios against
+ripgrep and peak memory, all measured side by side in one run, plus start-up against `import click`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+
+from _measure import compare, report  # bench/ is on sys.path when run as a script
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLE = (
+    b'{"orders":[{"id":1},{"id":2},{"id":3},{"id":648}],'
+    b'"errors":[{"code":3,"message":"[PHP Warning #2] count(): Parameter must be an array (153)"}]}'
+)
+
+
+def make_orders(path: str, megabytes: int) -> None:
+    """Write realistic order JSON: ids among prices, nested codes and messages with numbers."""
+    rng = random.Random(6166)
+    target = megabytes * 1_000_000
+    with open(path, "wb") as out:
+        out.write(b'{"orders":[')
+        written, order_id = 0, 0
+        while written < target:
+            parts = []
+            for _ in range(10_000):
+                order_id += rng.randint(1, 9)
+                parts.append(
+                    b'{"id":%d,"isin":"US0378331005","side":"%s","qty":%d,"price":%d.%02d,'
+                    b'"account":{"code":%d,"desk":"EQ-%d"},"note":"batch %d (%d)"}'
+                    % (
+                        order_id,
+                        rng.choice([b"buy", b"sell"]),
+                        rng.randint(1, 5000),
+                        rng.randint(1, 999),
+                        rng.randint(0, 99),
+                        rng.randint(100, 999),
+                        rng.randint(1, 40),
+                        rng.randint(1, 10**6),
+                        rng.randint(1, 999),
+                    )
+                )
+            # One order a line, as large exports are written: grep works a line at a time and
+            # takes many minutes over one 200 MB line.
+            block = (b",\n" if written else b"") + b",\n".join(parts)
+            out.write(block)
+            written += len(block)
+        out.write(b'],"errors":[{"code":3,"message":"Parameter must be an array (153)"}]}\n')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mb", type=int, default=200, help="size of the generated input in MB")
+    parser.add_argument("--rounds", type=int, default=5, help="runs of each command")
+    parser.add_argument("--data", default=os.path.join(tempfile.gettempdir(), "isintool-bench"))
+    args = parser.parse_args()
+    os.makedirs(args.data, exist_ok=True)
+    orders = os.path.join(args.data, f"orders-{args.mb}mb.json")
+    if not os.path.exists(orders):
+        print(f"generating {orders} ...", file=sys.stderr)
+        make_orders(orders + ".tmp", args.mb)
+        os.replace(orders + ".tmp", orders)
+    tool = [sys.executable, os.path.join(ROOT, "isintool.py")]
+    results = compare(
+        {
+            "isintool extract": [*tool, "extract", orders],
+            "rg -oP": ["rg", "-oP", r'"id":\K\d+', orders],
+            "grep -oP": ["grep", "-oP", r'"id":\K\d+', orders],
+            "jq": ["jq", "-c", "[.orders[].id]", orders],
+        },
+        args.rounds,
+        args.data,
+    )
+    print(f"extract on {os.path.getsize(orders) / 1e6:.0f} MB, {args.rounds} rounds")
+    print(report(results, "rg -oP"))
+    counts = {n: _count_ids(os.path.join(args.data, f"{n}.out")) for n in ("isintool extract", "rg -oP")}
+    if len(set(counts.values())) != 1:
+        raise SystemExit(f"the tools disagree on the number of ids: {counts}")
+
+    sample = os.path.join(args.data, "sample.json")
+    with open(sample, "wb") as f:
+        f.write(SAMPLE)
+    startup = compare(
+        {
+            "import click": [sys.executable, "-c", "import click"],
+            "isintool extract": [*tool, "extract", sample],
+        },
+        args.rounds * 4,
+        args.data,
+    )
+    print("\nstart-up on the issue's sample")
+    print(report(startup, "import click"))
+
+
+def _count_ids(path: str) -> int:
+    with open(path, "rb") as f:
+        data = f.read()
+    return data.count(b",") + 1 if data.startswith(b"[") else data.count(b"\n")
+
+
+if __name__ == "__main__":
+    main()
