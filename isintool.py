@@ -8,14 +8,24 @@ Usage:
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import fcntl
+import gzip
+import io
 import itertools
 import json
+import operator
 import os
 import re
 import sys
+import tempfile
+import time
+import zipfile
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, TypeVar
 
 import click
 
@@ -170,10 +180,639 @@ def _parallel_map(func: Callable[[T], R], items: Iterable[T], workers: int) -> I
             yield pending.popleft().result()
 
 
+# --- ISIN validation -------------------------------------------------------------------------------
+
+# ISO 6166 shape: a two-letter prefix (a country, or XS, EU, XF...), nine alphanumerics, a check digit.
+ISIN_PATTERN = rb"[A-Z]{2}[A-Z0-9]{9}[0-9]"
+_ISIN_LINE = re.compile(rb"(?m)^" + ISIN_PATTERN + rb"$")
+_ISIN_TOKEN = re.compile(rb"(?<![A-Za-z0-9])" + ISIN_PATTERN + rb"(?![A-Za-z0-9])")
+
+
+def _luhn_digit(digit: int, doubled: bool) -> int:
+    """What one digit adds to a Luhn sum: itself, or its double with the two digits added."""
+    return (2 * digit - 9 if digit >= 5 else 2 * digit) if doubled else digit
+
+
+def _isin_char_sum(value: int, doubled: bool) -> int:
+    """What one ISIN character (0-9, A=10 ... Z=35) adds; a letter counts as its two digits."""
+    if value < 10:
+        return _luhn_digit(value, doubled)
+    tens, ones = divmod(value, 10)
+    return _luhn_digit(ones, doubled) + _luhn_digit(tens, not doubled)
+
+
+def _table(mapping: Callable[[int], int]) -> bytes:
+    """A bytes.translate table from a function of the byte value."""
+    return bytes(mapping(b) & 0xFF for b in range(256))
+
+
+_ALPHANUMERIC = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_CHAR_VALUE = _table(lambda b: max(_ALPHANUMERIC.find(b), 0))
+_IS_DIGIT = _table(lambda b: 48 <= b <= 57)
+_ODD = _table(lambda b: b & 1)
+# Indexed by value + 36 * doubled: what a character adds to the sum (at most 18).
+_CHAR_SUM = _table(lambda b: _isin_char_sum(b % 36, b >= 36) if b < 72 else 0)
+_SUM_OK = _table(lambda b: b % 10 == 0)
+
+
+def _check_digits_ok(records: bytes) -> bytes:
+    """One byte per 12-byte ISIN-shaped record: 1 where its check digit holds, else 0.
+
+    ISO 6166: write letters as numbers (A=10 ... Z=35), then the Luhn sum of all the digits,
+    check digit included, must end in 0. Luhn doubles every second digit from the right, so a
+    character is doubled when an odd number of digit characters stand to its right (a letter
+    adds two digits, which keeps the parity).
+
+    All records are checked at once, a character position at a time: a column's bytes, turned
+    into numbers by `translate`, are read as one big integer with a byte per record, and adding
+    such integers adds every record's figures side by side. No figure passes 255 (12 characters
+    add at most 12 * 18), so nothing carries into a neighbour. Python's big-integer arithmetic
+    does in C what would otherwise be a loop over millions of strings.
+    """
+    count = len(records) // 12
+    total = digits_to_the_right = 0
+    for position in reversed(range(12)):
+        chars = records[position::12]
+        doubled = digits_to_the_right.to_bytes(count, "big").translate(_ODD)
+        index = int.from_bytes(chars.translate(_CHAR_VALUE), "big") + 36 * int.from_bytes(doubled, "big")
+        total += int.from_bytes(index.to_bytes(count, "big").translate(_CHAR_SUM), "big")
+        digits_to_the_right += int.from_bytes(chars.translate(_IS_DIGIT), "big")
+    return total.to_bytes(count, "big").translate(_SUM_OK)
+
+
+def is_valid_isin(text: str) -> bool:
+    """True when `text` is an upper-case ISIN whose check digit holds."""
+    data = text.encode("ascii", "replace")
+    return bool(_ISIN_LINE.fullmatch(data)) and _check_digits_ok(data) == b"\x01"
+
+
+def _keep_valid(candidates: list[bytes]) -> list[bytes]:
+    """The ISIN-shaped candidates whose check digit holds, in order."""
+    mask = _check_digits_ok(b"".join(candidates))
+    if b"\x00" not in mask:
+        return candidates
+    return list(itertools.compress(candidates, mask))
+
+
+# --- Parse -----------------------------------------------------------------------------------------
+
+ISIN_COLUMN_NAMES = ("isin", "isin number")  # NSE India writes " ISIN NUMBER"
+_DELIMITERS = (b",", b";", b"\t")
+HEADER_SEARCH_LINES = 100  # preamble lines allowed before the header (Xetra's file has a few)
+
+
+class CsvLayout(NamedTuple):
+    """Where the ISINs stand in a CSV file."""
+
+    delimiter: bytes
+    column: int
+    data_start: int  # offset of the first data row in the first chunk
+
+
+class IsinList(NamedTuple):
+    """A parsed list: the ISINs sorted and unique, and what was left out."""
+
+    isins: list[bytes]
+    invalid: int
+    duplicates: int
+
+
+def find_csv_layout(head: bytes, column: str | None = None) -> CsvLayout | None:
+    """Find the header naming the ISIN column in the first lines; None when the text is no CSV."""
+    wanted = {column.strip().lower()} if column else set(ISIN_COLUMN_NAMES)
+    offset = 0
+    for line in head.split(b"\n")[:HEADER_SEARCH_LINES]:
+        text = line.decode("utf-8", "replace").lstrip("\ufeff")
+        for delimiter in _DELIMITERS:
+            names = [name.strip().lower() for name in next(csv.reader([text], delimiter=delimiter.decode()))]
+            found = [i for i, name in enumerate(names) if name in wanted]
+            if found and (len(names) > 1 or column or names[0] in ISIN_COLUMN_NAMES):
+                return CsvLayout(delimiter, found[0], offset + len(line) + 1)
+        offset += len(line) + 1
+    if column:
+        raise IsinToolError(f"no column named {column!r} in the first {HEADER_SEARCH_LINES} lines")
+    return None
+
+
+def _line_blocks(chunks: Iterable[bytes], quoted: bool) -> Iterator[bytes]:
+    """Regroup chunks into blocks of whole lines (whole records, if fields may be quoted)."""
+    carry = b""
+    for chunk in chunks:
+        buffer = carry + chunk
+        cut = buffer.rfind(b"\n") + 1
+        # A newline inside a quoted field is not the end of a record: quotes before a real
+        # record end come in pairs ("" escapes a quote, which keeps the count even).
+        while quoted and cut and buffer.count(b'"', 0, cut) % 2:
+            cut = buffer.rfind(b"\n", 0, cut - 1) + 1
+        if cut:
+            yield buffer[:cut]
+        carry = buffer[cut:]
+    if carry:
+        yield carry
+
+
+def _csv_field_pattern(layout: CsvLayout) -> re.Pattern[bytes]:
+    """A regex for the ISIN column of unquoted rows: the field, trimmed, is group 1."""
+    d = re.escape(layout.delimiter)
+    other = rb"[^" + d + rb"\n]*"
+    return re.compile(
+        rb"(?m)^(?:"
+        + other
+        + d
+        + rb"){%d}[ \t]*([^" % layout.column
+        + d
+        + rb"\r\n]*?)[ \t]*\r?(?:"
+        + d
+        + rb"|$)"
+    )
+
+
+def _csv_fields(block: bytes, layout: CsvLayout, pattern: re.Pattern[bytes]) -> list[bytes]:
+    """The ISIN column's non-empty fields in a block of whole CSV records."""
+    if b'"' not in block:  # the fast path: no quoting, so a regex finds the column
+        fields = pattern.findall(block)
+    else:
+        rows = csv.reader(
+            io.StringIO(block.decode("latin-1"), newline=""), delimiter=layout.delimiter.decode()
+        )
+        fields = [row[layout.column].strip().encode("latin-1") for row in rows if len(row) > layout.column]
+    return [field for field in fields if field] if b"" in fields else fields
+
+
+def parse_isins(chunks: Iterable[bytes], column: str | None = None) -> IsinList:
+    """Collect the valid ISINs from a payload's text, given in chunks of any size.
+
+    A CSV whose header names an ISIN column (or `column`) gives that column only, so the ISINs
+    of a benchmark or an underlying in other columns are not taken. Any other text gives every
+    ISIN-shaped token. Candidates failing the shape or the check digit count as invalid.
+    """
+    chunks = iter(chunks)
+    first = next(chunks, b"").removeprefix(b"\xef\xbb\xbf")
+    layout = find_csv_layout(first, column)
+    if layout:
+        first = first[layout.data_start :]
+    pattern = _csv_field_pattern(layout) if layout else _ISIN_TOKEN
+    found: list[bytes] = []
+    invalid = 0
+    for block in _line_blocks(itertools.chain([first], chunks), quoted=layout is not None):
+        if layout:
+            fields = _csv_fields(block, layout, pattern)
+            candidates = _ISIN_LINE.findall(b"\n".join(fields))
+            invalid += len(fields) - len(candidates)
+        else:
+            candidates = pattern.findall(block)
+        valid = _keep_valid(candidates)
+        invalid += len(candidates) - len(valid)
+        found += valid
+    found.sort()
+    unique = list(map(operator.itemgetter(0), itertools.groupby(found)))  # sorted: duplicates are neighbours
+    return IsinList(unique, invalid, len(found) - len(unique))
+
+
+def decompressed_chunks(raw: BinaryIO, max_bytes: int) -> Iterator[bytes]:
+    """Yield the text of a payload recognised by its bytes: a zip's one member, gzip, or plain."""
+    magic = raw.read(4)
+    raw.seek(0)
+    if magic.startswith(b"PK\x03\x04"):
+        stream = _open_zip_member(raw)
+    elif magic.startswith(b"\x1f\x8b"):
+        stream = gzip.GzipFile(fileobj=raw, mode="rb")
+    else:
+        stream = raw
+    total = 0
+    try:
+        for chunk in _read_chunks(stream):
+            total += len(chunk)
+            if total > max_bytes:
+                raise IsinToolError(f"the payload decompresses to more than {max_bytes} bytes (--max-bytes)")
+            yield chunk
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise IsinToolError(f"corrupt or truncated payload: {exc}") from None
+
+
+def _open_zip_member(raw: BinaryIO) -> BinaryIO:
+    """Open the one data file in a zip archive."""
+    try:
+        archive = zipfile.ZipFile(raw)
+    except zipfile.BadZipFile as exc:
+        raise IsinToolError(f"corrupt zip: {exc}") from None
+    members = [m for m in archive.infolist() if not m.is_dir()]
+    if len(members) != 1:
+        names = ", ".join(m.filename for m in members) or "nothing"
+        raise IsinToolError(f"expected one file in the zip, found {names}")
+    return archive.open(members[0])
+
+
+# --- Download --------------------------------------------------------------------------------------
+
+GLEIF_ISIN_LEI_URL = "https://mapping.gleif.org/api/v2/isin-lei/latest/download"
+DEFAULT_TIMEOUT = 30.0  # seconds to connect, and for each read
+DEFAULT_MAX_TIME = 3600.0  # seconds for the whole run
+DEFAULT_RETRIES = 3
+DEFAULT_MAX_BYTES = 2 * 1024**3
+BACKOFF_SECONDS = 1.0  # the first wait before a retry; doubled each time
+MAX_BACKOFF_SECONDS = 60.0
+_RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class Downloaded(NamedTuple):
+    """A finished download: None as the body when the source answered 304 Not Modified."""
+
+    body: BinaryIO | None
+    size: int
+    etag: str | None
+    last_modified: str | None
+
+
+class Deadline:
+    """The end of `--max-time`, and how much of it is left."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        """Seconds left; raises once none are."""
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise IsinToolError(f"gave up after {self.seconds:g} seconds (--max-time)")
+        return left
+
+
+def download(
+    url: str,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    deadline: Deadline,
+    retries: int = DEFAULT_RETRIES,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> Downloaded:
+    """Download `url` into an anonymous temporary file, retrying what may pass.
+
+    Connection errors, timeouts, truncated bodies, 429 and 5xx are retried with exponential
+    backoff (or as `Retry-After` says); other errors are final. `progress(bytes, total)` is
+    called as the body arrives.
+    """
+    import requests  # about 100 ms: only fetch pays for it
+
+    headers = {"User-Agent": f"isintool/{__version__} (+{requests.utils.default_user_agent()})"}
+    headers["Accept-Encoding"] = "gzip"  # only what decompressed_chunks can undo
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    with requests.Session() as session:
+        for attempt in range(retries + 1):
+            try:
+                return _download_once(session, url, headers, timeout, deadline, max_bytes, progress)
+            except _Retryable as exc:
+                wait = exc.retry_after if exc.retry_after is not None else BACKOFF_SECONDS * 2**attempt
+                wait = min(wait, MAX_BACKOFF_SECONDS)
+                if attempt == retries:
+                    raise IsinToolError(f"{exc} (after {retries + 1} attempts)") from None
+                if wait >= deadline.left():
+                    raise IsinToolError(f"{exc}; no time left to retry (--max-time)") from None
+                time.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+class _Retryable(Exception):
+    """A failure worth another attempt."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _download_once(
+    session: Any,
+    url: str,
+    headers: dict[str, str],
+    timeout: float,
+    deadline: Deadline,
+    max_bytes: int,
+    progress: Callable[[int, int | None], None] | None,
+) -> Downloaded:
+    """One GET of `url`, its body spooled to an anonymous temporary file."""
+    import requests
+
+    try:
+        response = session.get(url, headers=headers, stream=True, timeout=min(timeout, deadline.left()))
+    except requests.exceptions.SSLError as exc:
+        raise IsinToolError(f"TLS verification failed for {url}: {_reason(exc)}") from None
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise _Retryable(f"cannot reach {url}: {_reason(exc)}") from None
+    except requests.RequestException as exc:
+        raise IsinToolError(f"bad request for {url}: {exc}") from None
+    with response:
+        if response.status_code == 304:
+            return Downloaded(None, 0, response.headers.get("ETag"), response.headers.get("Last-Modified"))
+        if response.status_code in _RETRY_STATUS:
+            retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+            raise _Retryable(f"{url} answered HTTP {response.status_code}", retry_after)
+        if response.status_code != 200:
+            raise IsinToolError(f"{url} answered HTTP {response.status_code} {response.reason}")
+        expected = response.headers.get("Content-Length")
+        expected_size = int(expected) if expected and expected.isdigit() else None
+        if expected_size is not None and expected_size > max_bytes:
+            raise IsinToolError(f"{url} is {expected_size} bytes, over --max-bytes {max_bytes}")
+        body = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, who closes it
+        try:
+            size = 0
+            for chunk in response.raw.stream(1024 * 1024, decode_content=False):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise IsinToolError(f"{url} sent more than --max-bytes {max_bytes} bytes")
+                body.write(chunk)
+                if progress:
+                    progress(size, expected_size)
+                deadline.left()
+            if expected_size is not None and size != expected_size:
+                raise _Retryable(f"{url} sent {size} of {expected_size} bytes")
+        except (requests.RequestException, OSError, _urllib3_errors()) as exc:
+            body.close()
+            raise _Retryable(f"download from {url} broke off: {_reason(exc)}") from None
+        except BaseException:
+            body.close()
+            raise
+        body.seek(0)
+        return Downloaded(body, size, response.headers.get("ETag"), response.headers.get("Last-Modified"))
+
+
+def _urllib3_errors() -> type[Exception]:
+    """The base of the errors urllib3 raises while a body streams."""
+    import urllib3
+
+    return urllib3.exceptions.HTTPError
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header: a number, or an HTTP date."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost message of a requests/urllib3 error, which names the real cause."""
+    while exc.args and isinstance(exc.args[0], BaseException):
+        exc = exc.args[0]
+    reason = getattr(exc, "reason", None)
+    return str(reason if isinstance(reason, BaseException) else exc)
+
+
+# --- Write -----------------------------------------------------------------------------------------
+
+NEW_FILE_MODE = 0o644  # masked by the umask, as a shell's `>` would do with 0666
+
+
+def write_atomically(path: str, pieces: Iterable[bytes]) -> None:
+    """Replace `path` with `pieces`: readers see the old file or the new one, never a mix.
+
+    Writes a temporary file in the same folder, fsyncs it and renames it over `path`; on any
+    failure the temporary file is removed and `path` is untouched. An existing file keeps its
+    mode; a new one gets 0644 less the umask.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for piece in pieces:
+                out.write(piece)
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            mode = os.stat(path).st_mode & 0o7777
+        except FileNotFoundError:
+            mode = NEW_FILE_MODE & ~_umask()
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    _fsync_directory(directory)
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it, so set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make a rename in `directory` survive a crash."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _isin_lines(isins: list[bytes], batch: int = 1 << 16) -> Iterator[bytes]:
+    """The list as text, one ISIN a line, in pieces of `batch` ISINs."""
+    for start in range(0, len(isins), batch):
+        yield b"\n".join(isins[start : start + batch]) + b"\n"
+
+
+# --- Fetch -----------------------------------------------------------------------------------------
+
+EXIT_LOCKED = 75  # EX_TEMPFAIL: another fetch is writing this output; cron will try again
+
+
+class LockedError(IsinToolError):
+    """Another fetch holds the lock for this output."""
+
+
+class FetchResult(NamedTuple):
+    """What a fetch did."""
+
+    path: str
+    written: bool  # False: the source said the list had not changed (304)
+    count: int
+    invalid: int
+    duplicates: int
+    downloaded: int
+    seconds: float
+
+
+@contextlib.contextmanager
+def output_lock(path: str, wait: bool = False) -> Iterator[None]:
+    """Hold an exclusive lock on `PATH.lock` so that two fetches never write `path` at once.
+
+    flock locks die with their process, so even a fetch killed with SIGKILL blocks no one; the
+    lock file itself stays, as removing it would let a third fetch lock a different file.
+    """
+    fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise LockedError(f"another fetch is writing {path} (its lock: {path}.lock)") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _sidecar_path(path: str) -> str:
+    return path + ".json"
+
+
+def _read_sidecar(path: str, url: str) -> dict[str, object]:
+    """What the last fetch of `url` into `path` recorded; empty when that was another source."""
+    try:
+        with open(_sidecar_path(path), "rb") as f:
+            record = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) and record.get("url") == url else {}
+
+
+def _count_lines(path: str) -> int:
+    """Lines in a file; 0 when there is no file."""
+    try:
+        with open(path, "rb") as f:
+            return sum(chunk.count(b"\n") for chunk in _read_chunks(f))
+    except FileNotFoundError:
+        return 0
+
+
+def _remove_leftovers(path: str) -> None:
+    """Delete temporary files that a killed fetch of `path` left; call with the lock held."""
+    directory = os.path.dirname(os.path.abspath(path))
+    prefix = f".{os.path.basename(path)}."
+    for name in os.listdir(directory):
+        if name.startswith(prefix) and name.endswith(".tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(directory, name))
+
+
+def download_isins(
+    url: str,
+    *,
+    column: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    deadline: Deadline,
+    retries: int = DEFAULT_RETRIES,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> tuple[Downloaded, IsinList | None]:
+    """Download and parse a list; the list is None when the source answered 304."""
+    got = download(
+        url,
+        timeout=timeout,
+        deadline=deadline,
+        retries=retries,
+        max_bytes=max_bytes,
+        etag=etag,
+        last_modified=last_modified,
+        progress=progress,
+    )
+    if got.body is None:
+        return got, None
+    with got.body:
+        parsed = parse_isins(decompressed_chunks(got.body, max_bytes), column)
+    deadline.left()
+    if not parsed.isins:
+        raise IsinToolError(f"no valid ISIN in what {url} sent ({parsed.invalid} invalid)")
+    return got, parsed
+
+
+def fetch_to_file(
+    url: str,
+    path: str,
+    *,
+    allow_shrink: bool = False,
+    wait: bool = False,
+    max_time: float = DEFAULT_MAX_TIME,
+    **options: Any,
+) -> FetchResult:
+    """Download the list from `url` and replace `path` with it, keeping the old list on failure.
+
+    Holds the output's lock throughout; asks the source for the list only if it changed since
+    the recorded ETag / Last-Modified; refuses a list under half the size of the current one
+    unless `allow_shrink`. Records the source's validators and the list's sha256 in PATH.json.
+    """
+    import hashlib
+
+    started = time.monotonic()
+    with output_lock(path, wait):
+        deadline = Deadline(max_time)
+        _remove_leftovers(path)
+        record = _read_sidecar(path, url) if os.path.exists(path) else {}
+        got, parsed = download_isins(
+            url,
+            deadline=deadline,
+            etag=_str_or_none(record.get("etag")),
+            last_modified=_str_or_none(record.get("last_modified")),
+            **options,
+        )
+        if parsed is None:
+            count = _count_lines(path)
+            return FetchResult(path, False, count, 0, 0, 0, time.monotonic() - started)
+        current = _count_lines(path)
+        if len(parsed.isins) * 2 < current and not allow_shrink:
+            raise IsinToolError(
+                f"refusing to shrink {path} from {current} to {len(parsed.isins)} ISINs (--allow-shrink)"
+            )
+        digest = hashlib.sha256()
+        write_atomically(path, _hashed(_isin_lines(parsed.isins), digest))
+        sidecar = {
+            "url": url,
+            "etag": got.etag,
+            "last_modified": got.last_modified,
+            "count": len(parsed.isins),
+            "invalid": parsed.invalid,
+            "duplicates": parsed.duplicates,
+            "sha256": digest.hexdigest(),
+            "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        write_atomically(_sidecar_path(path), [json.dumps(sidecar, indent=2).encode() + b"\n"])
+    seconds = time.monotonic() - started
+    return FetchResult(path, True, len(parsed.isins), parsed.invalid, parsed.duplicates, got.size, seconds)
+
+
+def _hashed(pieces: Iterable[bytes], digest: Any) -> Iterator[bytes]:
+    """Pass pieces through, feeding them to `digest` on the way."""
+    for piece in pieces:
+        digest.update(piece)
+        yield piece
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def ping(url: str, timeout: float = 10.0) -> None:
+    """GET a dead man's switch URL (healthchecks.io style)."""
+    import requests
+
+    try:
+        response = requests.get(url, timeout=timeout, headers={"User-Agent": f"isintool/{__version__}"})
+    except requests.RequestException as exc:
+        raise IsinToolError(f"ping {url} failed: {_reason(exc)}") from None
+    if response.status_code >= 400:
+        raise IsinToolError(f"ping {url} answered HTTP {response.status_code}")
+
+
 # --- CLI -------------------------------------------------------------------------------------------
 
 
-@click.group("isintool", context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("isintool", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="isintool")
 def cli() -> None:
     """Work with securities reference data: order IDs, ISIN lists, and their cron job."""
@@ -181,7 +820,13 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("file", default="-", type=click.Path(allow_dash=True))
-@click.option("--key", default="id", show_default=True, metavar="NAME", help="The JSON key whose integer values to pull.")
+@click.option(
+    "--key",
+    default="id",
+    show_default=True,
+    metavar="NAME",
+    help="The JSON key whose integer values to pull.",
+)
 @click.option("--lines", is_flag=True, help="Print one ID per line instead of a list.")
 def extract(file: str, key: str, lines: bool) -> None:
     """Print every order ID found in FILE (default: standard input).
@@ -202,6 +847,192 @@ def extract(file: str, key: str, lines: bool) -> None:
                 _write_stdout(format_ids(extract_ids(_read_chunks(stream), key), lines=lines))
     except OSError as exc:
         raise click.ClickException(f"cannot read {file}: {exc.strerror or exc}") from None
+
+
+class _LockedExit(click.ClickException):
+    exit_code = EXIT_LOCKED
+
+
+@cli.command(
+    epilog=f"Exit codes: 0 written or unchanged; 1 failed, the old list kept; 2 usage error; "
+    f"{EXIT_LOCKED} another fetch holds the lock for this output."
+)
+@click.option(
+    "--url",
+    metavar="URL",
+    default=GLEIF_ISIN_LEI_URL,
+    show_default=True,
+    envvar="ISINTOOL_URL",
+    show_envvar=True,
+    help="Where to download the list: CSV, zip, gzip, or any text holding ISINs.",
+)
+@click.option(
+    "-o",
+    "--output",
+    metavar="PATH",
+    default="isins.txt",
+    show_default=True,
+    envvar="ISINTOOL_OUTPUT",
+    show_envvar=True,
+    help="The file to replace, one ISIN a line; - writes to standard output.",
+)
+@click.option(
+    "--column",
+    metavar="NAME",
+    envvar="ISINTOOL_COLUMN",
+    show_envvar=True,
+    help="The CSV column to read (default: the one headed ISIN or ISIN NUMBER).",
+)
+@click.option(
+    "--timeout",
+    metavar="SECONDS",
+    type=click.FloatRange(0, min_open=True),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    envvar="ISINTOOL_TIMEOUT",
+    show_envvar=True,
+    help="Seconds to connect, and for each read.",
+)
+@click.option(
+    "--max-time",
+    metavar="SECONDS",
+    type=click.FloatRange(0, min_open=True),
+    default=DEFAULT_MAX_TIME,
+    show_default=True,
+    envvar="ISINTOOL_MAX_TIME",
+    show_envvar=True,
+    help="Seconds for the whole run, retries included.",
+)
+@click.option(
+    "--retries",
+    metavar="N",
+    type=click.IntRange(0),
+    default=DEFAULT_RETRIES,
+    show_default=True,
+    envvar="ISINTOOL_RETRIES",
+    show_envvar=True,
+    help="Further attempts after a connection error, timeout, 429 or 5xx.",
+)
+@click.option(
+    "--max-bytes",
+    metavar="N",
+    type=click.IntRange(1),
+    default=DEFAULT_MAX_BYTES,
+    show_default=True,
+    envvar="ISINTOOL_MAX_BYTES",
+    show_envvar=True,
+    help="Limit on bytes downloaded and, separately, on bytes after decompression.",
+)
+@click.option(
+    "--allow-shrink", is_flag=True, help="Accept a list with fewer than half the ISINs of the current file."
+)
+@click.option(
+    "--wait",
+    is_flag=True,
+    help=f"Wait for another fetch of this output to finish, instead of exiting {EXIT_LOCKED}.",
+)
+@click.option(
+    "--ping",
+    metavar="URL",
+    envvar="ISINTOOL_PING",
+    show_envvar=True,
+    help="GET URL after success, URL/fail after a failure (healthchecks.io style).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success (cron mails any output).")
+def fetch(
+    url: str,
+    output: str,
+    column: str | None,
+    timeout: float,
+    max_time: float,
+    retries: int,
+    max_bytes: int,
+    allow_shrink: bool,
+    wait: bool,
+    ping: str | None,
+    quiet: bool,
+) -> None:
+    """Download a list of ISINs once, validate it, and replace OUTPUT atomically.
+
+    The payload is recognised by its bytes: a zip holding one file, gzip, or plain text. In a
+    CSV whose header names an ISIN column, only that column is read; any other text gives every
+    ISIN-shaped token. Each ISIN must pass the ISO 6166 check digit; invalid ones are counted
+    and skipped. The list is written sorted and unique, one ISIN a line.
+
+    Readers of OUTPUT never see a partial list: on any failure the old file is kept as it was.
+    A fetch also refuses an empty list, or one under half the size of the current file (see
+    --allow-shrink). OUTPUT.json records the source's ETag and Last-Modified, and the next fetch
+    downloads only if the source has changed. OUTPUT.lock keeps two fetches apart.
+    """
+    options = dict(column=column, timeout=timeout, retries=retries, max_bytes=max_bytes)
+    try:
+        with contextlib.ExitStack() as stack:
+            progress = None if quiet or not sys.stderr.isatty() else _progress_bar(stack)
+            if output == "-":
+                got, parsed = download_isins(url, deadline=Deadline(max_time), progress=progress, **options)
+                assert parsed is not None  # no validators were sent, so no 304
+                _write_stdout(_isin_lines(parsed.isins))
+                result = FetchResult(
+                    "-", True, len(parsed.isins), parsed.invalid, parsed.duplicates, got.size, 0.0
+                )
+            else:
+                result = fetch_to_file(
+                    url,
+                    output,
+                    allow_shrink=allow_shrink,
+                    wait=wait,
+                    max_time=max_time,
+                    progress=progress,
+                    **options,
+                )
+    except LockedError as exc:
+        raise _LockedExit(str(exc)) from None
+    except (IsinToolError, OSError) as exc:
+        message = _os_error_message(exc) if isinstance(exc, OSError) else str(exc)
+        if ping:
+            _ping_quietly(ping.rstrip("/") + "/fail")
+        raise click.ClickException(message) from None
+    if ping:
+        _ping_quietly(ping)
+    if not quiet:
+        click.echo(_summary(result), err=True)
+
+
+def _summary(result: FetchResult) -> str:
+    """The one line a fetch prints on success."""
+    if not result.written:
+        return f"{result.path} unchanged since the last fetch ({result.count:,} ISINs)"
+    return (
+        f"wrote {result.count:,} ISINs to {result.path} ({result.invalid:,} invalid skipped, "
+        f"{result.duplicates:,} duplicates, {result.downloaded / 1e6:.1f} MB downloaded, "
+        f"{result.seconds:.1f} s)"
+    )
+
+
+def _progress_bar(stack: contextlib.ExitStack) -> Callable[[int, int | None], None]:
+    """A progress callback that draws a bar on stderr, opened at the first report."""
+    bar: Any = None
+
+    def report(done: int, total: int | None) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = stack.enter_context(click.progressbar(length=total, label="Downloading", file=sys.stderr))
+        bar.update(done - bar.pos)
+
+    return report
+
+
+def _ping_quietly(url: str) -> None:
+    """Ping, reporting a failure on stderr without changing the exit code."""
+    try:
+        ping(url)
+    except IsinToolError as exc:
+        click.echo(f"Warning: {exc}", err=True)
+
+
+def _os_error_message(exc: OSError) -> str:
+    """`strerror: filename`, as a shell would say it."""
+    return f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc.strerror or exc)
 
 
 def _write_stdout(pieces: Iterable[bytes]) -> None:
