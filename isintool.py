@@ -286,12 +286,23 @@ def find_csv_layout(head: bytes, column: str | None = None) -> CsvLayout | None:
         for delimiter in _DELIMITERS:
             names = [name.strip().lower() for name in next(csv.reader([text], delimiter=delimiter.decode()))]
             found = [i for i, name in enumerate(names) if name in wanted]
-            if found and (len(names) > 1 or column or names[0] in ISIN_COLUMN_NAMES):
+            if found:
                 return CsvLayout(delimiter, found[0], offset + len(line) + 1)
         offset += len(line) + 1
     if column:
         raise IsinToolError(f"no column named {column!r} in the first {HEADER_SEARCH_LINES} lines")
     return None
+
+
+def _head(chunks: Iterator[bytes]) -> bytes:
+    """Take chunks until they hold the lines where a header may stand (or the text ends)."""
+    head = b""
+    while head.count(b"\n") < HEADER_SEARCH_LINES and len(head) < CHUNK_SIZE:
+        chunk = next(chunks, b"")
+        if not chunk:
+            break
+        head += chunk
+    return head
 
 
 def _line_blocks(chunks: Iterable[bytes], quoted: bool) -> Iterator[bytes]:
@@ -347,7 +358,7 @@ def parse_isins(chunks: Iterable[bytes], column: str | None = None) -> IsinList:
     ISIN-shaped token. Candidates failing the shape or the check digit count as invalid.
     """
     chunks = iter(chunks)
-    first = next(chunks, b"").removeprefix(b"\xef\xbb\xbf")
+    first = _head(chunks).removeprefix(b"\xef\xbb\xbf")
     layout = find_csv_layout(first, column)
     if layout:
         first = first[layout.data_start :]

@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+import csv
+import gzip
+import hashlib
+import io
 import json
+import os
 import random
+import signal
+import socket
+import socketserver
+import ssl
+import stat
+import string
 import subprocess
 import sys
+import threading
+import time
 import tracemalloc
+import zipfile
+from pathlib import Path
 
 import pytest
+import trustme
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pytest_httpserver import HTTPServer
+from stdnum import isin as stdnum_isin
+from werkzeug import Response
 
 import isintool
 from isintool import cli, extract_ids, format_ids
@@ -244,3 +263,760 @@ def test_script_and_entry_point_behave_alike(tmp_path):
         f"{' '.join(run)} | head -n 1", shell=True, input=many, capture_output=True, check=False
     )
     assert (piped.stdout, piped.stderr) == (b"0\n", b"")
+
+
+# --- ISIN validation -----------------------------------------------------------------------------------
+
+# From ../shared/data/isin-vectors.csv (python-stdnum's and commons-validator's test suites, isin-rs).
+VALID_ISINS = [
+    "US0378331005",  # Apple
+    "AU0000XVGZA3",  # letters in the NSIN
+    "GB0002634946",  # BAE Systems
+    "US5949181045",
+    "IE00B4L5Y983",
+    "DE000BAY0017",
+    "INE002A01018",
+    "NL0000009165",
+    "FR0000131104",
+    "CH0012221716",
+    "XS0110106365",  # XS: international, not a country
+    "EU000A1G0BN7",  # EU prefix
+    "XF0000C14922",  # XF prefix
+    "AN8068571086",  # retired country code
+    "US0004026250",  # check digit 0
+    "AU000000TAG0",
+    "US09739D1000",
+    "US38259P5089",  # letter in the NSIN
+    "DE000A0GNPZ3",
+    "ES0SI0000005",
+    "TRLTCMB00045",
+    "US4581401001",
+    "US98421M1062",
+    "US02376R1023",
+    "US9216591084",
+    "US0207721095",
+    "US71363P1066",
+    "US5915202007",
+    "US4570301048",
+    "US8684591089",
+    "EZR9HY1361L7",  # EZ prefix from ISO 6166:2021
+]
+INVALID_ISINS = [
+    "US0378331003",  # wrong check digit
+    "US0378331004",
+    "US0004026251",
+    "JP000K0VF054",  # 055 is right
+    "US037833100",  # too short
+    "US03783310O5",  # letter O typed for a zero
+    "us0378331005",  # lower case
+    "",
+    "US03783310055",  # too long
+]
+
+
+@pytest.mark.parametrize("isin", VALID_ISINS)
+def test_published_valid_isins(isin):
+    assert isintool.is_valid_isin(isin)
+
+
+@pytest.mark.parametrize("isin", INVALID_ISINS)
+def test_published_invalid_isins(isin):
+    assert not isintool.is_valid_isin(isin)
+
+
+def test_shared_vectors_agree_when_present():
+    """The copy above matches ../shared/data/isin-vectors.csv, where a checkout has it."""
+    path = Path(__file__).parent.parent / "shared" / "data" / "isin-vectors.csv"
+    if not path.exists():
+        pytest.skip("no ../shared beside this checkout")
+    rows = list(csv.DictReader(path.open()))
+    assert {r["isin"] for r in rows if r["valid"] == "1"} == set(VALID_ISINS)
+    assert {r["isin"] for r in rows if r["valid"] == "0"} <= set(INVALID_ISINS)
+
+
+def _stdnum_ok(isin: str) -> bool:
+    return stdnum_isin.calc_check_digit(isin[:11]) == isin[11]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.from_regex(r"\A[A-Z]{2}[A-Z0-9]{9}[0-9]\Z"), min_size=1, max_size=50))
+def test_batch_check_digits_agree_with_python_stdnum(isins):
+    mask = isintool._check_digits_ok("".join(isins).encode())
+    assert list(mask) == [_stdnum_ok(i) for i in isins]
+
+
+def test_batch_check_digits_on_many_random_isins():
+    """100,000 random ISINs, a tenth of them valid by construction, against python-stdnum."""
+    rng = random.Random(6166)
+    alphabet = string.ascii_uppercase + string.digits
+    isins = []
+    for _ in range(100_000):
+        body = "".join(rng.choices(string.ascii_uppercase, k=2) + rng.choices(alphabet, k=9))
+        digit = stdnum_isin.calc_check_digit(body) if rng.random() < 0.1 else rng.choice(string.digits)
+        isins.append(body + digit)
+    mask = isintool._check_digits_ok("".join(isins).encode())
+    assert list(mask) == [_stdnum_ok(i) for i in isins]
+    assert sum(mask) > 10_000
+
+
+# --- Parse ---------------------------------------------------------------------------------------------
+
+GLEIF_CSV = (
+    b"LEI,ISIN\r\n"
+    b"529900T8BM49AURSDO55,US0378331005\r\n"
+    b"529900T8BM49AURSDO55,AU0000XVGZA3\r\n"
+    b"529900T8BM49AURSDO55,US0378331003\r\n"  # bad check digit
+    b"5493001KJTIIGC8Y1R12,GB0002634946\r\n"
+    b"5493001KJTIIGC8Y1R12,US0378331005\r\n"  # duplicate
+    b"5493001KJTIIGC8Y1R12,not-an-isin\r\n"
+)
+GLEIF_ISINS = [b"AU0000XVGZA3", b"GB0002634946", b"US0378331005"]
+
+XETRA_CSV = (
+    b"Market:;XETR\n"
+    b"Date Last Update:;26.11.2026\n"
+    b"Product Status;Instrument Status;Instrument;ISIN;Product ID;Benchmark ISIN\n"
+    b'Active;Active;"APPLE INC.; REG";US0378331005;1;XS0110106365\n'
+    b"Active;Active;BAYER AG;DE000BAY0017;2;EU000A1G0BN7\n"
+    b'Active;Active;"ONE ""QUOTED"" NAME";GB0002634946;3;\n'
+)
+
+NSE_CSV = (
+    b"SYMBOL,NAME OF COMPANY, SERIES, DATE OF LISTING, PAID UP VALUE, MARKET LOT, ISIN NUMBER, FACE VALUE\n"
+    b"RELIANCE,Reliance Industries Limited,EQ,29-NOV-1995,10,1,INE002A01018,10\n"
+    b"ABB,ABB India Limited,EQ,22-OCT-1990,2,1, CH0012221716 ,2\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("payload", "column", "expected", "invalid", "duplicates"),
+    [
+        pytest.param(GLEIF_CSV, None, GLEIF_ISINS, 2, 1, id="gleif-csv-crlf"),
+        pytest.param(b"\xef\xbb\xbf" + GLEIF_CSV, None, GLEIF_ISINS, 2, 1, id="bom"),
+        pytest.param(GLEIF_CSV.replace(b",", b"\t"), None, GLEIF_ISINS, 2, 1, id="tab"),
+        pytest.param(
+            XETRA_CSV, None, [b"DE000BAY0017", b"GB0002634946", b"US0378331005"], 0, 0, id="xetra-preamble"
+        ),
+        pytest.param(
+            XETRA_CSV, "Benchmark ISIN", [b"EU000A1G0BN7", b"XS0110106365"], 0, 0, id="column-option"
+        ),
+        pytest.param(NSE_CSV, None, [b"CH0012221716", b"INE002A01018"], 0, 0, id="nse-isin-number"),
+        pytest.param(
+            b'"LEI","ISIN"\n"A","US0378331005"\n"B","GB0002634946"\n',
+            None,
+            GLEIF_ISINS[1:],
+            0,
+            0,
+            id="quoted",
+        ),
+        pytest.param(
+            b"US0378331005\nGB0002634946\nUS0378331003\n", None, GLEIF_ISINS[1:], 1, 0, id="plain-list"
+        ),
+        pytest.param(
+            b'{"data":[{"isin":"US0378331005"},{"isin":"XS0110106365","x":"USX378331005"}]}',
+            None,
+            [b"US0378331005", b"XS0110106365"],
+            1,  # USX378331005 has the shape but not the check digit
+            0,
+            id="json-tokens",
+        ),
+        pytest.param(
+            b"<list><i>EU000A1G0BN7</i><i>US0378331005</i><i>XUS0378331005</i></list>",
+            None,
+            [b"EU000A1G0BN7", b"US0378331005"],
+            0,
+            0,
+            id="xml-tokens",
+        ),
+        pytest.param(b"<html><body>Service unavailable</body></html>", None, [], 0, 0, id="html-error-page"),
+        pytest.param(b"ISIN\n\n\nUS0378331005\n\n", None, [b"US0378331005"], 0, 0, id="blank-lines"),
+    ],
+)
+def test_parse_isins(payload, column, expected, invalid, duplicates):
+    assert isintool.parse_isins([payload], column) == (expected, invalid, duplicates)
+
+
+@pytest.mark.parametrize("payload", [GLEIF_CSV, XETRA_CSV, NSE_CSV, b"x US0378331005 y GB0002634946 z\n"])
+def test_parse_isins_same_for_every_chunk_size(payload):
+    whole = isintool.parse_isins([payload])
+    for size in range(1, len(payload) + 1):
+        chunks = [payload[i : i + size] for i in range(0, len(payload), size)]
+        assert isintool.parse_isins(chunks) == whole, size
+
+
+def test_parse_isins_quoted_newline_across_chunks():
+    payload = b'Name,ISIN\n"two\nlines, one record",US0378331005\nplain,GB0002634946\n'
+    for size in range(1, len(payload) + 1):
+        chunks = [payload[i : i + size] for i in range(0, len(payload), size)]
+        assert isintool.parse_isins(chunks).isins == [b"GB0002634946", b"US0378331005"], size
+
+
+def test_parse_isins_unknown_column_is_an_error():
+    with pytest.raises(isintool.IsinToolError, match="no column named 'CUSIP'"):
+        isintool.parse_isins([GLEIF_CSV], column="CUSIP")
+
+
+def _zip(payload: bytes, name: str = "isin-lei.csv", extra: dict[str, bytes] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, payload)
+        for other, data in (extra or {}).items():
+            archive.writestr(other, data)
+    return buffer.getvalue()
+
+
+def _decompress(data: bytes, max_bytes: int = 1 << 30) -> bytes:
+    return b"".join(isintool.decompressed_chunks(io.BytesIO(data), max_bytes))
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        pytest.param(lambda b: b, id="plain"),
+        pytest.param(gzip.compress, id="gzip"),
+        pytest.param(_zip, id="zip"),
+    ],
+)
+def test_decompressed_chunks_recognises_the_bytes(wrap):
+    assert _decompress(wrap(GLEIF_CSV)) == GLEIF_CSV
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        pytest.param(_zip(GLEIF_CSV)[:-30], "corrupt", id="truncated-zip"),
+        pytest.param(gzip.compress(GLEIF_CSV)[:-10], "corrupt or truncated", id="truncated-gzip"),
+        pytest.param(
+            _zip(GLEIF_CSV, extra={"readme.txt": b"hi"}), "expected one file in the zip", id="two-members"
+        ),
+        pytest.param(gzip.compress(b"0" * 5_000_000), "decompresses to more than", id="gzip-bomb"),
+        pytest.param(_zip(b"0" * 5_000_000), "decompresses to more than", id="zip-bomb"),
+    ],
+)
+def test_decompressed_chunks_refuses(data, message):
+    with pytest.raises(isintool.IsinToolError, match=message):
+        _decompress(data, max_bytes=1_000_000)
+
+
+def test_decompressed_chunks_checks_the_zip_crc():
+    data = bytearray(_zip(b"US0378331005\n" * 1000))
+    data[data.index(b"isin-lei.csv") + 20] ^= 0xFF  # flip a byte of the compressed member
+    with pytest.raises(isintool.IsinToolError):
+        _decompress(bytes(data))
+
+
+# --- Write -----------------------------------------------------------------------------------------------
+
+
+def test_write_atomically_new_file_gets_0644_under_the_umask(tmp_path):
+    old = os.umask(0o027)
+    try:
+        isintool.write_atomically(str(tmp_path / "new.txt"), [b"a\n", b"b\n"])
+    finally:
+        os.umask(old)
+    assert (tmp_path / "new.txt").read_bytes() == b"a\nb\n"
+    assert stat.S_IMODE((tmp_path / "new.txt").stat().st_mode) == 0o640
+    assert os.listdir(tmp_path) == ["new.txt"]
+
+
+def test_write_atomically_keeps_the_mode_of_an_existing_file(tmp_path):
+    path = tmp_path / "isins.txt"
+    path.write_bytes(b"old\n")
+    path.chmod(0o600)
+    isintool.write_atomically(str(path), [b"new\n"])
+    assert (path.read_bytes(), stat.S_IMODE(path.stat().st_mode)) == (b"new\n", 0o600)
+
+
+def test_write_atomically_failure_keeps_the_old_file_and_no_temporary(tmp_path):
+    path = tmp_path / "isins.txt"
+    path.write_bytes(b"old\n")
+
+    def pieces():
+        yield b"partial\n"
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space"):
+        isintool.write_atomically(str(path), pieces())
+    assert path.read_bytes() == b"old\n"
+    assert os.listdir(tmp_path) == ["isins.txt"]
+
+
+# --- Fetch: the CLI against a real server on 127.0.0.1 ---------------------------------------------------
+
+OLD_LIST = b"DE000BAY0017\nGB0002634946\nUS0378331005\n"
+
+
+@pytest.fixture
+def server():
+    """A real HTTP server on 127.0.0.1, threaded so that a slow answer does not hold up others."""
+    http = HTTPServer(host="127.0.0.1", threaded=True)
+    http.start()
+    yield http
+    http.clear()
+    if http.is_running():
+        http.stop()
+
+
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch):
+    monkeypatch.setattr(isintool, "BACKOFF_SECONDS", 0.01)
+
+
+@pytest.fixture
+def out(tmp_path):
+    """The output path, holding an earlier list that no failure may touch."""
+    path = tmp_path / "isins.txt"
+    path.write_bytes(OLD_LIST)
+    return path
+
+
+def fetch(*args: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(cli, ["fetch", *args], env=env)
+
+
+def assert_refused(result, out, message: str) -> None:
+    """Exit 1, one line on stderr naming the problem, the old list byte for byte, no leftovers."""
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert out.read_bytes() == OLD_LIST
+    assert sorted(os.listdir(out.parent)) == ["isins.txt", "isins.txt.lock"]
+
+
+def _gzip_encoded(request):
+    body = gzip.compress(GLEIF_CSV)
+    return Response(body, headers={"Content-Encoding": "gzip", "Content-Type": "text/csv"})
+
+
+@pytest.mark.parametrize(
+    "respond",
+    [
+        pytest.param(lambda s: s.respond_with_data(GLEIF_CSV, content_type="text/csv"), id="csv"),
+        pytest.param(
+            lambda s: s.respond_with_data(_zip(GLEIF_CSV), content_type="application/zip"), id="zip"
+        ),
+        pytest.param(lambda s: s.respond_with_data(gzip.compress(GLEIF_CSV)), id="gzip-file"),
+        pytest.param(lambda s: s.respond_with_handler(_gzip_encoded), id="content-encoding-gzip"),
+        pytest.param(
+            lambda s: s.respond_with_data(_zip(GLEIF_CSV), content_type="application/octet-stream"),
+            id="zip-wrong-content-type",
+        ),
+    ],
+)
+def test_fetch_formats(server, out, respond):
+    respond(server.expect_request("/list"))
+    result = fetch("--url", server.url_for("/list"), "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes() == b"".join(i + b"\n" for i in GLEIF_ISINS)
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"wrote 3 ISINs to {out} (2 invalid skipped, 1 duplicates, ")
+    record = json.loads((out.parent / "isins.txt.json").read_text())
+    assert record["count"] == 3 and record["url"] == server.url_for("/list")
+    assert record["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+
+
+def test_fetch_follows_redirects_like_gleif(server, out):
+    server.expect_request("/api/v2/isin-lei/latest/download").respond_with_data(
+        "", status=302, headers={"Location": server.url_for("/files/isin-lei-20261127.zip")}
+    )
+    server.expect_request("/files/isin-lei-20261127.zip").respond_with_data(_zip(GLEIF_CSV))
+    result = fetch("--url", server.url_for("/api/v2/isin-lei/latest/download"), "-o", str(out), "-q")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+    assert out.read_bytes().split() == GLEIF_ISINS
+
+
+def test_fetch_new_file_and_environment_settings(server, tmp_path):
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    path = tmp_path / "fresh.txt"
+    result = fetch(env={"ISINTOOL_URL": server.url_for("/list"), "ISINTOOL_OUTPUT": str(path)})
+    assert result.exit_code == 0, result.stderr
+    assert path.read_bytes().split() == GLEIF_ISINS
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644 & ~_current_umask()
+    (request, _response), *_ = server.log
+    assert request.headers["User-Agent"].startswith(f"isintool/{isintool.__version__} ")
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_fetch_to_stdout(server):
+    server.expect_request("/list").respond_with_data(XETRA_CSV)
+    result = fetch("--url", server.url_for("/list"), "-o", "-", "--quiet")
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        0,
+        "DE000BAY0017\nGB0002634946\nUS0378331005\n",
+        "",
+    )
+
+
+def test_fetch_column_option(server, out):
+    server.expect_request("/list").respond_with_data(XETRA_CSV)
+    result = fetch("--url", server.url_for("/list"), "-o", str(out), "--column", "benchmark isin")
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes() == b"EU000A1G0BN7\nXS0110106365\n"
+
+
+@pytest.mark.parametrize(
+    ("respond", "args", "message"),
+    [
+        pytest.param(lambda s: s.respond_with_data("gone", status=404), [], "answered HTTP 404", id="404"),
+        pytest.param(
+            lambda s: s.respond_with_data("down", status=500), [], "HTTP 500 (after 4 attempts)", id="500"
+        ),
+        pytest.param(
+            lambda s: s.respond_with_data(b"<html><body>Maintenance</body></html>", content_type="text/html"),
+            [],
+            "no valid ISIN in what",
+            id="html-page-with-200",
+        ),
+        pytest.param(
+            lambda s: s.respond_with_data(b"ISIN\nUS0378331003\nXS0110106366\n"),
+            [],
+            "no valid ISIN in what",
+            id="only-invalid",
+        ),
+        pytest.param(lambda s: s.respond_with_data(_zip(GLEIF_CSV)[:-40]), [], "corrupt", id="corrupt-zip"),
+        pytest.param(
+            lambda s: s.respond_with_data(gzip.compress(GLEIF_CSV)[:-8]),
+            [],
+            "corrupt or truncated",
+            id="cut-gzip",
+        ),
+        pytest.param(
+            lambda s: s.respond_with_data(b"ISIN\nUS0378331005\n" + b"x" * 5000),
+            ["--max-bytes", "1000"],
+            "over --max-bytes 1000",
+            id="max-bytes-download",
+        ),
+        pytest.param(
+            lambda s: s.respond_with_data(gzip.compress(b"ISIN\nUS0378331005\n" + b" " * 10_000_000)),
+            ["--max-bytes", "1000000"],
+            "decompresses to more than 1000000 bytes",
+            id="gzip-bomb",
+        ),
+        pytest.param(
+            lambda s: s.respond_with_data(b"ISIN\nUS0378331005\n"),
+            [],
+            "refusing to shrink",
+            id="shrink-to-a-third",
+        ),
+        pytest.param(
+            lambda s: s.respond_with_data(GLEIF_CSV),
+            ["--column", "CUSIP"],
+            "no column named 'CUSIP'",
+            id="no-column",
+        ),
+    ],
+)
+def test_fetch_refuses_and_keeps_the_old_list(server, out, respond, args, message):
+    respond(server.expect_request("/list"))
+    result = fetch("--url", server.url_for("/list"), "-o", str(out), *args)
+    assert_refused(result, out, message)
+
+
+def test_fetch_allow_shrink(server, out):
+    server.expect_request("/list").respond_with_data(b"ISIN\nUS0378331005\n")
+    result = fetch("--url", server.url_for("/list"), "-o", str(out), "--allow-shrink", "-q")
+    assert (result.exit_code, out.read_bytes()) == (0, b"US0378331005\n")
+
+
+def _counting(responses):
+    """A handler that answers with the next of `responses` (the last repeats); .calls counts."""
+
+    def handler(request):
+        handler.calls += 1
+        return responses[min(handler.calls, len(responses)) - 1]
+
+    handler.calls = 0
+    return handler
+
+
+def test_fetch_retries_5xx_then_succeeds(server, out):
+    handler = _counting([Response("busy", 503), Response("busy", 502), Response(GLEIF_CSV)])
+    server.expect_request("/list").respond_with_handler(handler)
+    result = fetch("--url", server.url_for("/list"), "-o", str(out), "-q")
+    assert (result.exit_code, handler.calls) == (0, 3)
+    assert out.read_bytes().split() == GLEIF_ISINS
+
+
+@pytest.mark.parametrize(("status", "calls"), [(404, 1), (403, 1), (500, 3), (429, 3)])
+def test_fetch_retry_counts(server, out, status, calls):
+    handler = _counting([Response("no", status)])
+    server.expect_request("/list").respond_with_handler(handler)
+    result = fetch("--url", server.url_for("/list"), "-o", str(out), "--retries", "2")
+    assert_refused(result, out, f"HTTP {status}")
+    assert handler.calls == calls
+
+
+def test_fetch_honours_retry_after(server, out):
+    handler = _counting([Response("slow down", 429, headers={"Retry-After": "1"}), Response(GLEIF_CSV)])
+    server.expect_request("/list").respond_with_handler(handler)
+    started = time.monotonic()
+    result = fetch("--url", server.url_for("/list"), "-o", str(out), "-q")
+    assert (result.exit_code, handler.calls) == (0, 2)
+    assert time.monotonic() - started >= 1.0
+
+
+def test_fetch_retries_connection_refused_then_fails(out):
+    with socket.socket() as sock:  # a port that nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = fetch("--url", f"http://127.0.0.1:{port}/list", "-o", str(out), "--retries", "1")
+    assert_refused(result, out, "(after 2 attempts)")
+    assert "cannot reach" in result.stderr
+
+
+class _ShortBodyServer(socketserver.ThreadingTCPServer):
+    """Answers every request with a Content-Length larger than the body it sends, then hangs up."""
+
+    daemon_threads = True
+    calls = 0
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), _ShortBodyHandler)
+
+
+class _ShortBodyHandler(socketserver.StreamRequestHandler):
+    def handle(self):
+        self.rfile.readline()
+        while self.rfile.readline() not in (b"\r\n", b""):
+            pass
+        self.server.calls += 1
+        body = GLEIF_CSV
+        head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % (len(body) + 100)
+        self.wfile.write(head + body)
+
+
+def test_fetch_refuses_a_body_shorter_than_its_content_length(out):
+    with _ShortBodyServer() as short:
+        threading.Thread(target=short.serve_forever, daemon=True).start()
+        try:
+            url = f"http://127.0.0.1:{short.server_address[1]}/list"
+            result = fetch("--url", url, "-o", str(out), "--retries", "1")
+        finally:
+            short.shutdown()
+    assert_refused(result, out, "broke off")
+    assert short.calls == 2
+
+
+def test_fetch_max_time_stops_a_slow_drip(server, out):
+    def drip(request):
+        def body():
+            yield b"ISIN\n"
+            for _ in range(30):
+                time.sleep(0.1)
+                yield b"US0378331005\n"
+
+        return Response(body())
+
+    server.expect_request("/list").respond_with_handler(drip)
+    started = time.monotonic()
+    result = fetch("--url", server.url_for("/list"), "-o", str(out), "--max-time", "1", "--timeout", "5")
+    assert_refused(result, out, "--max-time")
+    assert time.monotonic() - started < 2.5
+
+
+def test_fetch_read_timeout_is_retried(server, out):
+    def stall(request):
+        handler.calls += 1
+        if handler.calls == 1:
+            time.sleep(1.5)
+        return Response(GLEIF_CSV)
+
+    handler = stall
+    handler.calls = 0
+    server.expect_request("/list").respond_with_handler(stall)
+    result = fetch("--url", server.url_for("/list"), "-o", str(out), "--timeout", "0.5", "-q")
+    assert (result.exit_code, handler.calls) == (0, 2), result.stderr
+
+
+def test_fetch_conditional_get_and_304(server, out):
+    server.expect_oneshot_request("/list").respond_with_data(
+        GLEIF_CSV, headers={"ETag": '"v1"', "Last-Modified": "Thu, 26 Nov 2026 06:00:00 GMT"}
+    )
+    assert fetch("--url", server.url_for("/list"), "-o", str(out), "-q").exit_code == 0
+    written = out.read_bytes()
+    before = out.stat().st_mtime_ns
+    server.expect_oneshot_request(
+        "/list", headers={"If-None-Match": '"v1"', "If-Modified-Since": "Thu, 26 Nov 2026 06:00:00 GMT"}
+    ).respond_with_data("", status=304)
+    result = fetch("--url", server.url_for("/list"), "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == f"{out} unchanged since the last fetch (3 ISINs)\n"
+    assert (out.read_bytes(), out.stat().st_mtime_ns) == (written, before)
+    server.check_assertions()
+
+
+def test_fetch_sends_no_validators_for_another_url_or_a_missing_list(server, out):
+    server.expect_request("/a").respond_with_data(GLEIF_CSV, headers={"ETag": '"a1"'})
+    server.expect_request("/b").respond_with_data(GLEIF_CSV, headers={"ETag": '"b1"'})
+    assert fetch("--url", server.url_for("/a"), "-o", str(out), "-q").exit_code == 0
+    assert fetch("--url", server.url_for("/b"), "-o", str(out), "-q").exit_code == 0
+    out.unlink()  # the list is gone: a 304 would leave nothing, so ask without validators
+    assert fetch("--url", server.url_for("/b"), "-o", str(out), "-q").exit_code == 0
+    sent = [request.headers.get("If-None-Match") for request, _ in server.log]
+    assert sent == [None, None, None]
+    assert out.read_bytes().split() == GLEIF_ISINS
+
+
+def test_fetch_exits_75_while_another_holds_the_lock(server, out):
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    with isintool.output_lock(str(out)):
+        result = fetch("--url", server.url_for("/list"), "-o", str(out))
+    assert result.exit_code == isintool.EXIT_LOCKED == 75
+    assert "another fetch is writing" in result.stderr
+    assert out.read_bytes() == OLD_LIST and server.log == []
+
+
+def test_fetch_wait_takes_the_lock_when_it_is_free(server, out):
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    held = threading.Event()
+    release = threading.Event()
+
+    def holder():
+        with isintool.output_lock(str(out)):
+            held.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    held.wait(5)
+    threading.Timer(0.5, release.set).start()
+    started = time.monotonic()
+    result = fetch("--url", server.url_for("/list"), "-o", str(out), "--wait", "-q")
+    thread.join()
+    assert result.exit_code == 0, result.stderr
+    assert time.monotonic() - started >= 0.4
+    assert out.read_bytes().split() == GLEIF_ISINS
+
+
+def test_two_concurrent_fetch_processes(server, out):
+    """A real second process while the first is mid-download: it exits 75, the first completes."""
+    started = threading.Event()
+
+    def slow(request):
+        started.set()
+        time.sleep(1.5)
+        return Response(GLEIF_CSV)
+
+    server.expect_request("/list").respond_with_handler(slow)
+    command = [
+        sys.executable,
+        isintool.__file__,
+        "fetch",
+        "--url",
+        server.url_for("/list"),
+        "-o",
+        str(out),
+        "-q",
+    ]
+    first = subprocess.Popen(command, stderr=subprocess.PIPE)
+    assert started.wait(10)
+    second = subprocess.run(command, capture_output=True, check=False)
+    assert second.returncode == 75 and b"another fetch is writing" in second.stderr
+    assert first.wait(10) == 0
+    assert out.read_bytes().split() == GLEIF_ISINS
+
+
+def test_fetch_killed_mid_download_blocks_nothing(server, out):
+    started = threading.Event()
+
+    def hang(request):
+        def body():
+            yield b"ISIN\n" + b"US0378331005\n" * 1000
+            started.set()
+            for _ in range(50):
+                time.sleep(0.1)
+                yield b"GB0002634946\n"
+
+        return Response(body())
+
+    server.expect_oneshot_request("/list").respond_with_handler(hang)
+    command = [sys.executable, isintool.__file__, "fetch", "--url", server.url_for("/list"), "-o", str(out)]
+    victim = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    assert started.wait(10)
+    time.sleep(0.3)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(10)
+    assert out.read_bytes() == OLD_LIST
+    assert sorted(os.listdir(out.parent)) == ["isins.txt", "isins.txt.lock"]
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    result = fetch("--url", server.url_for("/list"), "-o", str(out), "-q")
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes().split() == GLEIF_ISINS
+
+
+def test_fetch_removes_what_a_killed_write_left(server, out):
+    leftover = out.parent / ".isins.txt.abc123.tmp"
+    leftover.write_bytes(b"half a list")
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    assert fetch("--url", server.url_for("/list"), "-o", str(out), "-q").exit_code == 0
+    assert not leftover.exists()
+
+
+@pytest.fixture(scope="module")
+def tls_ca():
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_server(tls_ca):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls_ca.issue_cert("127.0.0.1").configure_cert(context)
+    https = HTTPServer(host="127.0.0.1", ssl_context=context, threaded=True)
+    https.start()
+    yield https
+    https.stop()
+
+
+def test_fetch_refuses_an_untrusted_certificate(tls_server, out, monkeypatch):
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    tls_server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    result = fetch("--url", tls_server.url_for("/list"), "-o", str(out))
+    assert_refused(result, out, "TLS verification failed")
+
+
+def test_fetch_trusts_requests_ca_bundle(tls_server, tls_ca, out, tmp_path):
+    bundle = tmp_path / "ca.pem"
+    tls_ca.cert_pem.write_to_path(str(bundle))
+    tls_server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    result = fetch(
+        "--url", tls_server.url_for("/list"), "-o", str(out), "-q", env={"REQUESTS_CA_BUNDLE": str(bundle)}
+    )
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes().split() == GLEIF_ISINS
+
+
+def test_fetch_pings_after_success_and_failure(server, out):
+    server.expect_request("/ping").respond_with_data("OK")
+    server.expect_request("/ping/fail").respond_with_data("OK")
+    server.expect_oneshot_request("/list").respond_with_data(GLEIF_CSV)
+    ping = server.url_for("/ping")
+    assert fetch("--url", server.url_for("/list"), "-o", str(out), "-q", "--ping", ping).exit_code == 0
+    server.expect_request("/list").respond_with_data("gone", status=404)
+    assert fetch("--url", server.url_for("/list"), "-o", str(out), "-q", "--ping", ping).exit_code == 1
+    assert [request.path for request, _ in server.log] == ["/list", "/ping", "/list", "/ping/fail"]
+
+
+def test_fetch_failed_ping_warns_but_keeps_the_exit_code(server, out):
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    server.expect_request("/ping").respond_with_data("nope", status=404)
+    result = fetch("--url", server.url_for("/list"), "-o", str(out), "-q", "--ping", server.url_for("/ping"))
+    assert result.exit_code == 0
+    assert result.stderr == f"Warning: ping {server.url_for('/ping')} answered HTTP 404\n"
+
+
+def test_fetch_unwritable_folder_is_one_line(server, tmp_path):
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    result = fetch("--url", server.url_for("/list"), "-o", str(tmp_path / "missing" / "isins.txt"))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: No such file or directory: ") and result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("args", [["--retries", "-1"], ["--timeout", "0"], ["--max-bytes", "x"]])
+def test_fetch_bad_options_are_usage_errors(args):
+    assert fetch(*args).exit_code == 2
