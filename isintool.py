@@ -17,7 +17,10 @@ import itertools
 import json
 import operator
 import os
+import pwd
 import re
+import shlex
+import socket
 import sys
 import tempfile
 import time
@@ -820,6 +823,79 @@ def ping(url: str, timeout: float = 10.0) -> None:
         raise IsinToolError(f"ping {url} answered HTTP {response.status_code}")
 
 
+# --- Crontab ---------------------------------------------------------------------------------------
+
+MAX_CRON_COMMAND = 998  # Debian cron's limit on a command's length
+# Hours a default time may take: not 01:00-03:59, which daylight-saving changes skip or repeat.
+_CRON_HOURS = (0, *range(4, 24))
+
+
+def default_cron_time(seed: str) -> tuple[int, int]:
+    """A fixed (hour, minute) derived from `seed`, never minute 0 and never 01:00-03:59.
+
+    Different hosts and outputs get different times, so they do not all hit the source at once;
+    the same seed always gives the same time.
+    """
+    number = zlib.crc32(seed.encode())
+    return _CRON_HOURS[number % len(_CRON_HOURS)], 1 + (number // len(_CRON_HOURS)) % 59
+
+
+def parse_cron_time(text: str) -> tuple[int, int]:
+    """(hour, minute) from a 24-hour `HH:MM`."""
+    match = re.fullmatch(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", text.strip())
+    if not match:
+        raise IsinToolError(f"{text!r} is not a 24-hour time like 04:30")
+    return int(match[1]), int(match[2])
+
+
+def shell_command(args: Iterable[str]) -> str:
+    """The args as one /bin/sh command line, each quoted, `%` kept outside the quotes.
+
+    cron removes the backslash from `\\%` but keeps it before anything else, so a `%` that
+    follows a backslash cannot be written for cron. Splitting each argument at its `%`s and
+    quoting the pieces apart leaves every `%` after a quote or a plain character instead.
+    """
+    return " ".join("%".join(shlex.quote(piece) for piece in arg.split("%")) for arg in args)
+
+
+def crontab_entry(command: list[str], *, user: str, hour: int, minute: int, log: str | None = None) -> str:
+    """The job line for /etc/crontab or /etc/cron.d, `M H * * * USER COMMAND`, newline-terminated.
+
+    Escapes every `%` (cron cuts the command at a bare one and feeds the rest to stdin) and
+    refuses what would break the line: newlines and the like (another job could be injected),
+    a user name with spaces, a command over Debian cron's 998 characters.
+    """
+    for arg in [*command, user, log or ""]:
+        if any(c in arg for c in "\n\r\0"):
+            raise IsinToolError(f"{arg!r} holds a line break or NUL, which would end the crontab line")
+    if not user or any(c.isspace() for c in user):
+        raise IsinToolError(f"{user!r} is not a user name")
+    line = shell_command(command)
+    if log:
+        line += " >> " + shell_command([log]) + " 2>&1"
+    line = line.replace("%", "\\%")
+    if len(line) > MAX_CRON_COMMAND:
+        raise IsinToolError(f"the command is {len(line)} characters, over cron's {MAX_CRON_COMMAND}")
+    return f"{minute} {hour} * * * {user} {line}\n"
+
+
+def fetch_command(url: str, output: str, fetch_args: Iterable[str], quiet: bool = True) -> list[str]:
+    """The argv that runs this tool's fetch from anywhere: absolute interpreter, tool and output."""
+    tool = os.path.abspath(__file__)
+    quiet_flag = ["--quiet"] if quiet else []
+    return [
+        sys.executable,
+        tool,
+        "fetch",
+        *quiet_flag,
+        "--url",
+        url,
+        "--output",
+        os.path.abspath(output),
+        *fetch_args,
+    ]
+
+
 # --- CLI -------------------------------------------------------------------------------------------
 
 
@@ -1044,6 +1120,71 @@ def _ping_quietly(url: str) -> None:
 def _os_error_message(exc: OSError) -> str:
     """`strerror: filename`, as a shell would say it."""
     return f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc.strerror or exc)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.option(
+    "--at", "at", metavar="HH:MM", help="The time of day, 24-hour (default: fixed per host and output)."
+)
+@click.option("--user", metavar="USER", help="The user cron runs the job as (default: you).")
+@click.option("--url", metavar="URL", default=GLEIF_ISIN_LEI_URL, show_default=True, help="As in fetch.")
+@click.option(
+    "-o",
+    "--output",
+    metavar="PATH",
+    default="isins.txt",
+    show_default=True,
+    help="As in fetch; made absolute.",
+)
+@click.option(
+    "--log", metavar="PATH", help="Append the job's output and errors to PATH instead of cron mailing them."
+)
+@click.argument("fetch_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- FETCH-OPTIONS...]")
+def crontab(
+    at: str | None, user: str | None, url: str, output: str, log: str | None, fetch_args: tuple[str, ...]
+) -> None:
+    """Print the system crontab line that runs fetch every 24 hours.
+
+    \b
+    Install it as a file of its own (names in /etc/cron.d must not hold dots):
+        isintool crontab -o /var/lib/isintool/isins.txt | sudo tee /etc/cron.d/isintool
+
+    The job runs fetch --quiet, so cron mails only failures. Paths are absolute, every
+    argument is quoted for /bin/sh and every % escaped for cron. Options after -- go to
+    fetch as they are, e.g. -- --max-time 600 --ping https://hc-ping.com/UUID.
+    """
+    try:
+        hour, minute = (
+            parse_cron_time(at)
+            if at
+            else default_cron_time(f"{socket.gethostname()}:{os.path.abspath(output)}")
+        )
+    except IsinToolError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--at'") from None
+    if user is None:
+        user = pwd.getpwuid(os.getuid()).pw_name
+    elif not _user_exists(user):
+        click.echo(f"Warning: no user {user!r} on this host", err=True)
+    command = fetch_command(url, output, fetch_args, quiet=log is None)
+    try:
+        entry = crontab_entry(
+            command, user=user, hour=hour, minute=minute, log=os.path.abspath(log) if log else None
+        )
+    except IsinToolError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(
+        f"# isintool {__version__}: fetch the ISIN list from {url} daily at {hour:02d}:{minute:02d}.\n"
+        "# Install: save as /etc/cron.d/isintool (no dots in the name), owned by root, mode 0644.\n" + entry,
+        nl=False,
+    )
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def _write_stdout(pieces: Iterable[bytes]) -> None:

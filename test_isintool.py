@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import csv
+import getpass
 import gzip
 import hashlib
 import io
 import json
 import os
 import random
+import shlex
+import shutil
 import signal
 import socket
 import socketserver
@@ -1020,3 +1023,246 @@ def test_fetch_unwritable_folder_is_one_line(server, tmp_path):
 @pytest.mark.parametrize("args", [["--retries", "-1"], ["--timeout", "0"], ["--max-bytes", "x"]])
 def test_fetch_bad_options_are_usage_errors(args):
     assert fetch(*args).exit_code == 2
+
+
+# --- Crontab -------------------------------------------------------------------------------------------
+
+
+def cron_decode(command: str) -> tuple[str, str]:
+    """What cron runs and feeds to stdin: the `%` loop of vixie-cron / cronie's do_command.c."""
+    out, escaped = [], False
+    for i, ch in enumerate(command):
+        if escaped:
+            escaped = False
+            if ch == "%":
+                out[-1] = "%"  # `\%` becomes `%`; a backslash before anything else stays
+                continue
+        elif ch == "\\":
+            escaped = True
+        elif ch == "%":
+            return "".join(out), command[i + 1 :].replace("%", "\n")
+        out.append(ch)
+    return "".join(out), ""
+
+
+def parse_job(text: str) -> tuple[list[str], str, str]:
+    """Split crontab output into its job line's five time fields, user and command."""
+    jobs = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert len(jobs) == 1, text
+    fields = jobs[0].split(None, 6)
+    return fields[:5], fields[5], fields[6]
+
+
+@pytest.mark.parametrize(
+    ("command", "runs", "stdin"),
+    [
+        pytest.param("echo a", "echo a", "", id="plain"),
+        pytest.param("echo a%b%c", "echo a", "b\nc", id="bare-percent"),
+        pytest.param("echo a\\%b", "echo a%b", "", id="escaped-percent"),
+        pytest.param("echo a\\\\b", "echo a\\\\b", "", id="other-backslashes-stay"),
+    ],
+)
+def test_cron_decode_follows_do_command_c(command, runs, stdin):
+    assert cron_decode(command) == (runs, stdin)
+
+
+def test_default_cron_time_avoids_minute_0_and_dst_hours():
+    times = {isintool.default_cron_time(f"host{i}:/var/lib/isins.txt") for i in range(5000)}
+    assert all(minute != 0 and not 1 <= hour <= 3 for hour, minute in times)
+    assert len(times) > 1000  # spread out, not a handful of slots
+    assert {h for h, _ in times} == {0, *range(4, 24)}
+    assert isintool.default_cron_time("a") == isintool.default_cron_time("a")
+
+
+TRICKY_ARGS = [
+    "https://example.test/download?date=2026-11-27&fmt=%25Y%m",
+    '/srv/data with spaces/it\'s "quoted"/isins.txt',
+    "$HOME `id` $(id) ; rm -rf / #",
+    "back\\slash\\%percent\\\\%%",
+    "100%",
+    "%",
+    "",
+]
+
+
+def test_crontab_entry_round_trips_through_cron_and_sh():
+    command = ["/usr/bin/python3", "/opt/isintool.py", "fetch", *TRICKY_ARGS]
+    entry = isintool.crontab_entry(command, user="isin", hour=4, minute=30)
+    assert entry.endswith("\n") and entry.count("\n") == 1
+    fields, user, cron_command = parse_job(entry)
+    assert (fields, user) == (["30", "4", "*", "*", "*"], "isin")
+    runs, stdin = cron_decode(cron_command)
+    assert stdin == ""
+    assert shlex.split(runs) == command
+    # And /bin/sh itself agrees with shlex: printf gets exactly the arguments.
+    printed = subprocess.run(
+        ["/bin/sh", "-c", "printf '%s\\0' " + runs[runs.index(" fetch ") + 7 :]], capture_output=True
+    )
+    assert printed.stdout.split(b"\0")[:-1] == [a.encode() for a in TRICKY_ARGS]
+
+
+@pytest.mark.parametrize(
+    ("command", "user", "message"),
+    [
+        pytest.param(["echo", "a\nb"], "isin", "line break", id="newline"),
+        pytest.param(["echo", "a\rb"], "isin", "line break", id="carriage-return"),
+        pytest.param(["echo", "a\0b"], "isin", "line break or NUL", id="nul"),
+        pytest.param(["echo"], "is in", "not a user name", id="user-with-space"),
+        pytest.param(["x" * 999], "isin", "999 characters, over cron's 998", id="too-long"),
+        pytest.param(["echo", "%" * 496], "isin", "over cron's 998", id="too-long-once-escaped"),
+    ],
+)
+def test_crontab_entry_refuses(command, user, message):
+    with pytest.raises(isintool.IsinToolError, match=message):
+        isintool.crontab_entry(command, user=user, hour=4, minute=30)
+
+
+def test_crontab_entry_takes_exactly_998_characters():
+    entry = isintool.crontab_entry(["x" * 998], user="isin", hour=4, minute=30)
+    assert parse_job(entry)[2] == "x" * 998
+
+
+def test_cli_crontab_line(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["crontab", "--user", "root", "-o", "lists/isins.txt"])
+    assert result.exit_code == 0, result.stderr
+    fields, user, command = parse_job(result.stdout)
+    minute, hour = int(fields[0]), int(fields[1])
+    assert 1 <= minute <= 59 and hour in (0, *range(4, 24)) and fields[2:] == ["*", "*", "*"]
+    assert user == "root"
+    argv = shlex.split(cron_decode(command)[0])
+    assert argv[:5] == [sys.executable, os.path.abspath(isintool.__file__), "fetch", "--quiet", "--url"]
+    assert argv[5:] == [isintool.GLEIF_ISIN_LEI_URL, "--output", str(tmp_path / "lists" / "isins.txt")]
+    assert all(line.startswith("#") for line in result.stdout.splitlines()[:-1])
+    assert runner.invoke(cli, ["crontab", "--user", "root", "-o", "lists/isins.txt"]).stdout == result.stdout
+
+
+def test_cli_crontab_at_log_and_fetch_options(runner, tmp_path):
+    result = runner.invoke(
+        cli,
+        [
+            "crontab",
+            "--at",
+            "5:07",
+            "--user",
+            "root",
+            "--log",
+            str(tmp_path / "f.log"),
+            "--",
+            "--max-time",
+            "60",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    fields, _, command = parse_job(result.stdout)
+    assert fields[:2] == ["7", "5"]
+    runs = cron_decode(command)[0]
+    assert runs.endswith(f" --max-time 60 >> {tmp_path / 'f.log'} 2>&1")
+    assert "--quiet" not in runs  # the log keeps each run's summary line
+
+
+@pytest.mark.parametrize("at", ["24:00", "12:60", "noon", "1:2:3", "-1:30", "12:5"])
+def test_cli_crontab_bad_at_is_a_usage_error(runner, at):
+    result = runner.invoke(cli, ["crontab", "--at", at])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert "not a 24-hour time" in result.stderr
+
+
+def test_cli_crontab_refuses_injection_with_nothing_on_stdout(runner):
+    result = runner.invoke(cli, ["crontab", "--url", "http://x/\n* * * * * root rm -rf /"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert "line break" in result.stderr
+
+
+def test_cli_crontab_warns_about_an_unknown_user(runner):
+    result = runner.invoke(cli, ["crontab", "--user", "no-such-user-isintool"])
+    assert result.exit_code == 0
+    assert parse_job(result.stdout)[1] == "no-such-user-isintool"
+    assert result.stderr == "Warning: no user 'no-such-user-isintool' on this host\n"
+
+
+def _cron_environment_run(command: str, home: Path) -> subprocess.CompletedProcess[bytes]:
+    """Run a decoded cron command the way cron does: bare environment, /bin/sh, in HOME."""
+    env = ["env", "-i", "SHELL=/bin/sh", "PATH=/usr/bin:/bin", f"HOME={home}", f"LOGNAME={getpass.getuser()}"]
+    return subprocess.run(
+        [*env, "/bin/sh", "-c", command], cwd=home, capture_output=True, timeout=60, check=False
+    )
+
+
+def test_crontab_line_runs_under_crons_rules(runner, server, tmp_path):
+    server.expect_request("/isin lists/100%.zip").respond_with_data(_zip(GLEIF_CSV))
+    home = tmp_path / "home"
+    home.mkdir()
+    output = tmp_path / "data dir" / "isins.txt"
+    output.parent.mkdir()
+    url = server.url_for("/isin%20lists/100%25.zip")
+    result = runner.invoke(cli, ["crontab", "--user", "root", "--url", url, "-o", str(output)])
+    command, stdin = cron_decode(parse_job(result.stdout)[2])
+    assert stdin == ""
+    done = _cron_environment_run(command, home)
+    assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
+    assert output.read_bytes().split() == GLEIF_ISINS
+    assert os.listdir(home) == []
+
+
+def test_crontab_line_reports_a_failure(runner, server, tmp_path):
+    server.expect_request("/list").respond_with_data("gone", status=404)
+    output = tmp_path / "isins.txt"
+    output.write_bytes(OLD_LIST)
+    result = runner.invoke(
+        cli, ["crontab", "--user", "root", "--url", server.url_for("/list"), "-o", str(output)]
+    )
+    done = _cron_environment_run(cron_decode(parse_job(result.stdout)[2])[0], tmp_path)
+    assert done.returncode == 1
+    assert done.stdout == b"" and b"answered HTTP 404" in done.stderr
+    assert output.read_bytes() == OLD_LIST
+
+
+@pytest.mark.skipif(
+    not shutil.which("crontab"), reason="Debian's crontab is not installed (apt-get install cron)"
+)
+def test_debian_crontab_accepts_the_line(runner, tmp_path):
+    result = runner.invoke(
+        cli,
+        ["crontab", "--user", "root", "--url", "https://x.test/a%20b?c=$d&e='f'", "--log", "/tmp/a b.log"],
+    )
+    _, _, command = parse_job(result.stdout)
+    fields = parse_job(result.stdout)[0]
+    user_crontab = tmp_path / "user-crontab"
+    user_crontab.write_text(" ".join(fields) + " " + command + "\n")  # the user field removed
+    checked = subprocess.run(
+        ["crontab", "-n", str(user_crontab)], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stderr
+
+
+@pytest.mark.cron_daemon
+@pytest.mark.timeout(180)
+def test_real_cron_daemon_runs_the_line(runner, server, tmp_path):
+    """Debian's cron daemon runs the printed line (made every-minute) and the list appears."""
+    if os.geteuid() != 0 or not shutil.which("cron") or not shutil.which("pgrep"):
+        pytest.skip("needs root, pgrep and Debian's cron daemon (apt-get install cron)")
+    if subprocess.run(["pgrep", "-x", "cron"], capture_output=True, check=False).returncode == 0:
+        pytest.skip("a cron daemon is already running here")
+    server.expect_request("/list").respond_with_data(_zip(GLEIF_CSV))
+    output = tmp_path / "isins.txt"
+    log = tmp_path / "cron.log"
+    result = runner.invoke(
+        cli,
+        ["crontab", "--user", "root", "--url", server.url_for("/list"), "-o", str(output), "--log", str(log)],
+    )
+    _, user, command = parse_job(result.stdout)
+    job = Path("/etc/cron.d/isintool-test")
+    job.write_text(f"* * * * * {user} {command}\n")
+    job.chmod(0o644)
+    daemon = subprocess.Popen(["cron", "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 150
+        while not output.exists() and time.monotonic() < deadline:
+            time.sleep(1)
+    finally:
+        daemon.terminate()
+        daemon.wait(10)
+        job.unlink()
+    assert output.read_bytes().split() == GLEIF_ISINS, log.read_text() if log.exists() else "no log"
+    assert log.read_text().startswith("wrote 3 ISINs to ")
