@@ -8,6 +8,7 @@ Usage:
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import csv
 import fcntl
@@ -259,6 +260,7 @@ def _keep_valid(candidates: list[bytes]) -> list[bytes]:
 
 # --- Parse -----------------------------------------------------------------------------------------
 
+KEY_RANGES = 8  # the sorted list is merged in this many key ranges, a worker's task each
 ISIN_COLUMN_NAMES = ("isin", "isin number")  # NSE India writes " ISIN NUMBER"
 _DELIMITERS = (b",", b";", b"\t")
 HEADER_SEARCH_LINES = 100  # preamble lines allowed before the header (Xetra's file has a few)
@@ -273,9 +275,10 @@ class CsvLayout(NamedTuple):
 
 
 class IsinList(NamedTuple):
-    """A parsed list: the ISINs sorted and unique, and what was left out."""
+    """A parsed list: its text (the ISINs sorted and unique, a line each) and what was left out."""
 
-    isins: list[bytes]
+    text: list[bytes]  # pieces to write in order
+    count: int
     invalid: int
     duplicates: int
 
@@ -325,62 +328,130 @@ def _line_blocks(chunks: Iterable[bytes], quoted: bool) -> Iterator[bytes]:
         yield carry
 
 
-def _csv_field_pattern(layout: CsvLayout) -> re.Pattern[bytes]:
-    """A regex for the ISIN column of unquoted rows: the field, trimmed, is group 1."""
+def _csv_isin_pattern(layout: CsvLayout) -> re.Pattern[bytes]:
+    """A regex for rows whose ISIN column holds an ISIN-shaped value (group 1), in unquoted
+    text where every row starts with a newline (the block's first row too)."""
     d = re.escape(layout.delimiter)
-    other = rb"[^" + d + rb"\n]*"
+    fields_before = (rb"[^" + d + rb"\n]*" + d) * layout.column  # written out: faster than {n}
+    # Anchored on the newline, which the regex engine finds fast, rather than on `^`, which it
+    # would try at every byte. The value may be padded with blanks; the field ends there.
     return re.compile(
-        rb"(?m)^(?:"
-        + other
-        + d
-        + rb"){%d}[ \t]*([^" % layout.column
-        + d
-        + rb"\r\n]*?)[ \t]*\r?(?:"
-        + d
-        + rb"|$)"
+        rb"\n" + fields_before + rb"[ \t]*(" + ISIN_PATTERN + rb")[ \t]*\r?(?![^" + d + rb"\n])"
     )
 
 
-def _csv_fields(block: bytes, layout: CsvLayout, pattern: re.Pattern[bytes]) -> list[bytes]:
-    """The ISIN column's non-empty fields in a block of whole CSV records."""
-    if b'"' not in block:  # the fast path: no quoting, so a regex finds the column
-        fields = pattern.findall(block)
+_BLANK_LINE = re.compile(rb"\n(?=\r?\n)")
+
+
+def _csv_candidates(block: bytes, layout: CsvLayout) -> tuple[list[bytes], int]:
+    """The ISIN-shaped values of the ISIN column in a block of whole records, and its row count."""
+    if b'"' in block:  # quoted fields may hold delimiters and newlines: let the csv module read them
+        rows = [
+            row
+            for row in csv.reader(
+                io.StringIO(block.decode("latin-1"), newline=""), delimiter=layout.delimiter.decode()
+            )
+            if row
+        ]
+        fields = [row[layout.column].strip() if len(row) > layout.column else "" for row in rows]
+        return _ISIN_LINE.findall("\n".join(fields).encode("latin-1")), len(rows)
+    text = b"\n" + block if block.endswith(b"\n") else b"\n" + block + b"\n"
+    rows = text.count(b"\n") - 1
+    if b"\n\n" in text or b"\n\r\n" in text:
+        rows -= len(_BLANK_LINE.findall(text))
+    return _csv_isin_pattern(layout).findall(text), rows
+
+
+def _parse_block(job: tuple[bytes, CsvLayout | None]) -> tuple[bytes, int]:
+    """Worker: a block's valid ISINs as a sorted run (text, a line each), and how many rows or
+    ISIN-shaped tokens it had that were not valid ISINs."""
+    block, layout = job
+    if layout:
+        candidates, rows = _csv_candidates(block, layout)
     else:
-        rows = csv.reader(
-            io.StringIO(block.decode("latin-1"), newline=""), delimiter=layout.delimiter.decode()
-        )
-        fields = [row[layout.column].strip().encode("latin-1") for row in rows if len(row) > layout.column]
-    return [field for field in fields if field] if b"" in fields else fields
+        candidates = _ISIN_TOKEN.findall(block)
+        rows = len(candidates)
+    valid = _keep_valid(candidates)
+    valid.sort()
+    return b"\n".join(valid) + b"\n" if valid else b"", rows - len(valid)
 
 
-def parse_isins(chunks: Iterable[bytes], column: str | None = None) -> IsinList:
+_LINE = 13  # an ISIN and its newline: runs are fixed-width records, so they can be cut blind
+
+
+class _Run:
+    """A sorted run seen as a sequence of ISINs, for bisect, without splitting it."""
+
+    def __init__(self, run: bytes) -> None:
+        self.run = run
+
+    def __len__(self) -> int:
+        return len(self.run) // _LINE
+
+    def __getitem__(self, i: int) -> bytes:
+        return self.run[i * _LINE : i * _LINE + 12]
+
+
+def _pivots(run: bytes, ranges: int) -> list[bytes]:
+    """ISINs that cut a sample run into `ranges` ranges of about equal size."""
+    isins = _Run(run)
+    return sorted({isins[len(isins) * k // ranges] for k in range(1, ranges)})
+
+
+def _cut_run(run: bytes, pivots: list[bytes]) -> list[bytes]:
+    """Cut a sorted run at the pivots: piece k holds the ISINs from pivots[k-1] up to pivots[k]."""
+    cuts = [0, *(_LINE * bisect.bisect_left(_Run(run), pivot) for pivot in pivots), len(run)]
+    return [run[start:end] for start, end in itertools.pairwise(cuts)]
+
+
+def _merge_range(runs: list[bytes]) -> tuple[bytes, int, int]:
+    """Worker: the text of a key range's unique ISINs from its sorted runs, with the counts of
+    ISINs written and of duplicates dropped."""
+    isins = b"".join(runs).split(b"\n")
+    isins.pop()  # the text ends with a newline
+    isins.sort()  # timsort merges the sorted runs rather than sorting afresh
+    unique = list(map(operator.itemgetter(0), itertools.groupby(isins)))  # duplicates are neighbours
+    return b"\n".join(unique) + b"\n" if unique else b"", len(unique), len(isins) - len(unique)
+
+
+def parse_isins(chunks: Iterable[bytes], column: str | None = None, workers: int = 1) -> IsinList:
     """Collect the valid ISINs from a payload's text, given in chunks of any size.
 
     A CSV whose header names an ISIN column (or `column`) gives that column only, so the ISINs
-    of a benchmark or an underlying in other columns are not taken. Any other text gives every
-    ISIN-shaped token. Candidates failing the shape or the check digit count as invalid.
+    of a benchmark or an underlying in other columns are not taken; rows whose field is empty
+    or not a valid ISIN count as invalid. Any other text gives every ISIN-shaped token, and
+    those failing the check digit count as invalid.
+
+    A sample sort, so that `workers` processes share the work: each block of text becomes a
+    sorted run of valid ISINs; the runs are cut into key ranges (set by the first run); each
+    range's pieces are merged into unique ISINs; the ranges' texts, in order, are the list.
     """
     chunks = iter(chunks)
     first = _head(chunks).removeprefix(b"\xef\xbb\xbf")
     layout = find_csv_layout(first, column)
     if layout:
         first = first[layout.data_start :]
-    pattern = _csv_field_pattern(layout) if layout else _ISIN_TOKEN
-    found: list[bytes] = []
+    blocks = _line_blocks(itertools.chain([first], chunks), quoted=layout is not None)
+    runs = _map(_parse_block, ((block, layout) for block in blocks), workers)
     invalid = 0
-    for block in _line_blocks(itertools.chain([first], chunks), quoted=layout is not None):
-        if layout:
-            fields = _csv_fields(block, layout, pattern)
-            candidates = _ISIN_LINE.findall(b"\n".join(fields))
-            invalid += len(fields) - len(candidates)
-        else:
-            candidates = pattern.findall(block)
-        valid = _keep_valid(candidates)
-        invalid += len(candidates) - len(valid)
-        found += valid
-    found.sort()
-    unique = list(map(operator.itemgetter(0), itertools.groupby(found)))  # sorted: duplicates are neighbours
-    return IsinList(unique, invalid, len(found) - len(unique))
+    pivots: list[bytes] | None = None
+    ranges: list[list[bytes]] = [[]]
+    for run, block_invalid in runs:
+        invalid += block_invalid
+        if run and pivots is None:
+            pivots = _pivots(run, KEY_RANGES)
+            ranges = [[] for _ in range(len(pivots) + 1)]
+        if run:
+            for pieces, piece in zip(ranges, _cut_run(run, pivots or []), strict=True):
+                pieces.append(piece)
+    merged = list(_map(_merge_range, ranges, workers))
+    text = [piece for piece, _, _ in merged if piece]
+    return IsinList(text, sum(m[1] for m in merged), invalid, sum(m[2] for m in merged))
+
+
+def _map(func: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
+    """map(), in `workers` processes when there is more than one."""
+    return _parallel_map(func, items, workers) if workers > 1 else map(func, items)
 
 
 def decompressed_chunks(raw: BinaryIO, max_bytes: int) -> Iterator[bytes]:
@@ -424,6 +495,8 @@ DEFAULT_TIMEOUT = 30.0  # seconds to connect, and for each read
 DEFAULT_MAX_TIME = 3600.0  # seconds for the whole run
 DEFAULT_RETRIES = 3
 DEFAULT_MAX_BYTES = 2 * 1024**3
+# Downloads at least this big are parsed by a process per core (GLEIF's zip is about 32 MB).
+PARALLEL_FETCH_MIN_BYTES = 4 * 1024 * 1024
 BACKOFF_SECONDS = 1.0  # the first wait before a retry; doubled each time
 MAX_BACKOFF_SECONDS = 60.0
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -635,12 +708,6 @@ def _fsync_directory(directory: str) -> None:
         os.close(fd)
 
 
-def _isin_lines(isins: list[bytes], batch: int = 1 << 16) -> Iterator[bytes]:
-    """The list as text, one ISIN a line, in pieces of `batch` ISINs."""
-    for start in range(0, len(isins), batch):
-        yield b"\n".join(isins[start : start + batch]) + b"\n"
-
-
 # --- Fetch -----------------------------------------------------------------------------------------
 
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another fetch is writing this output; cron will try again
@@ -738,10 +805,11 @@ def download_isins(
     )
     if got.body is None:
         return got, None
+    workers = _available_cores() if got.size >= PARALLEL_FETCH_MIN_BYTES else 1
     with got.body:
-        parsed = parse_isins(decompressed_chunks(got.body, max_bytes), column)
+        parsed = parse_isins(decompressed_chunks(got.body, max_bytes), column, workers)
     deadline.left()
-    if not parsed.isins:
+    if not parsed.count:
         raise IsinToolError(f"no valid ISIN in what {url} sent ({parsed.invalid} invalid)")
     return got, parsed
 
@@ -779,17 +847,17 @@ def fetch_to_file(
             count = _count_lines(path)
             return FetchResult(path, False, count, 0, 0, 0, time.monotonic() - started)
         current = _count_lines(path)
-        if len(parsed.isins) * 2 < current and not allow_shrink:
+        if parsed.count * 2 < current and not allow_shrink:
             raise IsinToolError(
-                f"refusing to shrink {path} from {current} to {len(parsed.isins)} ISINs (--allow-shrink)"
+                f"refusing to shrink {path} from {current} to {parsed.count} ISINs (--allow-shrink)"
             )
         digest = hashlib.sha256()
-        write_atomically(path, _hashed(_isin_lines(parsed.isins), digest))
+        write_atomically(path, _hashed(parsed.text, digest))
         sidecar = {
             "url": url,
             "etag": got.etag,
             "last_modified": got.last_modified,
-            "count": len(parsed.isins),
+            "count": parsed.count,
             "invalid": parsed.invalid,
             "duplicates": parsed.duplicates,
             "sha256": digest.hexdigest(),
@@ -797,7 +865,7 @@ def fetch_to_file(
         }
         write_atomically(_sidecar_path(path), [json.dumps(sidecar, indent=2).encode() + b"\n"])
     seconds = time.monotonic() - started
-    return FetchResult(path, True, len(parsed.isins), parsed.invalid, parsed.duplicates, got.size, seconds)
+    return FetchResult(path, True, parsed.count, parsed.invalid, parsed.duplicates, got.size, seconds)
 
 
 def _hashed(pieces: Iterable[bytes], digest: Any) -> Iterator[bytes]:
@@ -1058,9 +1126,9 @@ def fetch(
             if output == "-":
                 got, parsed = download_isins(url, deadline=Deadline(max_time), progress=progress, **options)
                 assert parsed is not None  # no validators were sent, so no 304
-                _write_stdout(_isin_lines(parsed.isins))
+                _write_stdout(parsed.text)
                 result = FetchResult(
-                    "-", True, len(parsed.isins), parsed.invalid, parsed.duplicates, got.size, 0.0
+                    "-", True, parsed.count, parsed.invalid, parsed.duplicates, got.size, 0.0
                 )
             else:
                 result = fetch_to_file(

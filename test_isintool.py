@@ -401,7 +401,12 @@ NSE_CSV = (
             XETRA_CSV, None, [b"DE000BAY0017", b"GB0002634946", b"US0378331005"], 0, 0, id="xetra-preamble"
         ),
         pytest.param(
-            XETRA_CSV, "Benchmark ISIN", [b"EU000A1G0BN7", b"XS0110106365"], 0, 0, id="column-option"
+            XETRA_CSV,
+            "Benchmark ISIN",
+            [b"EU000A1G0BN7", b"XS0110106365"],
+            1,
+            0,
+            id="column-with-an-empty-field",
         ),
         pytest.param(NSE_CSV, None, [b"CH0012221716", b"INE002A01018"], 0, 0, id="nse-isin-number"),
         pytest.param(
@@ -436,7 +441,20 @@ NSE_CSV = (
     ],
 )
 def test_parse_isins(payload, column, expected, invalid, duplicates):
-    assert isintool.parse_isins([payload], column) == (expected, invalid, duplicates)
+    parsed = isintool.parse_isins([payload], column)
+    assert (isins_of(parsed), parsed.count, parsed.invalid, parsed.duplicates) == (
+        expected,
+        len(expected),
+        invalid,
+        duplicates,
+    )
+
+
+def isins_of(parsed: isintool.IsinList) -> list[bytes]:
+    """The ISINs of a parsed list, checking that its text is one ISIN a line."""
+    text = b"".join(parsed.text)
+    assert text == b"" or text.endswith(b"\n")
+    return text.split()
 
 
 @pytest.mark.parametrize("payload", [GLEIF_CSV, XETRA_CSV, NSE_CSV, b"x US0378331005 y GB0002634946 z\n"])
@@ -447,11 +465,25 @@ def test_parse_isins_same_for_every_chunk_size(payload):
         assert isintool.parse_isins(chunks) == whole, size
 
 
+def test_parse_isins_in_worker_processes_matches_one_process():
+    rng = random.Random(12)
+    rows = [b"LEI,ISIN"]
+    for _ in range(20_000):
+        isin = rng.choice(VALID_ISINS + INVALID_ISINS[:4]).encode()
+        rows.append(b"5493001KJTIIGC8Y1R12," + isin)
+    payload = b"\n".join(rows) + b"\n"
+    chunks = [payload[i : i + 4096] for i in range(0, len(payload), 4096)]
+    serial = isintool.parse_isins(chunks)
+    assert isintool.parse_isins(chunks, workers=2) == serial
+    assert isins_of(serial) == sorted({i.encode() for i in VALID_ISINS})
+    assert serial.invalid == sum(1 for r in rows[1:] if r[21:].decode() not in VALID_ISINS)
+
+
 def test_parse_isins_quoted_newline_across_chunks():
     payload = b'Name,ISIN\n"two\nlines, one record",US0378331005\nplain,GB0002634946\n'
     for size in range(1, len(payload) + 1):
         chunks = [payload[i : i + size] for i in range(0, len(payload), size)]
-        assert isintool.parse_isins(chunks).isins == [b"GB0002634946", b"US0378331005"], size
+        assert isins_of(isintool.parse_isins(chunks)) == [b"GB0002634946", b"US0378331005"], size
 
 
 def test_parse_isins_unknown_column_is_an_error():

@@ -1,0 +1,131 @@
+"""Benchmark `isintool fetch` against a curl | funzip | cut | sort -u pipeline on a GLEIF-shaped zip.
+
+    python bench/fetch.py [--rows 8000000] [--rounds 3]
+
+Generates `LEI,ISIN` rows (about 1% bad check digits, 2% duplicate ISINs), zips them, serves the
+zip with `python -m http.server --bind 127.0.0.1`, and times a cold fetch (no earlier output) and
+the pipeline side by side in one run. The pipeline validates nothing. Needs curl and funzip
+(Debian: curl, unzip).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+
+from _measure import compare, report  # bench/ is on sys.path when run as a script
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+import isintool  # noqa: E402  (for the check digits of the generated ISINs)
+
+ALNUM = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+PREFIXES = [b"US", b"DE", b"XS", b"CH", b"FR", b"GB", b"JP", b"CA", b"AU", b"NL", b"LU", b"IE", b"KY", b"EU"]
+
+
+def random_isins(count: int, rng: random.Random) -> bytes:
+    """`count` ISINs as one 12-byte-per-record block, about 1% with a wrong check digit."""
+    to_alnum = bytes(ALNUM[b % 36] for b in range(256))
+    to_digit = bytes(ALNUM[b % 10] for b in range(256))
+    records = bytearray(12 * count)
+    prefixes = rng.choices(PREFIXES, weights=range(len(PREFIXES), 0, -1), k=count)
+    records[0::12] = bytes(p[0] for p in prefixes)
+    records[1::12] = bytes(p[1] for p in prefixes)
+    for position in range(2, 11):
+        # Mostly digits, as real NSINs are; a few letters exercise the letter path.
+        table = to_alnum if position in (7, 8) else to_digit
+        records[position::12] = rng.randbytes(count).translate(table)
+    check = bytearray(count)
+    for digit in b"0123456789":
+        records[11::12] = bytes([digit]) * count
+        ok = isintool._check_digits_ok(bytes(records))
+        check = bytearray(digit if good else old for good, old in zip(ok, check, strict=True))
+    for i in rng.sample(range(count), count // 100):  # spoil 1%
+        check[i] = ALNUM[(check[i] - 48 + 1) % 10]
+    records[11::12] = bytes(check)
+    return bytes(records)
+
+
+def make_gleif_zip(path: str, rows: int) -> None:
+    """Write a zip holding one `LEI,ISIN` CSV like GLEIF's daily ISIN-to-LEI file."""
+    rng = random.Random(6166)
+    isins = random_isins(rows, rng)
+    leis = [bytes(rng.choices(ALNUM, k=18)) + b"%02d" % rng.randint(0, 99) for _ in range(rows // 20 + 1)]
+    with tempfile.NamedTemporaryFile(dir=os.path.dirname(path)) as csv_file:
+        csv_file.write(b"LEI,ISIN\n")
+        step = 100_000
+        for start in range(0, rows, step):
+            lines = []
+            for i in range(start, min(rows, start + step)):
+                # Rows come grouped by LEI; 2% repeat an earlier ISIN under another LEI.
+                j = rng.randrange(i) if i and rng.random() < 0.02 else i
+                lines.append(leis[i // 20] + b"," + isins[12 * j : 12 * j + 12])
+            csv_file.write(b"\n".join(lines) + b"\n")
+        csv_file.flush()
+        # ZipFile.write knows the size up front, so funzip can stream the member.
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.write(csv_file.name, "isin-lei.csv")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=8_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--data", default=os.path.join(tempfile.gettempdir(), "isintool-bench"))
+    args = parser.parse_args()
+    os.makedirs(args.data, exist_ok=True)
+    name = f"isin-lei-{args.rows}.zip"
+    archive = os.path.join(args.data, name)
+    if not os.path.exists(archive):
+        print(f"generating {archive} ...", file=sys.stderr)
+        make_gleif_zip(archive + ".tmp", args.rows)
+        os.replace(archive + ".tmp", archive)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port), "--directory", args.data],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(1)
+        url = f"http://127.0.0.1:{port}/{name}"
+        ours = os.path.join(args.data, "isintool-isins.txt")
+        theirs = os.path.join(args.data, "pipeline-isins.txt")
+        tool = f"{sys.executable} {os.path.join(ROOT, 'isintool.py')}"
+        results = compare(
+            {
+                "isintool fetch (cold)": f"rm -f {ours} {ours}.json; {tool} fetch -q --url {url} -o {ours}",
+                "curl|funzip|cut|sort": f"curl -s {url} | funzip | tail -n +2 | cut -d, -f2 "
+                f"| LC_ALL=C sort -u > {theirs}",
+            },
+            args.rounds,
+            args.data,
+        )
+    finally:
+        server.terminate()
+    print(
+        f"fetch of {args.rows:,} rows ({os.path.getsize(archive) / 1e6:.0f} MB zipped), {args.rounds} rounds"
+    )
+    print(report(results, "curl|funzip|cut|sort"))
+    with open(ours, "rb") as f:
+        count = f.read().count(b"\n")
+    with open(theirs, "rb") as f:
+        unvalidated = f.read().count(b"\n")
+    print(f"isintool wrote {count:,} valid ISINs; the pipeline {unvalidated:,} unvalidated")
+
+
+if __name__ == "__main__":
+    main()
