@@ -12,7 +12,6 @@ import bisect
 import contextlib
 import csv
 import fcntl
-import gzip
 import io
 import itertools
 import json
@@ -21,17 +20,17 @@ import os
 import pwd
 import re
 import shlex
-import socket
 import sys
-import tempfile
 import time
-import zipfile
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, TypeVar
 
 import click
+
+# zipfile, gzip, tempfile and requests are imported in the fetch functions that use them:
+# `extract` must start about as fast as `import click` does, and they cost more than half that.
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -41,13 +40,13 @@ __all__ = ["IsinToolError", "cli", "extract_ids", "format_ids"]
 
 # --- Constants -------------------------------------------------------------------------------------
 
-CHUNK_SIZE = 4 * 1024 * 1024  # large enough to amortise the regex call, small enough to stay flat
+CHUNK_SIZE = 1024 * 1024  # extract's reads: enough to amortise a regex call, small to stay flat
 # Bytes that never occur inside `"id": 123`, so input may be cut just after any of them without
 # splitting a match. JSON puts one at least between every two values.
 _STOP_BYTES = b",{}[]"
 # Files at least this big are split between the CPU cores; below it, starting workers costs more.
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024
-SEGMENT_BYTES = 32 * 1024 * 1024  # the unit of work a core takes; its output is held until written
+SEGMENT_BYTES = 16 * 1024 * 1024  # the unit of work a core takes; its output is held until written
 
 
 T = TypeVar("T")
@@ -260,6 +259,7 @@ def _keep_valid(candidates: list[bytes]) -> list[bytes]:
 
 # --- Parse -----------------------------------------------------------------------------------------
 
+BLOCK_SIZE = 4 * 1024 * 1024  # fetch's unit of parsing, a worker's task: enough to amortise sending it
 KEY_RANGES = 8  # the sorted list is merged in this many key ranges, a worker's task each
 ISIN_COLUMN_NAMES = ("isin", "isin number")  # NSE India writes " ISIN NUMBER"
 _DELIMITERS = (b",", b";", b"\t")
@@ -303,7 +303,7 @@ def find_csv_layout(head: bytes, column: str | None = None) -> CsvLayout | None:
 def _head(chunks: Iterator[bytes]) -> bytes:
     """Take chunks until they hold the lines where a header may stand (or the text ends)."""
     head = b""
-    while head.count(b"\n") < HEADER_SEARCH_LINES and len(head) < CHUNK_SIZE:
+    while head.count(b"\n") < HEADER_SEARCH_LINES and len(head) < BLOCK_SIZE:
         chunk = next(chunks, b"")
         if not chunk:
             break
@@ -456,6 +456,9 @@ def _map(func: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R
 
 def decompressed_chunks(raw: BinaryIO, max_bytes: int) -> Iterator[bytes]:
     """Yield the text of a payload recognised by its bytes: a zip's one member, gzip, or plain."""
+    import gzip
+    import zipfile
+
     magic = raw.read(4)
     raw.seek(0)
     if magic.startswith(b"PK\x03\x04"):
@@ -466,7 +469,7 @@ def decompressed_chunks(raw: BinaryIO, max_bytes: int) -> Iterator[bytes]:
         stream = raw
     total = 0
     try:
-        for chunk in _read_chunks(stream):
+        for chunk in _read_chunks(stream, BLOCK_SIZE):
             total += len(chunk)
             if total > max_bytes:
                 raise IsinToolError(f"the payload decompresses to more than {max_bytes} bytes (--max-bytes)")
@@ -477,6 +480,8 @@ def decompressed_chunks(raw: BinaryIO, max_bytes: int) -> Iterator[bytes]:
 
 def _open_zip_member(raw: BinaryIO) -> BinaryIO:
     """Open the one data file in a zip archive."""
+    import zipfile
+
     try:
         archive = zipfile.ZipFile(raw)
     except zipfile.BadZipFile as exc:
@@ -584,6 +589,8 @@ def _download_once(
     progress: Callable[[int, int | None], None] | None,
 ) -> Downloaded:
     """One GET of `url`, its body spooled to an anonymous temporary file."""
+    import tempfile
+
     import requests
 
     try:
@@ -671,6 +678,8 @@ def write_atomically(path: str, pieces: Iterable[bytes]) -> None:
     failure the temporary file is removed and `path` is untouched. An existing file keeps its
     mode; a new one gets 0644 less the umask.
     """
+    import tempfile
+
     directory = os.path.dirname(os.path.abspath(path))
     fd, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:
@@ -1225,7 +1234,7 @@ def crontab(
         hour, minute = (
             parse_cron_time(at)
             if at
-            else default_cron_time(f"{socket.gethostname()}:{os.path.abspath(output)}")
+            else default_cron_time(f"{os.uname().nodename}:{os.path.abspath(output)}")
         )
     except IsinToolError as exc:
         raise click.BadParameter(str(exc), param_hint="'--at'") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import statistics
 import subprocess
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,21 +15,62 @@ from dataclasses import dataclass
 class Result:
     name: str
     seconds: float  # median wall time
-    peak_mib: float  # largest peak RSS seen in any run (the process tree's largest member)
+    peak_mib: float  # the largest sum of PSS over the command's process tree, sampled every 50 ms
+
+
+def _tree(pid: int) -> list[int]:
+    """pid and all its descendants, from /proc/PID/task/TID/children."""
+    pids, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        pids.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as f:
+                    todo.extend(int(child) for child in f.read().split())
+        except OSError:
+            pass  # the process ended meanwhile
+    return pids
+
+
+def _pss_kib(pid: int) -> int:
+    """Proportional set size: memory shared by forked processes counts once, split among them."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _sample_tree(pid: int, done: threading.Event, peak: list[int]) -> None:
+    """Record in peak[0] the largest total PSS of the tree under pid until `done`."""
+    while not done.wait(0.05):
+        peak[0] = max(peak[0], sum(_pss_kib(p) for p in _tree(pid)))
 
 
 def run_once(command: str | Sequence[str], stdout_path: str) -> tuple[float, float]:
-    """Run a command once with stdout to a file; return wall seconds and peak RSS in MiB."""
+    """Run a command once with stdout to a file; wall seconds and peak MiB of its process tree.
+
+    Memory is sampled, not read from wait4: a child's ru_maxrss starts from what the forking
+    process (this script) had, and a pipeline's or a pool's processes would not add up.
+    """
     shell = isinstance(command, str)
     with open(stdout_path, "wb") as out:
         start = time.perf_counter()
         proc = subprocess.Popen(command, shell=shell, stdout=out, stdin=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
+        done, peak = threading.Event(), [0]
+        sampler = threading.Thread(target=_sample_tree, args=(proc.pid, done, peak))
+        sampler.start()
+        returncode = proc.wait()
         seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"{command!r} failed with exit code {proc.returncode}")
-    return seconds, usage.ru_maxrss / 1024
+        done.set()
+        sampler.join()
+    if returncode != 0:
+        raise SystemExit(f"{command!r} failed with exit code {returncode}")
+    return seconds, peak[0] / 1024
 
 
 def compare(commands: dict[str, str | Sequence[str]], rounds: int, outdir: str) -> list[Result]:
@@ -43,11 +85,14 @@ def compare(commands: dict[str, str | Sequence[str]], rounds: int, outdir: str) 
     return [Result(name, statistics.median(walls[name]), peaks[name]) for name in commands]
 
 
-def report(results: list[Result], reference: str) -> str:
-    """A table of medians, ratios against `reference`, and peak memory."""
+def report(results: list[Result], reference: str, memory: bool = True) -> str:
+    """A table of medians, ratios against `reference`, and (for long runs) peak memory."""
     base = next(r.seconds for r in results if r.name == reference)
-    lines = [f"{'command':<22} {'median s':>9} {'ratio':>7} {'peak MiB':>9}"]
+    lines = [f"{'command':<22} {'median s':>9} {'ratio':>7}" + (f" {'peak MiB':>9}" if memory else "")]
     for r in results:
-        lines.append(f"{r.name:<22} {r.seconds:>9.3f} {r.seconds / base:>7.2f} {r.peak_mib:>9.0f}")
+        row = f"{r.name:<22} {r.seconds:>9.3f} {r.seconds / base:>7.2f}"
+        lines.append(row + (f" {r.peak_mib:>9.0f}" if memory else ""))
     lines.append(f"(ratio = median wall time / median of {reference}; lower is faster)")
+    if memory:
+        lines.append("(peak = PSS of all the command's processes together, sampled every 50 ms)")
     return "\n".join(lines)

@@ -104,7 +104,8 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}/{name}"
         ours = os.path.join(args.data, "isintool-isins.txt")
         theirs = os.path.join(args.data, "pipeline-isins.txt")
-        tool = f"{sys.executable} {os.path.join(ROOT, 'isintool.py')}"
+        os.environ["PYTHONPATH"] = ROOT  # -m: from cached bytecode, as the installed command
+        tool = f"{sys.executable} -m isintool"
         results = compare(
             {
                 "isintool fetch (cold)": f"rm -f {ours} {ours}.json; {tool} fetch -q --url {url} -o {ours}",
