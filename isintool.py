@@ -982,7 +982,7 @@ def cli() -> None:
     """Work with securities reference data: order IDs, ISIN lists, and their cron job."""
 
 
-@cli.command()
+@cli.command(epilog="Exit codes: 0 done (no IDs prints []); 1 FILE could not be read; 2 usage error.")
 @click.argument("file", default="-", type=click.Path(allow_dash=True))
 @click.option(
     "--key",
@@ -995,13 +995,15 @@ def cli() -> None:
 def extract(file: str, key: str, lines: bool) -> None:
     """Print every order ID found in FILE (default: standard input).
 
-    \b
     Reads JSON text and prints the integer value of every "id" key, in input order:
+
+    \b
         $ echo '{"orders":[{"id":1},{"id":2}],"errors":[{"code":3}]}' | isintool extract
         [1, 2]
+
     The text is scanned with one regular expression, not parsed: an "id" key in any nested
-    object counts, and string values ("id": "7") do not. Input of any size streams through
-    in flat memory; invalid UTF-8 is fine.
+    object counts too, and string or fractional values ("id": "7", "id": 1.5) do not. Input
+    of any size streams through in flat memory; invalid UTF-8 is fine.
     """
     try:
         if file != "-" and os.path.isfile(file):
@@ -1018,8 +1020,9 @@ class _LockedExit(click.ClickException):
 
 
 @cli.command(
+    short_help="Download, validate and atomically replace the ISIN list.",
     epilog=f"Exit codes: 0 written or unchanged; 1 failed, the old list kept; 2 usage error; "
-    f"{EXIT_LOCKED} another fetch holds the lock for this output."
+    f"{EXIT_LOCKED} another fetch holds the lock for this output.",
 )
 @click.option(
     "--url",
@@ -1199,7 +1202,10 @@ def _os_error_message(exc: OSError) -> str:
     return f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc.strerror or exc)
 
 
-@cli.command(context_settings={"ignore_unknown_options": True})
+@cli.command(
+    context_settings={"ignore_unknown_options": True},
+    epilog="Exit codes: 0 printed; 2 usage error (a bad --at, a line break in an argument, a line too long).",
+)
 @click.option(
     "--at", "at", metavar="HH:MM", help="The time of day, 24-hour (default: fixed per host and output)."
 )
@@ -1222,13 +1228,17 @@ def crontab(
 ) -> None:
     """Print the system crontab line that runs fetch every 24 hours.
 
-    \b
     Install it as a file of its own (names in /etc/cron.d must not hold dots):
+
+    \b
         isintool crontab -o /var/lib/isintool/isins.txt | sudo tee /etc/cron.d/isintool
 
     The job runs fetch --quiet, so cron mails only failures. Paths are absolute, every
     argument is quoted for /bin/sh and every % escaped for cron. Options after -- go to
-    fetch as they are, e.g. -- --max-time 600 --ping https://hc-ping.com/UUID.
+    fetch as they are:
+
+    \b
+        isintool crontab -- --max-time 600 --ping https://hc-ping.com/UUID
     """
     try:
         hour, minute = (

@@ -1298,3 +1298,38 @@ def test_real_cron_daemon_runs_the_line(runner, server, tmp_path):
         job.unlink()
     assert output.read_bytes().split() == GLEIF_ISINS, log.read_text() if log.exists() else "no log"
     assert log.read_text().startswith("wrote 3 ISINs to ")
+
+
+# --- The README and CI ---------------------------------------------------------------------------------
+
+ROOT = Path(__file__).parent
+
+
+@pytest.mark.parametrize(
+    "args", [[], ["extract"], ["fetch"], ["crontab"]], ids=["main", "extract", "fetch", "crontab"]
+)
+def test_readme_shows_the_current_help(runner, args):
+    shown = runner.invoke(cli, [*args, "--help"], prog_name="isintool", terminal_width=80).stdout
+    command = " ".join(["isintool", *args, "--help"])
+    assert f"$ {command}\n{shown}```" in (ROOT / "README.md").read_text()
+
+
+def test_readme_starts_with_the_two_commands_and_ci_runs_the_second():
+    readme = (ROOT / "README.md").read_text()
+    first_block = readme.split("```sh\n", 1)[1].split("```", 1)[0].splitlines()
+    assert readme.startswith("# isintool\n\n```sh\n")
+    assert len(first_block) == 2
+    install_and_run, test = first_block
+    assert install_and_run.startswith("pip install . && echo '") and install_and_run.endswith(
+        "| isintool extract"
+    )
+    assert ORDERS.decode() in install_and_run
+    assert test in (ROOT / ".ci" / "run").read_text().splitlines()
+
+
+def test_lint_is_clean():
+    """ruff check and ruff format agree with the code (the README's test command runs this)."""
+    ruff = [sys.executable, "-m", "ruff"]  # from the test extra, in this environment
+    for command in ([*ruff, "check", "."], [*ruff, "format", "--check", "."]):
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr

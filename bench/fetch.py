@@ -104,7 +104,10 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}/{name}"
         ours = os.path.join(args.data, "isintool-isins.txt")
         theirs = os.path.join(args.data, "pipeline-isins.txt")
-        os.environ["PYTHONPATH"] = ROOT  # -m: from cached bytecode, as the installed command
+        os.environ["PYTHONPATH"] = ROOT  # -m, from cached bytecode, as the installed command
+        subprocess.run(
+            [sys.executable, "-m", "compileall", "-q", os.path.join(ROOT, "isintool.py")], check=True
+        )
         tool = f"{sys.executable} -m isintool"
         results = compare(
             {
