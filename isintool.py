@@ -169,18 +169,22 @@ def _extract_segment(job: tuple[str, int, int, str, bytes]) -> list[bytes]:
 def _parallel_map(func: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
     """Yield func(item) for each item, in order, computed by `workers` processes a few items ahead."""
     from concurrent.futures import ProcessPoolExecutor  # only the parallel path pays for the import
+    from concurrent.futures.process import BrokenProcessPool
     from multiprocessing import get_context
 
     # fork starts a worker in a millisecond and this path runs no threads; the default from 3.14
     # on (forkserver) would re-import the module in every worker.
     with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
         pending: deque[Future[R]] = deque()
-        for item in items:
-            pending.append(pool.submit(func, item))
-            if len(pending) > 2 * workers:  # bounds memory when the reader of our output is slow
+        try:
+            for item in items:
+                pending.append(pool.submit(func, item))
+                if len(pending) > 2 * workers:  # bounds memory when the reader of our output is slow
+                    yield pending.popleft().result()
+            while pending:
                 yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        except BrokenProcessPool:
+            raise IsinToolError("a worker process died (out of memory?)") from None
 
 
 # --- ISIN validation -------------------------------------------------------------------------------
@@ -290,14 +294,26 @@ def find_csv_layout(head: bytes, column: str | None = None) -> CsvLayout | None:
     for line in head.split(b"\n")[:HEADER_SEARCH_LINES]:
         text = line.decode("utf-8", "replace").lstrip("\ufeff")
         for delimiter in _DELIMITERS:
-            names = [name.strip().lower() for name in next(csv.reader([text], delimiter=delimiter.decode()))]
-            found = [i for i, name in enumerate(names) if name in wanted]
-            if found:
-                return CsvLayout(delimiter, found[0], offset + len(line) + 1)
+            names = _header_names(text, delimiter)
+            if wanted & set(names):
+                return CsvLayout(
+                    delimiter,
+                    next(i for i, name in enumerate(names) if name in wanted),
+                    offset + len(line) + 1,
+                )
         offset += len(line) + 1
     if column:
         raise IsinToolError(f"no column named {column!r} in the first {HEADER_SEARCH_LINES} lines")
     return None
+
+
+def _header_names(line: str, delimiter: bytes) -> list[str]:
+    """The fields of a possible header line, stripped and lower-cased; none if it is no CSV."""
+    try:
+        fields = next(csv.reader([line], delimiter=delimiter.decode()), [])
+    except csv.Error:  # a NUL or a stray carriage return: binary data, not a header
+        return []
+    return [field.strip().lower() for field in fields]
 
 
 def _head(chunks: Iterator[bytes]) -> bytes:
@@ -346,13 +362,13 @@ _BLANK_LINE = re.compile(rb"\n(?=\r?\n)")
 def _csv_candidates(block: bytes, layout: CsvLayout) -> tuple[list[bytes], int]:
     """The ISIN-shaped values of the ISIN column in a block of whole records, and its row count."""
     if b'"' in block:  # quoted fields may hold delimiters and newlines: let the csv module read them
-        rows = [
-            row
-            for row in csv.reader(
-                io.StringIO(block.decode("latin-1"), newline=""), delimiter=layout.delimiter.decode()
-            )
-            if row
-        ]
+        reader = csv.reader(
+            io.StringIO(block.decode("latin-1"), newline=""), delimiter=layout.delimiter.decode()
+        )
+        try:
+            rows = [row for row in reader if row]
+        except csv.Error as exc:
+            raise IsinToolError(f"malformed CSV near row {reader.line_num}: {exc}") from None
         fields = [row[layout.column].strip() if len(row) > layout.column else "" for row in rows]
         return _ISIN_LINE.findall("\n".join(fields).encode("latin-1")), len(rows)
     text = b"\n" + block if block.endswith(b"\n") else b"\n" + block + b"\n"

@@ -486,6 +486,31 @@ def test_parse_isins_quoted_newline_across_chunks():
         assert isins_of(isintool.parse_isins(chunks)) == [b"GB0002634946", b"US0378331005"], size
 
 
+def test_parse_isins_binary_garbage_has_no_header_and_no_isins():
+    garbage = bytes(random.Random(1).randbytes(50_000)).replace(b"ISIN", b"isin")
+    parsed = isintool.parse_isins([b"ISIN\x00,\r,x\n" + garbage])
+    assert parsed.count == 0
+
+
+def test_parse_isins_malformed_quoted_csv_is_an_error():
+    with pytest.raises(
+        isintool.IsinToolError, match="malformed CSV near row 1: field larger than field limit"
+    ):
+        isintool.parse_isins([b'Name,ISIN\n"' + b"x" * 200_000 + b'",US0378331005\n'])
+
+
+def _exit_in_worker(item: int) -> int:
+    if item == 3:
+        os._exit(1)  # as the OOM killer would end it
+    return item
+
+
+def test_parallel_map_keeps_order_and_reports_a_dead_worker():
+    assert list(isintool._parallel_map(abs, range(-50, 0), 2)) == list(range(50, 0, -1))
+    with pytest.raises(isintool.IsinToolError, match="a worker process died"):
+        list(isintool._parallel_map(_exit_in_worker, range(10), 2))
+
+
 def test_parse_isins_unknown_column_is_an_error():
     with pytest.raises(isintool.IsinToolError, match="no column named 'CUSIP'"):
         isintool.parse_isins([GLEIF_CSV], column="CUSIP")
