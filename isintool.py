@@ -334,9 +334,13 @@ def _line_blocks(chunks: Iterable[bytes], quoted: bool) -> Iterator[bytes]:
         buffer = carry + chunk
         cut = buffer.rfind(b"\n") + 1
         # A newline inside a quoted field is not the end of a record: quotes before a real
-        # record end come in pairs ("" escapes a quote, which keeps the count even).
-        while quoted and cut and buffer.count(b'"', 0, cut) % 2:
-            cut = buffer.rfind(b"\n", 0, cut - 1) + 1
+        # record end come in pairs ("" escapes a quote, which keeps the count even). A stray
+        # quote would keep the count odd for good, so past a few blocks take the last newline.
+        odd = quoted and len(buffer) < 4 * BLOCK_SIZE and buffer.count(b'"', 0, cut) % 2
+        while odd and cut:
+            previous = buffer.rfind(b"\n", 0, cut - 1) + 1
+            odd ^= buffer.count(b'"', previous, cut) % 2
+            cut = previous
         if cut:
             yield buffer[:cut]
         carry = buffer[cut:]
