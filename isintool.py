@@ -833,6 +833,8 @@ def download_isins(
         progress=progress,
     )
     if got.body is None:
+        if not (etag or last_modified):  # a 304 to a plain GET would leave nothing to keep
+            raise IsinToolError(f"{url} answered 304 Not Modified to a request that was not conditional")
         return got, None
     workers = _available_cores() if got.size >= PARALLEL_FETCH_MIN_BYTES else 1
     with got.body:
@@ -1035,6 +1037,21 @@ def extract(file: str, key: str, lines: bool) -> None:
         raise click.ClickException(f"cannot read {file}: {exc.strerror or exc}") from None
 
 
+def _setting(*names: str, metavar: str, default: Any, help: str, type: Any = None) -> Any:
+    """A fetch option that cron can also set from the environment: ISINTOOL_ and the long name."""
+    envvar = "ISINTOOL_" + names[-1].lstrip("-").replace("-", "_").upper()
+    return click.option(
+        *names,
+        metavar=metavar,
+        default=default,
+        type=type,
+        help=help,
+        envvar=envvar,
+        show_envvar=True,
+        show_default=default is not None,
+    )
+
+
 class _LockedExit(click.ClickException):
     exit_code = EXIT_LOCKED
 
@@ -1044,70 +1061,51 @@ class _LockedExit(click.ClickException):
     epilog=f"Exit codes: 0 written or unchanged; 1 failed, the old list kept; 2 usage error; "
     f"{EXIT_LOCKED} another fetch holds the lock for this output.",
 )
-@click.option(
+@_setting(
     "--url",
     metavar="URL",
     default=GLEIF_ISIN_LEI_URL,
-    show_default=True,
-    envvar="ISINTOOL_URL",
-    show_envvar=True,
     help="Where to download the list: CSV, zip, gzip, or any text holding ISINs.",
 )
-@click.option(
+@_setting(
     "-o",
     "--output",
     metavar="PATH",
     default="isins.txt",
-    show_default=True,
-    envvar="ISINTOOL_OUTPUT",
-    show_envvar=True,
     help="The file to replace, one ISIN a line; - writes to standard output.",
 )
-@click.option(
+@_setting(
     "--column",
     metavar="NAME",
-    envvar="ISINTOOL_COLUMN",
-    show_envvar=True,
+    default=None,
     help="The CSV column to read (default: the one headed ISIN or ISIN NUMBER).",
 )
-@click.option(
+@_setting(
     "--timeout",
     metavar="SECONDS",
-    type=click.FloatRange(0, min_open=True),
     default=DEFAULT_TIMEOUT,
-    show_default=True,
-    envvar="ISINTOOL_TIMEOUT",
-    show_envvar=True,
+    type=click.FloatRange(0, min_open=True),
     help="Seconds to connect, and for each read.",
 )
-@click.option(
+@_setting(
     "--max-time",
     metavar="SECONDS",
-    type=click.FloatRange(0, min_open=True),
     default=DEFAULT_MAX_TIME,
-    show_default=True,
-    envvar="ISINTOOL_MAX_TIME",
-    show_envvar=True,
+    type=click.FloatRange(0, min_open=True),
     help="Seconds for the whole run, retries included.",
 )
-@click.option(
+@_setting(
     "--retries",
     metavar="N",
-    type=click.IntRange(0),
     default=DEFAULT_RETRIES,
-    show_default=True,
-    envvar="ISINTOOL_RETRIES",
-    show_envvar=True,
+    type=click.IntRange(0),
     help="Further attempts after a connection error, timeout, 429 or 5xx.",
 )
-@click.option(
+@_setting(
     "--max-bytes",
     metavar="N",
-    type=click.IntRange(1),
     default=DEFAULT_MAX_BYTES,
-    show_default=True,
-    envvar="ISINTOOL_MAX_BYTES",
-    show_envvar=True,
+    type=click.IntRange(1),
     help="Limit on bytes downloaded and, separately, on bytes after decompression.",
 )
 @click.option(
@@ -1118,11 +1116,10 @@ class _LockedExit(click.ClickException):
     is_flag=True,
     help=f"Wait for another fetch of this output to finish, instead of exiting {EXIT_LOCKED}.",
 )
-@click.option(
+@_setting(
     "--ping",
     metavar="URL",
-    envvar="ISINTOOL_PING",
-    show_envvar=True,
+    default=None,
     help="GET URL after success, URL/fail after a failure (healthchecks.io style).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success (cron mails any output).")
@@ -1156,12 +1153,7 @@ def fetch(
         with contextlib.ExitStack() as stack:
             progress = None if quiet or not sys.stderr.isatty() else _progress_bar(stack)
             if output == "-":
-                got, parsed = download_isins(url, deadline=Deadline(max_time), progress=progress, **options)
-                assert parsed is not None  # no validators were sent, so no 304
-                _write_stdout(parsed.text)
-                result = FetchResult(
-                    "-", True, parsed.count, parsed.invalid, parsed.duplicates, got.size, 0.0
-                )
+                result = _fetch_to_stdout(url, Deadline(max_time), progress, options)
             else:
                 result = fetch_to_file(
                     url,
@@ -1183,6 +1175,18 @@ def fetch(
         _ping_quietly(ping)
     if not quiet:
         click.echo(_summary(result), err=True)
+
+
+def _fetch_to_stdout(
+    url: str, deadline: Deadline, progress: Callable[[int, int | None], None] | None, options: dict[str, Any]
+) -> FetchResult:
+    """`fetch -o -`: the list to standard output; no lock, sidecar or shrink check, as no file."""
+    started = time.monotonic()
+    got, parsed = download_isins(url, deadline=deadline, progress=progress, **options)
+    assert parsed is not None, "download_isins returns a list for a request without validators"
+    _write_stdout(parsed.text)
+    seconds = time.monotonic() - started
+    return FetchResult("-", True, parsed.count, parsed.invalid, parsed.duplicates, got.size, seconds)
 
 
 def _summary(result: FetchResult) -> str:

@@ -910,6 +910,15 @@ def test_fetch_conditional_get_and_304(server, out):
     server.check_assertions()
 
 
+def test_fetch_refuses_a_304_it_did_not_ask_for(server, out):
+    server.expect_request("/list").respond_with_data("", status=304)
+    result = fetch("--url", server.url_for("/list"), "-o", str(out))
+    assert_refused(result, out, "answered 304 Not Modified to a request that was not conditional")
+    result = fetch("--url", server.url_for("/list"), "-o", "-")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert "answered 304 Not Modified" in result.stderr
+
+
 def test_fetch_sends_no_validators_for_another_url_or_a_missing_list(server, out):
     server.expect_request("/a").respond_with_data(GLEIF_CSV, headers={"ETag": '"a1"'})
     server.expect_request("/b").respond_with_data(GLEIF_CSV, headers={"ETag": '"b1"'})
