@@ -60,17 +60,20 @@ class IsinToolError(Exception):
 # --- Extract ---------------------------------------------------------------------------------------
 
 
+def _json_key(key: str) -> bytes:
+    """The key as JSON writes it: quoted, with `"` and `\\` escaped, UTF-8."""
+    return json.dumps(key, ensure_ascii=False).encode()
+
+
 def _id_pattern(key: str) -> re.Pattern[bytes]:
     """Compile the regex for `"KEY": <integer>`; the integer is group 1."""
-    quoted = json.dumps(key, ensure_ascii=False).encode()
     # The look-ahead rejects the integer part of 1.5, 1e3 and the like: order IDs are integers.
-    return re.compile(re.escape(quoted) + rb"\s*:\s*(\d+)(?![\d.eE])")
+    return re.compile(re.escape(_json_key(key)) + rb"\s*:\s*(\d+)(?![\d.eE])")
 
 
 def _stop_bytes(key: str) -> list[bytes]:
     """The stop bytes that cannot be part of a match for this key."""
-    quoted = json.dumps(key, ensure_ascii=False).encode()
-    return [bytes([b]) for b in _STOP_BYTES if b not in quoted]
+    return [bytes([b]) for b in _STOP_BYTES if b not in _json_key(key)]
 
 
 def extract_ids(chunks: Iterable[bytes], key: str = "id") -> Iterator[list[bytes]]:
@@ -523,7 +526,7 @@ DEFAULT_MAX_BYTES = 2 * 1024**3
 # Downloads at least this big are parsed by a process per core (GLEIF's zip is about 32 MB).
 PARALLEL_FETCH_MIN_BYTES = 4 * 1024 * 1024
 BACKOFF_SECONDS = 1.0  # the first wait before a retry; doubled each time
-MAX_BACKOFF_SECONDS = 60.0
+MAX_BACKOFF_SECONDS = 60.0  # a server's Retry-After is honoured as it is, within --max-time
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
@@ -581,8 +584,8 @@ def download(
             try:
                 return _download_once(session, url, headers, timeout, deadline, max_bytes, progress)
             except _Retryable as exc:
-                wait = exc.retry_after if exc.retry_after is not None else BACKOFF_SECONDS * 2**attempt
-                wait = min(wait, MAX_BACKOFF_SECONDS)
+                backoff = min(BACKOFF_SECONDS * 2**attempt, MAX_BACKOFF_SECONDS)
+                wait = exc.retry_after if exc.retry_after is not None else backoff
                 if attempt == retries:
                     raise IsinToolError(f"{exc} (after {retries + 1} attempts)") from None
                 if wait >= deadline.left():

@@ -820,6 +820,15 @@ def test_fetch_honours_retry_after(server, out):
     assert time.monotonic() - started >= 1.0
 
 
+def test_fetch_gives_up_when_retry_after_outlasts_max_time(server, out):
+    handler = _counting([Response("later", 503, headers={"Retry-After": "120"}), Response(GLEIF_CSV)])
+    server.expect_request("/list").respond_with_handler(handler)
+    started = time.monotonic()
+    result = fetch("--url", server.url_for("/list"), "-o", str(out), "--max-time", "30")
+    assert_refused(result, out, "HTTP 503; no time left to retry (--max-time)")
+    assert handler.calls == 1 and time.monotonic() - started < 5
+
+
 def test_fetch_retries_connection_refused_then_fails(out):
     with socket.socket() as sock:  # a port that nothing listens on
         sock.bind(("127.0.0.1", 0))
