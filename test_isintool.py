@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import os
+import pty
 import random
 import shlex
 import shutil
@@ -1086,6 +1087,39 @@ def test_fetch_failed_ping_warns_but_keeps_the_exit_code(server, out):
     result = fetch("--url", server.url_for("/list"), "-o", str(out), "-q", "--ping", server.url_for("/ping"))
     assert result.exit_code == 0
     assert result.stderr == f"Warning: ping {server.url_for('/ping')} answered HTTP 404\n"
+
+
+def _run_with_stderr_on_a_terminal(command: list[str]) -> tuple[int, bytes]:
+    """Run a command with stderr on a pseudo-terminal; its exit code and what the terminal got."""
+    controller, terminal = pty.openpty()
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=terminal) as proc:
+        os.close(terminal)
+        seen = b""
+        while True:
+            try:
+                data = os.read(controller, 4096)
+            except OSError:  # EIO: the terminal's other end closed
+                break
+            if not data:
+                break
+            seen += data
+        os.close(controller)
+    return proc.returncode, seen
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_fetch_progress_bar_only_on_a_terminal_and_not_quiet(server, out, quiet):
+    server.expect_request("/list").respond_with_data(_zip(GLEIF_CSV * 2000))
+    command = [sys.executable, isintool.__file__, "fetch", "--url", server.url_for("/list"), "-o", str(out)]
+    code, seen = _run_with_stderr_on_a_terminal(command + (["-q"] if quiet else []))
+    assert code == 0
+    if quiet:
+        assert seen == b""
+    else:
+        assert b"Downloading" in seen and b"wrote 3 ISINs" in seen
+    # Not a terminal: the summary line alone (CliRunner's stderr is no terminal).
+    result = fetch("--url", server.url_for("/list"), "-o", str(out))
+    assert "Downloading" not in result.stderr and result.stderr.count("\n") == 1
 
 
 def test_fetch_unwritable_folder_is_one_line(server, tmp_path):
