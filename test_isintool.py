@@ -676,6 +676,21 @@ def test_fetch_formats(server, out, respond):
     assert record["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
 
 
+def test_fetch_in_worker_processes_writes_the_same_list(server, out, monkeypatch):
+    rng = random.Random(7)
+    rows = [b"LEI,ISIN"] + [b"LEI%017d," % i + rng.choice(VALID_ISINS).encode() for i in range(30_000)]
+    payload = _zip(b"\n".join(rows) + b"\n")
+    server.expect_request("/list").respond_with_data(payload)
+    expected = b"".join(i.encode() + b"\n" for i in sorted(set(VALID_ISINS)))
+    monkeypatch.setattr(isintool, "PARALLEL_FETCH_MIN_BYTES", 0)
+    monkeypatch.setattr(isintool, "BLOCK_SIZE", 8192)  # many blocks, many runs, every key range used
+    monkeypatch.setattr(isintool, "_available_cores", lambda: 2)
+    result = fetch("--url", server.url_for("/list"), "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes() == expected
+    assert result.stderr.startswith(f"wrote {len(set(VALID_ISINS))} ISINs to {out} (0 invalid skipped, ")
+
+
 def test_fetch_follows_redirects_like_gleif(server, out):
     server.expect_request("/api/v2/isin-lei/latest/download").respond_with_data(
         "", status=302, headers={"Location": server.url_for("/files/isin-lei-20261127.zip")}
