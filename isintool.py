@@ -175,8 +175,9 @@ def _parallel_map(func: Callable[[T], R], items: Iterable[T], workers: int) -> I
     from concurrent.futures.process import BrokenProcessPool
     from multiprocessing import get_context
 
-    # fork starts a worker in a millisecond and this path runs no threads; the default from 3.14
-    # on (forkserver) would re-import the module in every worker.
+    # fork starts a worker in a millisecond, and the CLI runs no threads that fork could catch
+    # holding a lock; the default from 3.14 on (forkserver) would import the module in every
+    # worker. A program with threads calling this gets Python's warning about fork and threads.
     with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
         pending: deque[Future[R]] = deque()
         try:
