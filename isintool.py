@@ -36,7 +36,18 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
 __version__ = "0.1.0"
-__all__ = ["IsinToolError", "cli", "extract_ids", "format_ids"]
+__all__ = [
+    "IsinToolError",
+    "LockedError",
+    "cli",
+    "crontab_entry",
+    "extract_ids",
+    "fetch_to_file",
+    "format_ids",
+    "is_valid_isin",
+    "parse_isins",
+    "write_atomically",
+]
 
 # --- Constants -------------------------------------------------------------------------------------
 
