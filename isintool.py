@@ -291,7 +291,7 @@ class CsvLayout(NamedTuple):
 
     delimiter: str
     column: int
-    data_start: int  # offset of the first data row in the first chunk
+    data_start: int  # offset of the first data row in the text searched for the header
 
 
 class IsinList(NamedTuple):
