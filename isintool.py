@@ -873,10 +873,12 @@ def fetch_to_file(
     Holds the output's lock throughout; asks the source for the list only if it changed since
     the recorded ETag / Last-Modified; refuses a list under half the size of the current one
     unless `allow_shrink`. Records the source's validators and the list's sha256 in PATH.json.
+    A `path` that is a symbolic link stays one: the file it points to is replaced.
     """
     import hashlib
 
     started = time.monotonic()
+    shown, path = path, os.path.realpath(path)
     with output_lock(path, wait):
         deadline = Deadline(max_time)
         _remove_leftovers(path)
@@ -890,7 +892,7 @@ def fetch_to_file(
         )
         if parsed is None:
             count = _count_lines(path)
-            return FetchResult(path, False, count, 0, 0, 0, time.monotonic() - started)
+            return FetchResult(shown, False, count, 0, 0, 0, time.monotonic() - started)
         current = _count_lines(path)
         if parsed.count * 2 < current and not allow_shrink:
             raise IsinToolError(
@@ -910,7 +912,7 @@ def fetch_to_file(
         }
         write_atomically(_sidecar_path(path), [json.dumps(sidecar, indent=2).encode() + b"\n"])
     seconds = time.monotonic() - started
-    return FetchResult(path, True, parsed.count, parsed.invalid, parsed.duplicates, got.size, seconds)
+    return FetchResult(shown, True, parsed.count, parsed.invalid, parsed.duplicates, got.size, seconds)
 
 
 def _hashed(pieces: Iterable[bytes], digest: Any) -> Iterator[bytes]:

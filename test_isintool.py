@@ -1043,6 +1043,16 @@ def test_fetch_killed_mid_download_blocks_nothing(server, out):
     assert out.read_bytes().split() == GLEIF_ISINS
 
 
+def test_fetch_through_a_symlink_keeps_the_link(server, out, tmp_path):
+    link = tmp_path / "current.txt"
+    link.symlink_to(out)
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    result = fetch("--url", server.url_for("/list"), "-o", str(link))
+    assert result.exit_code == 0, result.stderr
+    assert link.is_symlink() and out.read_bytes().split() == GLEIF_ISINS
+    assert result.stderr.startswith(f"wrote 3 ISINs to {link} ")
+
+
 def test_fetch_removes_what_a_killed_write_left(server, out):
     leftover = out.parent / ".isins.txt.abc123.tmp"
     leftover.write_bytes(b"half a list")
