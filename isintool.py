@@ -41,7 +41,9 @@ __all__ = [
     "LockedError",
     "cli",
     "crontab_entry",
+    "extract_file",
     "extract_ids",
+    "extract_stream",
     "fetch_to_file",
     "format_ids",
     "is_valid_isin",
@@ -96,14 +98,25 @@ def extract_ids(chunks: Iterable[bytes], key: str = "id") -> Iterator[list[bytes
     """
     pattern = _id_pattern(key)
     stops = _stop_bytes(key)
+
+    def after_last_stop(buffer: bytes) -> int:
+        return max(buffer.rfind(stop) for stop in stops) + 1 if stops else 0
+
+    for buffer, end in _regroup(chunks, after_last_stop):
+        yield pattern.findall(buffer, 0, end)
+
+
+def _regroup(chunks: Iterable[bytes], cut: Callable[[bytes], int]) -> Iterator[tuple[bytes, int]]:
+    """Regroup chunks into whole units: yield (buffer, end) where buffer[:end] ends at a place
+    `cut` chose, carrying the rest into the next chunk; the last pair holds what is left."""
     carry = b""
     for chunk in chunks:
         buffer = carry + chunk
-        cut = max(buffer.rfind(stop) for stop in stops) + 1 if stops else 0
-        if cut:
-            yield pattern.findall(buffer, 0, cut)
-        carry = buffer[cut:]
-    yield pattern.findall(carry)
+        end = cut(buffer)
+        if end:
+            yield buffer, end
+        carry = buffer[end:]
+    yield carry, len(carry)
 
 
 def format_ids(batches: Iterable[list[bytes]], lines: bool = False) -> Iterator[bytes]:
@@ -133,6 +146,11 @@ def _read_chunks(stream: BinaryIO, size: int = CHUNK_SIZE, limit: int | None = N
         yield chunk
 
 
+def extract_stream(stream: BinaryIO, key: str = "id", lines: bool = False) -> Iterator[bytes]:
+    """Output pieces for any stream (a pipe too), read in order on one core."""
+    return format_ids(extract_ids(_read_chunks(stream), key), lines=lines)
+
+
 def extract_file(path: str, key: str = "id", lines: bool = False) -> Iterator[bytes]:
     """Output pieces for a regular file, scanned by all CPU cores in order-keeping segments."""
     stops = _stop_bytes(key)
@@ -140,7 +158,7 @@ def extract_file(path: str, key: str = "id", lines: bool = False) -> Iterator[by
     size = os.path.getsize(path)
     if workers < 2 or size < PARALLEL_MIN_BYTES or not stops:
         with open(path, "rb") as stream:
-            yield from format_ids(extract_ids(_read_chunks(stream), key), lines=lines)
+            yield from extract_stream(stream, key, lines)
         return
     with open(path, "rb") as stream:
         points = _cut_points(stream, size, size // SEGMENT_BYTES + 1, stops)
@@ -345,23 +363,22 @@ def _head(chunks: Iterator[bytes]) -> bytes:
 
 def _line_blocks(chunks: Iterable[bytes], quoted: bool) -> Iterator[bytes]:
     """Regroup chunks into blocks of whole lines (whole records, if fields may be quoted)."""
-    carry = b""
-    for chunk in chunks:
-        buffer = carry + chunk
-        cut = buffer.rfind(b"\n") + 1
+
+    def after_last_record(buffer: bytes) -> int:
+        end = buffer.rfind(b"\n") + 1
         # A newline inside a quoted field is not the end of a record: quotes before a real
         # record end come in pairs ("" escapes a quote, which keeps the count even). A stray
         # quote would keep the count odd for good, so past a few blocks take the last newline.
-        odd = quoted and len(buffer) < 4 * BLOCK_SIZE and buffer.count(b'"', 0, cut) % 2
-        while odd and cut:
-            previous = buffer.rfind(b"\n", 0, cut - 1) + 1
-            odd ^= buffer.count(b'"', previous, cut) % 2
-            cut = previous
-        if cut:
-            yield buffer[:cut]
-        carry = buffer[cut:]
-    if carry:
-        yield carry
+        odd = quoted and len(buffer) < 4 * BLOCK_SIZE and buffer.count(b'"', 0, end) % 2
+        while odd and end:
+            previous = buffer.rfind(b"\n", 0, end - 1) + 1
+            odd ^= buffer.count(b'"', previous, end) % 2
+            end = previous
+        return end
+
+    for buffer, end in _regroup(chunks, after_last_record):
+        if end:
+            yield buffer[:end]
 
 
 def _csv_isin_pattern(layout: CsvLayout) -> re.Pattern[str]:
@@ -472,12 +489,13 @@ def parse_isins(chunks: Iterable[bytes], column: str | None = None, workers: int
     ranges: list[list[str]] = [[]]
     for run, block_invalid in runs:
         invalid += block_invalid
-        if run and pivots is None:
+        if not run:
+            continue
+        if pivots is None:
             pivots = _pivots(run, KEY_RANGES)
             ranges = [[] for _ in range(len(pivots) + 1)]
-        if run:
-            for pieces, piece in zip(ranges, _cut_run(run, pivots or []), strict=True):
-                pieces.append(piece)
+        for pieces, piece in zip(ranges, _cut_run(run, pivots), strict=True):
+            pieces.append(piece)
     merged = list(_map(_merge_range, ranges, workers))
     text = [piece for piece, _, _ in merged if piece]
     return IsinList(text, sum(m[1] for m in merged), invalid, sum(m[2] for m in merged))
@@ -1048,7 +1066,7 @@ def extract(file: str, key: str, lines: bool) -> None:
             _write_stdout(extract_file(file, key, lines))
         else:
             with click.open_file(file, "rb") as stream:  # `-` is standard input, left open
-                _write_stdout(format_ids(extract_ids(_read_chunks(stream), key), lines=lines))
+                _write_stdout(extract_stream(stream, key, lines))
     except OSError as exc:
         raise click.ClickException(f"cannot read {file}: {exc.strerror or exc}") from None
 
