@@ -251,45 +251,56 @@ def _table(mapping: Callable[[int], int]) -> bytes:
 _ALPHANUMERIC = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _CHAR_VALUE = _table(lambda b: max(_ALPHANUMERIC.find(b), 0))
 _IS_DIGIT = _table(lambda b: 48 <= b <= 57)
-_ODD = _table(lambda b: b & 1)
+_IS_LETTER = _table(lambda b: 65 <= b <= 90)
+_IS_ALPHANUMERIC = _table(lambda b: b in _ALPHANUMERIC)
+_SHAPE = (_IS_LETTER,) * 2 + (_IS_ALPHANUMERIC,) * 9 + (_IS_DIGIT,)  # ISIN_PATTERN, a position each
 # Indexed by value + 36 * doubled: what a character adds to the sum (at most 18).
 _CHAR_SUM = _table(lambda b: _isin_char_sum(b % 36, b >= 36) if b < 72 else 0)
 _SUM_OK = _table(lambda b: b % 10 == 0)
+_LINE = 13  # an ISIN and its newline: lists of them are fixed-width records, cut and read blind
 
 
-def _check_digits_ok(records: bytes) -> bytes:
-    """One byte per 12-byte ISIN-shaped record: 1 where its check digit holds, else 0.
+def _isin_mask(lines: bytes) -> bytes:
+    """One byte per 13-byte line (12 characters and a newline): 1 where the line is an ISIN,
+    of ISIN_PATTERN's shape and with a check digit that holds, else 0.
 
     ISO 6166: write letters as numbers (A=10 ... Z=35), then the Luhn sum of all the digits,
     check digit included, must end in 0. Luhn doubles every second digit from the right, so a
     character is doubled when an odd number of digit characters stand to its right (a letter
     adds two digits, which keeps the parity).
 
-    All records are checked at once, a character position at a time: a column's bytes, turned
-    into numbers by `translate`, are read as one big integer with a byte per record, and adding
-    such integers adds every record's figures side by side. No figure passes 255 (12 characters
+    All lines are checked at once, a character position at a time: a column's bytes, turned
+    into numbers by `translate`, are read as one big integer with a byte per line, and adding
+    such integers adds every line's figures side by side. No figure passes 255 (12 characters
     add at most 12 * 18), so nothing carries into a neighbour. Python's big-integer arithmetic
     does in C what would otherwise be a loop over millions of strings.
     """
-    count = len(records) // 12
-    total = digits_to_the_right = 0
+    count = len(lines) // _LINE
+    total = doubled = 0  # doubled: 1 in a line's byte while an odd number of digits stand to the right
+    shaped = int.from_bytes(b"\x01" * count, "big")
     for position in reversed(range(12)):
-        chars = records[position::12]
-        doubled = digits_to_the_right.to_bytes(count, "big").translate(_ODD)
-        index = int.from_bytes(chars.translate(_CHAR_VALUE), "big") + 36 * int.from_bytes(doubled, "big")
+        chars = lines[position::_LINE]
+        shaped &= int.from_bytes(chars.translate(_SHAPE[position]), "big")
+        index = int.from_bytes(chars.translate(_CHAR_VALUE), "big") + 36 * doubled
         total += int.from_bytes(index.to_bytes(count, "big").translate(_CHAR_SUM), "big")
-        digits_to_the_right += int.from_bytes(chars.translate(_IS_DIGIT), "big")
-    return total.to_bytes(count, "big").translate(_SUM_OK)
+        doubled ^= int.from_bytes(chars.translate(_IS_DIGIT), "big")
+    ok = int.from_bytes(total.to_bytes(count, "big").translate(_SUM_OK), "big")
+    return (ok & shaped).to_bytes(count, "big")
 
 
 def is_valid_isin(text: str) -> bool:
     """True when `text` is an upper-case ISIN whose check digit holds."""
-    return bool(_ISIN_LINE.fullmatch(text)) and _check_digits_ok(text.encode("ascii")) == b"\x01"
+    return len(text) == 12 and text.isascii() and _isin_mask(text.encode("ascii") + b"\n") == b"\x01"
+
+
+def _valid_isins(lines: bytes) -> list[str]:
+    """The ISINs among 13-byte lines, in order."""
+    return list(itertools.compress(lines.decode("latin-1").split("\n"), _isin_mask(lines)))
 
 
 def _keep_valid(candidates: list[str]) -> list[str]:
     """The ISIN-shaped candidates whose check digit holds, in order."""
-    mask = _check_digits_ok("".join(candidates).encode("ascii"))
+    mask = _isin_mask(("\n".join(candidates) + "\n").encode("latin-1"))
     if b"\x00" not in mask:
         return candidates
     return list(itertools.compress(candidates, mask))
@@ -369,7 +380,9 @@ def _line_blocks(chunks: Iterable[bytes], quoted: bool) -> Iterator[bytes]:
         # A newline inside a quoted field is not the end of a record: quotes before a real
         # record end come in pairs ("" escapes a quote, which keeps the count even). A stray
         # quote would keep the count odd for good, so past a few blocks take the last newline.
-        odd = quoted and len(buffer) < 4 * BLOCK_SIZE and buffer.count(b'"', 0, end) % 2
+        if not quoted or len(buffer) >= 4 * BLOCK_SIZE or b'"' not in buffer:  # `in` is fast, `count` not
+            return end
+        odd = buffer.count(b'"', 0, end) % 2
         while odd and end:
             previous = buffer.rfind(b"\n", 0, end - 1) + 1
             odd ^= buffer.count(b'"', previous, end) % 2
@@ -411,22 +424,53 @@ def _csv_candidates(block: str, layout: CsvLayout) -> tuple[list[str], int]:
     return _csv_isin_pattern(layout).findall(text), rows
 
 
+def _fixed_width_column(block: bytes, layout: CsvLayout) -> bytes | None:
+    """The ISIN column of an unquoted block as 13-byte lines, when every row is laid out like the
+    first: the same length, with its delimiters and line end in the same places.
+
+    Files that machines write, such as GLEIF's (a 20-character LEI, a comma, a 12-character
+    ISIN), are laid out so. Then the column is twelve strided slices, a character position each,
+    and needs no regex. None when the block is not that regular, or the first row's field is
+    not 12 characters wide: the regex reads it then.
+    """
+    width = block.find(b"\n") + 1
+    rows = len(block) // width if width else 0
+    if not rows or rows * width != len(block):
+        return None
+    marks = bytearray(256)  # a delimiter reads 1, a carriage return 2, a newline 3, the rest 0
+    marks[ord(layout.delimiter)], marks[13], marks[10] = 1, 2, 3
+    first = block[:width]
+    if block.translate(marks) != first.translate(marks) * rows:
+        return None  # a row has its marks elsewhere than the first row has them
+    fields = first[:-1].split(layout.delimiter.encode("latin-1"))
+    if len(fields) <= layout.column or len(fields[layout.column].removesuffix(b"\r")) != 12:
+        return None
+    start = sum(len(field) + 1 for field in fields[: layout.column])
+    lines = bytearray(_LINE * rows)
+    for position in range(12):
+        lines[position::_LINE] = block[start + position :: width]
+    lines[12::_LINE] = b"\n" * rows
+    return bytes(lines)
+
+
 def _parse_block(job: tuple[bytes, CsvLayout | None]) -> tuple[str, int]:
     """Worker: a block's valid ISINs as a sorted run (text, a line each), and how many rows or
     ISIN-shaped tokens it had that were not valid ISINs."""
     block, layout = job
-    text = block.decode("latin-1")
-    if layout:
-        candidates, rows = _csv_candidates(text, layout)
+    column = _fixed_width_column(block, layout) if layout and b'"' not in block else None
+    if column is not None:
+        valid = _valid_isins(column)
+        rows = len(column) // _LINE
     else:
-        candidates = _ISIN_TOKEN.findall(text)
-        rows = len(candidates)
-    valid = _keep_valid(candidates)
+        text = block.decode("latin-1")
+        if layout:
+            candidates, rows = _csv_candidates(text, layout)
+        else:
+            candidates = _ISIN_TOKEN.findall(text)
+            rows = len(candidates)
+        valid = _keep_valid(candidates)
     valid.sort()
     return "\n".join(valid) + "\n" if valid else "", rows - len(valid)
-
-
-_LINE = 13  # an ISIN and its newline: runs are fixed-width records, so they can be cut blind
 
 
 class _Run:

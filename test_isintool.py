@@ -345,8 +345,20 @@ def _stdnum_ok(isin: str) -> bool:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.from_regex(r"\A[A-Z]{2}[A-Z0-9]{9}[0-9]\Z"), min_size=1, max_size=50))
 def test_batch_check_digits_agree_with_python_stdnum(isins):
-    mask = isintool._check_digits_ok("".join(isins).encode())
+    mask = isintool._isin_mask(lines_of(isins))
     assert list(mask) == [_stdnum_ok(i) for i in isins]
+
+
+def lines_of(isins: list[str]) -> bytes:
+    """ISINs as the 13-byte lines that _isin_mask reads."""
+    return "".join(i + "\n" for i in isins).encode("latin-1")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="AZaz09 \t\r\xe9\x00", min_size=12, max_size=12), max_size=20))
+def test_isin_mask_checks_the_shape_of_each_line(candidates):
+    mask = isintool._isin_mask(lines_of(candidates))
+    assert list(mask) == [isintool._ISIN_LINE.fullmatch(c) is not None and _stdnum_ok(c) for c in candidates]
 
 
 def test_batch_check_digits_on_many_random_isins():
@@ -358,7 +370,7 @@ def test_batch_check_digits_on_many_random_isins():
         body = "".join(rng.choices(string.ascii_uppercase, k=2) + rng.choices(alphabet, k=9))
         digit = stdnum_isin.calc_check_digit(body) if rng.random() < 0.1 else rng.choice(string.digits)
         isins.append(body + digit)
-    mask = isintool._check_digits_ok("".join(isins).encode())
+    mask = isintool._isin_mask(lines_of(isins))
     assert list(mask) == [_stdnum_ok(i) for i in isins]
     assert sum(mask) > 10_000
 
@@ -485,6 +497,67 @@ def test_parse_isins_quoted_newline_across_chunks():
     for size in range(1, len(payload) + 1):
         chunks = [payload[i : i + size] for i in range(0, len(payload), size)]
         assert isins_of(isintool.parse_isins(chunks)) == [b"GB0002634946", b"US0378331005"], size
+
+
+def _regex_read(block: bytes, layout: isintool.CsvLayout) -> tuple[list[str], int]:
+    """What the general CSV reading makes of a block: its valid ISINs and its row count."""
+    candidates, rows = isintool._csv_candidates(block.decode("latin-1"), layout)
+    return isintool._keep_valid(candidates), rows
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n"])
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_fixed_width_rows_are_cut_by_position(newline, delimiter):
+    """GLEIF-shaped rows take the strided-slice path, and read as the regex reads them."""
+    layout = isintool.CsvLayout(delimiter, 1, 0)
+    d = delimiter.encode()
+    isins = VALID_ISINS + INVALID_ISINS[:3]  # 12 characters each, good and bad check digits
+    block = b"".join(b"529900T8BM49AURSDO55" + d + i.encode() + d + b"x" + newline for i in isins)
+    column = isintool._fixed_width_column(block, layout)
+    assert column == "".join(i + "\n" for i in isins).encode()
+    assert (isintool._valid_isins(column), len(isins)) == _regex_read(block, layout)
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        pytest.param(b"A,US0378331005\nB,GB0002634946x\n", id="rows-of-two-widths"),
+        pytest.param(b"A,US0378331005\nB,,B0002634946\n", id="a-delimiter-elsewhere"),
+        pytest.param(b"A,US0378331005\n,BGB0002634946\n", id="the-field-moves"),
+        pytest.param(b"A,US0378331005\nBGB000263494\n\n", id="a-blank-line"),
+        pytest.param(b"A, US0378331005 \n", id="a-padded-field"),
+        pytest.param(b"A,US0378331005,x\nB,GB0002634946\nx\n", id="a-newline-elsewhere"),
+        pytest.param(b"AB\n", id="too-few-fields"),
+        pytest.param(b"A,US0378331005", id="no-newline"),
+    ],
+)
+def test_irregular_rows_are_left_to_the_regex(block):
+    assert isintool._fixed_width_column(block, isintool.CsvLayout(",", 1, 0)) is None
+
+
+FIELDS = st.sampled_from(["US0378331005", "GB0002634946", "US0378331003", "US03783310;5", "A", "", " \r"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(FIELDS, min_size=1, max_size=4).map(",".join),
+    st.sampled_from(["", "\r"]),
+    st.lists(st.tuples(st.integers(0, 60), st.sampled_from(",;\r \nAU0")), max_size=2),
+    st.integers(1, 5),
+    st.sampled_from([0, 1, 2]),
+)
+def test_fixed_width_path_reads_as_the_regex_does(fields, line_end, edits, count, column):
+    """Rows alike but for a few edited characters: the fast path, when it takes a block, finds
+    what the general reading finds, and declines what it cannot read alike."""
+    row = fields + line_end
+    text = bytearray(((row + "\n") * count).encode())
+    for position, char in edits:
+        text[position % len(text)] = ord(char)
+    block = bytes(text) if text.endswith(b"\n") else bytes(text) + b"\n"
+    layout = isintool.CsvLayout(",", column, 0)
+    lines = isintool._fixed_width_column(block, layout)
+    if lines is not None:
+        assert (isintool._valid_isins(lines), len(lines) // 13) == _regex_read(block, layout)
 
 
 def test_parse_isins_binary_garbage_has_no_header_and_no_isins():

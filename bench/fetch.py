@@ -31,26 +31,27 @@ PREFIXES = [b"US", b"DE", b"XS", b"CH", b"FR", b"GB", b"JP", b"CA", b"AU", b"NL"
 
 
 def random_isins(count: int, rng: random.Random) -> bytes:
-    """`count` ISINs as one 12-byte-per-record block, about 1% with a wrong check digit."""
+    """`count` ISINs as 13-byte lines, about 1% with a wrong check digit."""
     to_alnum = bytes(ALNUM[b % 36] for b in range(256))
     to_digit = bytes(ALNUM[b % 10] for b in range(256))
-    records = bytearray(12 * count)
+    lines = bytearray(13 * count)
+    lines[12::13] = b"\n" * count
     prefixes = rng.choices(PREFIXES, weights=range(len(PREFIXES), 0, -1), k=count)
-    records[0::12] = bytes(p[0] for p in prefixes)
-    records[1::12] = bytes(p[1] for p in prefixes)
+    lines[0::13] = bytes(p[0] for p in prefixes)
+    lines[1::13] = bytes(p[1] for p in prefixes)
     for position in range(2, 11):
         # Mostly digits, as real NSINs are; a few letters exercise the letter path.
         table = to_alnum if position in (7, 8) else to_digit
-        records[position::12] = rng.randbytes(count).translate(table)
+        lines[position::13] = rng.randbytes(count).translate(table)
     check = bytearray(count)
     for digit in b"0123456789":
-        records[11::12] = bytes([digit]) * count
-        ok = isintool._check_digits_ok(bytes(records))
+        lines[11::13] = bytes([digit]) * count
+        ok = isintool._isin_mask(bytes(lines))
         check = bytearray(digit if good else old for good, old in zip(ok, check, strict=True))
     for i in rng.sample(range(count), count // 100):  # spoil 1%
         check[i] = ALNUM[(check[i] - 48 + 1) % 10]
-    records[11::12] = bytes(check)
-    return bytes(records)
+    lines[11::13] = bytes(check)
+    return bytes(lines)
 
 
 def make_gleif_zip(path: str, rows: int) -> None:
@@ -66,7 +67,7 @@ def make_gleif_zip(path: str, rows: int) -> None:
             for i in range(start, min(rows, start + step)):
                 # Rows come grouped by LEI; 2% repeat an earlier ISIN under another LEI.
                 j = rng.randrange(i) if i and rng.random() < 0.02 else i
-                lines.append(leis[i // 20] + b"," + isins[12 * j : 12 * j + 12])
+                lines.append(leis[i // 20] + b"," + isins[13 * j : 13 * j + 12])
             csv_file.write(b"\n".join(lines) + b"\n")
         csv_file.flush()
         # ZipFile.write knows the size up front, so funzip can stream the member.
