@@ -39,6 +39,7 @@ __version__ = "0.1.0"
 __all__ = [
     "IsinToolError",
     "LockedError",
+    "atomic_file",
     "cli",
     "crontab_entry",
     "extract_file",
@@ -323,10 +324,9 @@ class CsvLayout(NamedTuple):
     data_start: int  # offset of the first data row in the text searched for the header
 
 
-class IsinList(NamedTuple):
-    """A parsed list: its text (the ISINs sorted and unique, a line each) and what was left out."""
+class ListCounts(NamedTuple):
+    """What parsing found: the ISINs in the list (sorted and unique) and what was left out."""
 
-    text: list[bytes]  # pieces to write in order
     count: int
     invalid: int
     duplicates: int
@@ -509,8 +509,11 @@ def _merge_range(runs: list[str]) -> tuple[bytes, int, int]:
     return text.encode("ascii"), len(unique), len(isins) - len(unique)
 
 
-def parse_isins(chunks: Iterable[bytes], column: str | None = None, workers: int = 1) -> IsinList:
-    """Collect the valid ISINs from a payload's text, given in chunks of any size.
+def parse_isins(
+    chunks: Iterable[bytes], write: Callable[[bytes], object], column: str | None = None, workers: int = 1
+) -> ListCounts:
+    """Collect the valid ISINs from a payload's text, given in chunks of any size, and hand the
+    list (sorted and unique, a line each) to `write` in pieces, in order.
 
     A CSV whose header names an ISIN column (or `column`) gives that column only, so the ISINs
     of a benchmark or an underlying in other columns are not taken; rows whose field is empty
@@ -519,7 +522,8 @@ def parse_isins(chunks: Iterable[bytes], column: str | None = None, workers: int
 
     A sample sort, so that `workers` processes share the work: each block of text becomes a
     sorted run of valid ISINs; the runs are cut into key ranges (set by the first run); each
-    range's pieces are merged into unique ISINs; the ranges' texts, in order, are the list.
+    range's pieces are merged into unique ISINs; the ranges' texts, in order, are the list, and
+    each goes to `write` as soon as it and those before it are done.
     """
     chunks = iter(chunks)
     first = _head(chunks).removeprefix(b"\xef\xbb\xbf")
@@ -540,9 +544,13 @@ def parse_isins(chunks: Iterable[bytes], column: str | None = None, workers: int
             ranges = [[] for _ in range(len(pivots) + 1)]
         for pieces, piece in zip(ranges, _cut_run(run, pivots), strict=True):
             pieces.append(piece)
-    merged = list(_map(_merge_range, ranges, workers))
-    text = [piece for piece, _, _ in merged if piece]
-    return IsinList(text, sum(m[1] for m in merged), invalid, sum(m[2] for m in merged))
+    count = duplicates = 0
+    for text, unique, dropped in _map(_merge_range, ranges, workers):
+        if text:
+            write(text)
+        count += unique
+        duplicates += dropped
+    return ListCounts(count, invalid, duplicates)
 
 
 def _map(func: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
@@ -699,6 +707,8 @@ def _download_once(
         raise IsinToolError(f"bad request for {url}: {exc}") from None
     with response:
         if response.status_code == 304:
+            if not {"If-None-Match", "If-Modified-Since"} & headers.keys():  # then there is nothing to keep
+                raise IsinToolError(f"{url} answered 304 Not Modified to a request that was not conditional")
             return Downloaded(None, 0, response.headers.get("ETag"), response.headers.get("Last-Modified"))
         if response.status_code in _RETRY_STATUS:
             retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
@@ -767,12 +777,13 @@ def _reason(exc: BaseException) -> str:
 NEW_FILE_MODE = 0o644  # masked by the umask, as a shell's `>` would do with 0666
 
 
-def write_atomically(path: str, pieces: Iterable[bytes]) -> None:
-    """Replace `path` with `pieces`: readers see the old file or the new one, never a mix.
+@contextlib.contextmanager
+def atomic_file(path: str) -> Iterator[BinaryIO]:
+    """A file to write in place of `path`: it replaces `path` when the block ends, and is removed
+    if the block raises, leaving `path` untouched. Readers see the old file or the new, never a mix.
 
-    Writes a temporary file in the same folder, fsyncs it and renames it over `path`; on any
-    failure the temporary file is removed and `path` is untouched. An existing file keeps its
-    mode; a new one gets 0644 less the umask.
+    A temporary file in the same folder, fsynced and renamed over `path`. An existing file keeps
+    its mode; a new one gets 0644 less the umask.
     """
     import tempfile
 
@@ -780,8 +791,7 @@ def write_atomically(path: str, pieces: Iterable[bytes]) -> None:
     fd, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as out:
-            for piece in pieces:
-                out.write(piece)
+            yield out
             out.flush()
             os.fsync(out.fileno())
         try:
@@ -795,6 +805,13 @@ def write_atomically(path: str, pieces: Iterable[bytes]) -> None:
             os.unlink(temporary)
         raise
     _fsync_directory(directory)
+
+
+def write_atomically(path: str, pieces: Iterable[bytes]) -> None:
+    """Replace `path` with `pieces`, as atomic_file does."""
+    with atomic_file(path) as out:
+        for piece in pieces:
+            out.write(piece)
 
 
 def _umask() -> int:
@@ -885,50 +902,38 @@ def _remove_leftovers(path: str) -> None:
                 os.unlink(os.path.join(directory, name))
 
 
-def download_isins(
-    url: str,
+def read_isins(
+    body: BinaryIO,
+    size: int,
+    write: Callable[[bytes], object],
     *,
-    column: str | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
+    source: str,
+    column: str | None,
+    max_bytes: int,
     deadline: Deadline,
-    retries: int = DEFAULT_RETRIES,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    etag: str | None = None,
-    last_modified: str | None = None,
-    progress: Callable[[int, int | None], None] | None = None,
-) -> tuple[Downloaded, IsinList | None]:
-    """Download and parse a list; the list is None when the source answered 304."""
-    got = download(
-        url,
-        timeout=timeout,
-        deadline=deadline,
-        retries=retries,
-        max_bytes=max_bytes,
-        etag=etag,
-        last_modified=last_modified,
-        progress=progress,
-    )
-    if got.body is None:
-        if not (etag or last_modified):  # a 304 to a plain GET would leave nothing to keep
-            raise IsinToolError(f"{url} answered 304 Not Modified to a request that was not conditional")
-        return got, None
-    workers = _available_cores() if got.size >= PARALLEL_FETCH_MIN_BYTES else 1
-    with got.body:
-        parsed = parse_isins(decompressed_chunks(got.body, max_bytes), column, workers)
+) -> ListCounts:
+    """Parse a downloaded payload, handing its list to `write`; refuse one with no valid ISIN."""
+    workers = _available_cores() if size >= PARALLEL_FETCH_MIN_BYTES else 1
+    with body:
+        counts = parse_isins(decompressed_chunks(body, max_bytes), write, column, workers)
     deadline.left()
-    if not parsed.count:
-        raise IsinToolError(f"no valid ISIN in what {url} sent ({parsed.invalid} invalid)")
-    return got, parsed
+    if not counts.count:
+        raise IsinToolError(f"no valid ISIN in what {source} sent ({counts.invalid} invalid)")
+    return counts
 
 
 def fetch_to_file(
     url: str,
     path: str,
     *,
+    column: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_time: float = DEFAULT_MAX_TIME,
+    retries: int = DEFAULT_RETRIES,
+    max_bytes: int = DEFAULT_MAX_BYTES,
     allow_shrink: bool = False,
     wait: bool = False,
-    max_time: float = DEFAULT_MAX_TIME,
-    **options: Any,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> FetchResult:
     """Download the list from `url` and replace `path` with it, keeping the old list on failure.
 
@@ -945,43 +950,55 @@ def fetch_to_file(
         deadline = Deadline(max_time)
         _remove_leftovers(path)
         record = _read_sidecar(path, url) if os.path.exists(path) else {}
-        got, parsed = download_isins(
+        got = download(
             url,
+            timeout=timeout,
             deadline=deadline,
+            retries=retries,
+            max_bytes=max_bytes,
             etag=_str_or_none(record.get("etag")),
             last_modified=_str_or_none(record.get("last_modified")),
-            **options,
+            progress=progress,
         )
-        if parsed is None:
-            count = _count_lines(path)
-            return FetchResult(shown, False, count, 0, 0, 0, time.monotonic() - started)
         current = _count_lines(path)
-        if parsed.count * 2 < current and not allow_shrink:
-            raise IsinToolError(
-                f"refusing to shrink {path} from {current} to {parsed.count} ISINs (--allow-shrink)"
-            )
+        if got.body is None:
+            return FetchResult(shown, False, current, 0, 0, 0, time.monotonic() - started)
         digest = hashlib.sha256()
-        write_atomically(path, _hashed(parsed.text, digest))
+        with atomic_file(path) as out:  # filled as the list is merged; kept only if it passes
+            write = _synced_writer(out, digest)
+            counts = read_isins(
+                got.body, got.size, write, source=url, column=column, max_bytes=max_bytes, deadline=deadline
+            )
+            if counts.count * 2 < current and not allow_shrink:
+                raise IsinToolError(
+                    f"refusing to shrink {path} from {current} to {counts.count} ISINs (--allow-shrink)"
+                )
         sidecar = {
             "url": url,
             "etag": got.etag,
             "last_modified": got.last_modified,
-            "count": parsed.count,
-            "invalid": parsed.invalid,
-            "duplicates": parsed.duplicates,
+            "count": counts.count,
+            "invalid": counts.invalid,
+            "duplicates": counts.duplicates,
             "sha256": digest.hexdigest(),
             "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         write_atomically(_sidecar_path(path), [json.dumps(sidecar, indent=2).encode() + b"\n"])
     seconds = time.monotonic() - started
-    return FetchResult(shown, True, parsed.count, parsed.invalid, parsed.duplicates, got.size, seconds)
+    return FetchResult(shown, True, counts.count, counts.invalid, counts.duplicates, got.size, seconds)
 
 
-def _hashed(pieces: Iterable[bytes], digest: Any) -> Iterator[bytes]:
-    """Pass pieces through, feeding them to `digest` on the way."""
-    for piece in pieces:
+def _synced_writer(out: BinaryIO, digest: Any) -> Callable[[bytes], None]:
+    """A `write` for the list: each piece is hashed, and on disk before the next arrives. The
+    workers are still merging then, so the closing fsync has little left to wait for."""
+
+    def write(piece: bytes) -> None:
         digest.update(piece)
-        yield piece
+        out.write(piece)
+        out.flush()
+        os.fdatasync(out.fileno())
+
+    return write
 
 
 def _str_or_none(value: object) -> str | None:
@@ -1226,22 +1243,15 @@ def fetch(
     --allow-shrink). OUTPUT.json records the source's ETag and Last-Modified, and the next fetch
     downloads only if the source has changed. OUTPUT.lock keeps two fetches apart.
     """
-    options = dict(column=column, timeout=timeout, retries=retries, max_bytes=max_bytes)
+    options = dict(column=column, timeout=timeout, max_time=max_time, retries=retries, max_bytes=max_bytes)
     try:
         with contextlib.ExitStack() as stack:
             progress = None if quiet or not sys.stderr.isatty() else _progress_bar(stack)
             if output == "-":
-                result = _fetch_to_stdout(url, Deadline(max_time), progress, options)
+                result = _fetch_to_stdout(url, progress=progress, **options)
             else:
-                result = fetch_to_file(
-                    url,
-                    output,
-                    allow_shrink=allow_shrink,
-                    wait=wait,
-                    max_time=max_time,
-                    progress=progress,
-                    **options,
-                )
+                options.update(allow_shrink=allow_shrink, wait=wait)
+                result = fetch_to_file(url, output, progress=progress, **options)
     except LockedError as exc:
         raise _LockedExit(str(exc)) from None
     except (IsinToolError, OSError) as exc:
@@ -1256,15 +1266,30 @@ def fetch(
 
 
 def _fetch_to_stdout(
-    url: str, deadline: Deadline, progress: Callable[[int, int | None], None] | None, options: dict[str, Any]
+    url: str,
+    *,
+    column: str | None,
+    timeout: float,
+    max_time: float,
+    retries: int,
+    max_bytes: int,
+    progress: Callable[[int, int | None], None] | None,
 ) -> FetchResult:
     """`fetch -o -`: the list to standard output; no lock, sidecar or shrink check, as no file."""
     started = time.monotonic()
-    got, parsed = download_isins(url, deadline=deadline, progress=progress, **options)
-    assert parsed is not None, "download_isins returns a list for a request without validators"
-    _write_stdout(parsed.text)
+    deadline = Deadline(max_time)
+    got = download(
+        url, timeout=timeout, deadline=deadline, retries=retries, max_bytes=max_bytes, progress=progress
+    )
+    assert got.body is not None, "a request without validators gets no 304"
+    pieces: list[bytes] = []  # written once whole: a failure leaves nothing on stdout
+    write = pieces.append
+    counts = read_isins(
+        got.body, got.size, write, source=url, column=column, max_bytes=max_bytes, deadline=deadline
+    )
+    _write_stdout(pieces)
     seconds = time.monotonic() - started
-    return FetchResult("-", True, parsed.count, parsed.invalid, parsed.duplicates, got.size, seconds)
+    return FetchResult("-", True, counts.count, counts.invalid, counts.duplicates, got.size, seconds)
 
 
 def _summary(result: FetchResult) -> str:

@@ -454,28 +454,24 @@ NSE_CSV = (
     ],
 )
 def test_parse_isins(payload, column, expected, invalid, duplicates):
-    parsed = isintool.parse_isins([payload], column)
-    assert (isins_of(parsed), parsed.count, parsed.invalid, parsed.duplicates) == (
-        expected,
-        len(expected),
-        invalid,
-        duplicates,
-    )
+    assert parse([payload], column) == (expected, (len(expected), invalid, duplicates))
 
 
-def isins_of(parsed: isintool.IsinList) -> list[bytes]:
-    """The ISINs of a parsed list, checking that its text is one ISIN a line."""
-    text = b"".join(parsed.text)
-    assert text == b"" or text.endswith(b"\n")
-    return text.split()
+def parse(chunks: list[bytes], column: str | None = None, workers: int = 1):
+    """parse_isins, keeping what it writes: the ISINs (checked to be one a line), and the counts."""
+    pieces: list[bytes] = []
+    counts = isintool.parse_isins(chunks, pieces.append, column, workers)
+    text = b"".join(pieces)
+    assert all(pieces) and (text == b"" or text.endswith(b"\n"))
+    return text.split(), counts
 
 
 @pytest.mark.parametrize("payload", [GLEIF_CSV, XETRA_CSV, NSE_CSV, b"x US0378331005 y GB0002634946 z\n"])
 def test_parse_isins_same_for_every_chunk_size(payload):
-    whole = isintool.parse_isins([payload])
+    whole = parse([payload])
     for size in range(1, len(payload) + 1):
         chunks = [payload[i : i + size] for i in range(0, len(payload), size)]
-        assert isintool.parse_isins(chunks) == whole, size
+        assert parse(chunks) == whole, size
 
 
 def test_parse_isins_in_worker_processes_matches_one_process():
@@ -486,17 +482,18 @@ def test_parse_isins_in_worker_processes_matches_one_process():
         rows.append(b"5493001KJTIIGC8Y1R12," + isin)
     payload = b"\n".join(rows) + b"\n"
     chunks = [payload[i : i + 4096] for i in range(0, len(payload), 4096)]
-    serial = isintool.parse_isins(chunks)
-    assert isintool.parse_isins(chunks, workers=2) == serial
-    assert isins_of(serial) == sorted({i.encode() for i in VALID_ISINS})
-    assert serial.invalid == sum(1 for r in rows[1:] if r[21:].decode() not in VALID_ISINS)
+    serial = parse(chunks)
+    assert parse(chunks, workers=2) == serial
+    isins, counts = serial
+    assert isins == sorted({i.encode() for i in VALID_ISINS})
+    assert counts.invalid == sum(1 for r in rows[1:] if r[21:].decode() not in VALID_ISINS)
 
 
 def test_parse_isins_quoted_newline_across_chunks():
     payload = b'Name,ISIN\n"two\nlines, one record",US0378331005\nplain,GB0002634946\n'
     for size in range(1, len(payload) + 1):
         chunks = [payload[i : i + size] for i in range(0, len(payload), size)]
-        assert isins_of(isintool.parse_isins(chunks)) == [b"GB0002634946", b"US0378331005"], size
+        assert parse(chunks)[0] == [b"GB0002634946", b"US0378331005"], size
 
 
 def _regex_read(block: bytes, layout: isintool.CsvLayout) -> tuple[list[str], int]:
@@ -562,15 +559,14 @@ def test_fixed_width_path_reads_as_the_regex_does(fields, line_end, edits, count
 
 def test_parse_isins_binary_garbage_has_no_header_and_no_isins():
     garbage = bytes(random.Random(1).randbytes(50_000)).replace(b"ISIN", b"isin")
-    parsed = isintool.parse_isins([b"ISIN\x00,\r,x\n" + garbage])
-    assert parsed.count == 0
+    assert parse([b"ISIN\x00,\r,x\n" + garbage])[1].count == 0
 
 
 def test_parse_isins_malformed_quoted_csv_is_an_error():
     with pytest.raises(
         isintool.IsinToolError, match="malformed CSV near row 1: field larger than field limit"
     ):
-        isintool.parse_isins([b'Name,ISIN\n"' + b"x" * 200_000 + b'",US0378331005\n'])
+        parse([b'Name,ISIN\n"' + b"x" * 200_000 + b'",US0378331005\n'])
 
 
 def _exit_in_worker(item: int) -> int:
@@ -587,7 +583,7 @@ def test_parallel_map_keeps_order_and_reports_a_dead_worker():
 
 def test_parse_isins_unknown_column_is_an_error():
     with pytest.raises(isintool.IsinToolError, match="no column named 'CUSIP'"):
-        isintool.parse_isins([GLEIF_CSV], column="CUSIP")
+        parse([GLEIF_CSV], column="CUSIP")
 
 
 def _zip(payload: bytes, name: str = "isin-lei.csv", extra: dict[str, bytes] | None = None) -> bytes:
