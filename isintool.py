@@ -309,8 +309,10 @@ def _keep_valid(candidates: list[str]) -> list[str]:
 
 # --- Parse -----------------------------------------------------------------------------------------
 
-BLOCK_SIZE = 4 * 1024 * 1024  # fetch's unit of parsing, a worker's task: enough to amortise sending it
-KEY_RANGES = 8  # the sorted list is merged in this many key ranges, a worker's task each
+# fetch's unit of parsing, a worker's task: enough to amortise sending it, small enough that its
+# sort works in the CPU's caches (measured: 1 MiB blocks parse a GLEIF file 10% faster than 4 MiB)
+BLOCK_SIZE = 1024 * 1024
+KEY_RANGES = 64  # the list is merged in this many key ranges, a worker's task each; small ones, again
 ISIN_COLUMN_NAMES = ("isin", "isin number")  # NSE India writes " ISIN NUMBER"
 _DELIMITERS = (",", ";", "\t")
 HEADER_SEARCH_LINES = 100  # preamble lines allowed before the header (Xetra's file has a few)
@@ -486,10 +488,11 @@ class _Run:
         return self.run[i * _LINE : i * _LINE + 12]
 
 
-def _pivots(run: str, ranges: int) -> list[str]:
-    """ISINs that cut a sample run into `ranges` ranges of about equal size."""
-    isins = _Run(run)
-    return sorted({isins[len(isins) * k // ranges] for k in range(1, ranges)})
+def _pivots(runs: list[str], ranges: int) -> list[str]:
+    """ISINs that cut the runs into `ranges` key ranges of about equal size, from a sample of
+    every run (a payload sorted already has runs that each cover a narrow range)."""
+    sample = sorted(isins[len(isins) * k // ranges] for isins in map(_Run, runs) for k in range(ranges))
+    return sorted({sample[len(sample) * k // ranges] for k in range(1, ranges)})
 
 
 def _cut_run(run: str, pivots: list[str]) -> list[str]:
@@ -521,7 +524,7 @@ def parse_isins(
     those failing the check digit count as invalid.
 
     A sample sort, so that `workers` processes share the work: each block of text becomes a
-    sorted run of valid ISINs; the runs are cut into key ranges (set by the first run); each
+    sorted run of valid ISINs; the runs are cut into key ranges (set by a sample of them); each
     range's pieces are merged into unique ISINs; the ranges' texts, in order, are the list, and
     each goes to `write` as soon as it and those before it are done.
     """
@@ -531,18 +534,16 @@ def parse_isins(
     if layout:
         first = first[layout.data_start :]
     blocks = _line_blocks(itertools.chain([first], chunks), quoted=layout is not None)
-    runs = _map(_parse_block, ((block, layout) for block in blocks), workers)
+    runs = []
     invalid = 0
-    pivots: list[str] | None = None
-    ranges: list[list[str]] = [[]]
-    for run, block_invalid in runs:
+    for run, block_invalid in _map(_parse_block, ((block, layout) for block in blocks), workers):
         invalid += block_invalid
-        if not run:
-            continue
-        if pivots is None:
-            pivots = _pivots(run, KEY_RANGES)
-            ranges = [[] for _ in range(len(pivots) + 1)]
-        for pieces, piece in zip(ranges, _cut_run(run, pivots), strict=True):
+        if run:
+            runs.append(run)
+    pivots = _pivots(runs, KEY_RANGES) if runs else []
+    ranges: list[list[str]] = [[] for _ in range(len(pivots) + 1)]
+    while runs:  # each run gives way to its pieces, so the text is not held twice
+        for pieces, piece in zip(ranges, _cut_run(runs.pop(), pivots), strict=True):
             pieces.append(piece)
     count = duplicates = 0
     for text, unique, dropped in _map(_merge_range, ranges, workers):

@@ -489,6 +489,18 @@ def test_parse_isins_in_worker_processes_matches_one_process():
     assert counts.invalid == sum(1 for r in rows[1:] if r[21:].decode() not in VALID_ISINS)
 
 
+def test_key_ranges_are_balanced_for_a_payload_sorted_already():
+    """Each run of a sorted payload covers a narrow range: pivots from one run would put
+    everything after it into the last range, and leave one worker to merge it alone."""
+    isins = [f"US{i:09d}0" for i in range(10_000)]  # sorted; pivots need no check digits
+    runs = ["".join(i + "\n" for i in isins[k : k + 1000]) for k in range(0, 10_000, 1000)]
+    pivots = isintool._pivots(runs, 8)
+    ranges = zip(*(isintool._cut_run(run, pivots) for run in runs), strict=True)
+    sizes = [len("".join(pieces)) // 13 for pieces in ranges]
+    assert len(sizes) == 8 and sum(sizes) == 10_000
+    assert max(sizes) <= 1.2 * 10_000 / 8
+
+
 def test_parse_isins_quoted_newline_across_chunks():
     payload = b'Name,ISIN\n"two\nlines, one record",US0378331005\nplain,GB0002634946\n'
     for size in range(1, len(payload) + 1):
