@@ -511,7 +511,7 @@ def test_parse_isins_quoted_newline_across_chunks():
 def _regex_read(block: bytes, layout: isintool.CsvLayout) -> tuple[list[str], int]:
     """What the general CSV reading makes of a block: its valid ISINs and its row count."""
     candidates, rows = isintool._csv_candidates(block.decode("latin-1"), layout)
-    return isintool._keep_valid(candidates), rows
+    return [c for c in candidates if isintool.is_valid_isin(c)], rows
 
 
 @pytest.mark.parametrize("newline", [b"\n", b"\r\n"])
