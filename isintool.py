@@ -299,6 +299,15 @@ def _valid_isins(lines: bytes) -> list[str]:
     return list(itertools.compress(lines.decode("latin-1").split("\n"), _isin_mask(lines)))
 
 
+def _keep_valid(candidates: list[str]) -> list[str]:
+    """The ISIN-shaped candidates whose check digit holds, in order (_valid_isins for a list:
+    the regex's candidates need no decode and split, and most often all of them are kept)."""
+    mask = _isin_mask("\n".join([*candidates, ""]).encode("latin-1"))
+    if b"\x00" not in mask:
+        return candidates
+    return list(itertools.compress(candidates, mask))
+
+
 # --- Parse -----------------------------------------------------------------------------------------
 
 # The units of fetch's work, a worker's task each: blocks of text to parse into sorted runs, and
@@ -419,12 +428,6 @@ def _csv_candidates(block: str, layout: CsvLayout) -> tuple[list[str], int]:
     return _csv_isin_pattern(layout).findall(text), rows
 
 
-def _tokens(text: str) -> tuple[list[str], int]:
-    """Every ISIN-shaped token of a text that is no CSV, and their count (a token counts as a row)."""
-    tokens = _ISIN_TOKEN.findall(text)
-    return tokens, len(tokens)
-
-
 def _fixed_width_column(block: bytes, layout: CsvLayout) -> bytes | None:
     """The ISIN column of an unquoted block as 13-byte lines, when every row is laid out like the
     first: the same length, with its delimiters and line end in the same places.
@@ -460,12 +463,16 @@ def _parse_block(job: tuple[bytes, CsvLayout | None]) -> tuple[str, int]:
     block, layout = job
     lines = _fixed_width_column(block, layout) if layout and b'"' not in block else None
     if lines is not None:
+        valid = _valid_isins(lines)
         rows = len(lines) // _LINE
     else:  # the general reading: the column's regex (or the csv module), or every ISIN-shaped token
         text = block.decode("latin-1")
-        candidates, rows = _csv_candidates(text, layout) if layout else _tokens(text)
-        lines = "\n".join([*candidates, ""]).encode("latin-1")
-    valid = _valid_isins(lines)
+        if layout:
+            candidates, rows = _csv_candidates(text, layout)
+        else:
+            candidates = _ISIN_TOKEN.findall(text)
+            rows = len(candidates)
+        valid = _keep_valid(candidates)
     valid.sort()
     return "\n".join(valid) + "\n" if valid else "", rows - len(valid)
 
