@@ -778,6 +778,7 @@ def _reason(exc: BaseException) -> str:
 # --- Write -----------------------------------------------------------------------------------------
 
 NEW_FILE_MODE = 0o644  # masked by the umask, as a shell's `>` would do with 0666
+SYNC_BYTES = 16 * 1024 * 1024  # a long list goes to disk in steps this big as it is written
 
 
 @contextlib.contextmanager
@@ -992,14 +993,19 @@ def fetch_to_file(
 
 
 def _synced_writer(out: BinaryIO, digest: Any) -> Callable[[bytes], None]:
-    """A `write` for the list: each piece is hashed, and on disk before the next arrives. The
-    workers are still merging then, so the closing fsync has little left to wait for."""
+    """A `write` for the list: it hashes each piece and syncs every SYNC_BYTES to disk while the
+    workers are still merging, so the closing fsync has little left to wait for."""
+    unsynced = 0
 
     def write(piece: bytes) -> None:
+        nonlocal unsynced
         digest.update(piece)
         out.write(piece)
-        out.flush()
-        os.fdatasync(out.fileno())
+        unsynced += len(piece)
+        if unsynced >= SYNC_BYTES:
+            out.flush()
+            os.fdatasync(out.fileno())
+            unsynced = 0
 
     return write
 
