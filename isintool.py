@@ -228,6 +228,7 @@ def _parallel_map(func: Callable[[T], R], items: Iterable[T], workers: int) -> I
 # and searches such str a fifth faster than bytes.
 ISIN_PATTERN = r"[A-Z]{2}[A-Z0-9]{9}[0-9]"
 _ISIN_LINE = re.compile(r"(?m)^" + ISIN_PATTERN + r"$")
+_TOKEN_BYTES = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # a token stands apart from
 _ISIN_TOKEN = re.compile(r"(?<![A-Za-z0-9])" + ISIN_PATTERN + r"(?![A-Za-z0-9])")
 
 
@@ -376,15 +377,15 @@ def _head(chunks: Iterator[bytes]) -> bytes:
     return head
 
 
-def _line_blocks(chunks: Iterable[bytes], quoted: bool) -> Iterator[bytes]:
-    """Regroup chunks into blocks of whole lines (whole records, if fields may be quoted)."""
+def _blocks(chunks: Iterable[bytes], records: bool) -> Iterator[bytes]:
+    """Regroup chunks into blocks: of whole records in a CSV, of whole tokens in other text."""
 
     def after_last_record(buffer: bytes) -> int:
         end = buffer.rfind(b"\n") + 1
         # A newline inside a quoted field is not the end of a record: quotes before a real
         # record end come in pairs ("" escapes a quote, which keeps the count even). A stray
         # quote would keep the count odd for good, so past a few blocks take the last newline.
-        if not quoted or len(buffer) >= 4 * BLOCK_SIZE or b'"' not in buffer:  # `in` is fast, `count` not
+        if len(buffer) >= 4 * BLOCK_SIZE or b'"' not in buffer:  # `in` is fast, `count` not
             return end
         odd = buffer.count(b'"', 0, end) % 2
         while odd and end:
@@ -393,7 +394,12 @@ def _line_blocks(chunks: Iterable[bytes], quoted: bool) -> Iterator[bytes]:
             end = previous
         return end
 
-    for buffer, end in _regroup(chunks, after_last_record):
+    def after_last_token(buffer: bytes) -> int:
+        # A token ends at a byte that is no letter or digit, so a block may end after any such
+        # byte: JSON or XML on one long line is then cut into blocks too.
+        return len(buffer.rstrip(_TOKEN_BYTES))
+
+    for buffer, end in _regroup(chunks, after_last_record if records else after_last_token):
         if end:
             yield buffer[:end]
 
@@ -535,7 +541,7 @@ def parse_isins(
     layout = find_csv_layout(first, column)
     if layout:
         first = first[layout.data_start :]
-    blocks = _line_blocks(itertools.chain([first], chunks), quoted=layout is not None)
+    blocks = _blocks(itertools.chain([first], chunks), records=layout is not None)
     runs = []
     invalid = 0
     for run, block_invalid in _map(_parse_block, ((block, layout) for block in blocks), workers):

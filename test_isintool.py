@@ -501,6 +501,22 @@ def test_key_ranges_are_balanced_for_a_payload_sorted_already():
     assert max(sizes) <= 1.2 * 10_000 / 8
 
 
+def test_one_line_json_is_cut_into_blocks_between_tokens():
+    """Text that is no CSV is cut after any byte that no token holds, so a payload on one long
+    line is parsed in blocks, not whole, and no ISIN is cut in two."""
+    isins = [isin for isin in VALID_ISINS for _ in range(4_000)]
+    payload = json.dumps({"data": [{"isin": isin, "n": n} for n, isin in enumerate(isins)]}).encode()
+    assert b"\n" not in payload and len(payload) > 3 * isintool.BLOCK_SIZE
+    chunks = [payload[i : i + 65_536] for i in range(0, len(payload), 65_536)]
+    blocks = list(isintool._blocks(chunks, records=False))
+    assert b"".join(blocks) == payload
+    assert len(blocks) > 3 and max(map(len, blocks)) <= isintool.BLOCK_SIZE + 65_536
+    assert parse(chunks) == (
+        sorted(i.encode() for i in VALID_ISINS),
+        (len(VALID_ISINS), 0, len(isins) - len(VALID_ISINS)),
+    )
+
+
 def test_parse_isins_quoted_newline_across_chunks():
     payload = b'Name,ISIN\n"two\nlines, one record",US0378331005\nplain,GB0002634946\n'
     for size in range(1, len(payload) + 1):
