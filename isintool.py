@@ -1394,6 +1394,10 @@ def crontab(
         user = pwd.getpwuid(os.getuid()).pw_name
     elif not _user_exists(user):
         click.echo(f"Warning: no user {user!r} on this host", err=True)
+    for option, path in (("--output", output), ("--log", log)):
+        folder = os.path.dirname(os.path.abspath(path)) if path else None
+        if folder and not os.path.isdir(folder):  # the job would fail each night until it is made
+            click.echo(f"Warning: no folder {folder!r} for {option} on this host", err=True)
     command = fetch_command(url, output, fetch_args, quiet=log is None)
     try:
         entry = crontab_entry(

@@ -1412,6 +1412,20 @@ def test_cli_crontab_warns_about_an_unknown_user(runner):
     assert result.stderr == "Warning: no user 'no-such-user-isintool' on this host\n"
 
 
+def test_cli_crontab_warns_about_a_missing_folder(runner, tmp_path):
+    missing = tmp_path / "not-made"
+    args = ["crontab", "-o", str(missing / "isins.txt"), "--log", str(missing / "logs" / "fetch.log")]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0 and parse_job(result.stdout)
+    assert result.stderr == (
+        f"Warning: no folder {str(missing)!r} for --output on this host\n"
+        f"Warning: no folder {str(missing / 'logs')!r} for --log on this host\n"
+    )
+    missing.mkdir()
+    (missing / "logs").mkdir()
+    assert runner.invoke(cli, args).stderr == ""
+
+
 def _cron_environment_run(command: str, home: Path) -> subprocess.CompletedProcess[bytes]:
     """Run a decoded cron command the way cron does: bare environment, /bin/sh, in HOME."""
     env = ["env", "-i", "SHELL=/bin/sh", "PATH=/usr/bin:/bin", f"HOME={home}", f"LOGNAME={getpass.getuser()}"]
