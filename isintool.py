@@ -843,6 +843,7 @@ def _fsync_directory(directory: str) -> None:
 # --- Fetch -----------------------------------------------------------------------------------------
 
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another fetch is writing this output; cron will try again
+LOCK_POLL_SECONDS = 0.2  # how often `--wait` tries the lock again
 
 
 class LockedError(IsinToolError):
@@ -862,21 +863,35 @@ class FetchResult(NamedTuple):
 
 
 @contextlib.contextmanager
-def output_lock(path: str, wait: bool = False) -> Iterator[None]:
+def output_lock(path: str, wait: Deadline | None = None) -> Iterator[None]:
     """Hold an exclusive lock on `PATH.lock` so that two fetches never write `path` at once.
+    When another fetch holds it, fail at once, or with `wait` try again until that deadline.
 
     flock locks die with their process, so even a fetch killed with SIGKILL blocks no one; the
     lock file itself stays, as removing it would let a third fetch lock a different file.
     """
     fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            raise LockedError(f"another fetch is writing {path} (its lock: {path}.lock)") from None
+        while not _try_lock(fd):
+            if wait is None:
+                raise LockedError(f"another fetch is writing {path} (its lock: {path}.lock)")
+            left = wait.end - time.monotonic()
+            if left <= 0:
+                raise LockedError(
+                    f"another fetch was still writing {path} after {wait.seconds:g} s (--max-time)"
+                )
+            time.sleep(min(LOCK_POLL_SECONDS, left))
         yield
     finally:
         os.close(fd)
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def _sidecar_path(path: str) -> str:
@@ -956,8 +971,8 @@ def fetch_to_file(
 
     started = time.monotonic()
     shown, path = path, os.path.realpath(path)
-    with output_lock(path, wait):
-        deadline = Deadline(max_time)
+    deadline = Deadline(max_time)
+    with output_lock(path, deadline if wait else None):
         _remove_leftovers(path)
         record = _read_sidecar(path, url) if os.path.exists(path) else {}
         got = download(
@@ -1224,7 +1239,7 @@ class _LockedExit(click.ClickException):
 @click.option(
     "--wait",
     is_flag=True,
-    help=f"Wait for another fetch of this output to finish, instead of exiting {EXIT_LOCKED}.",
+    help=f"Wait for another fetch of this output to end (within --max-time); else exit {EXIT_LOCKED}.",
 )
 @_setting(
     "--ping",

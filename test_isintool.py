@@ -1084,6 +1084,31 @@ def test_fetch_wait_takes_the_lock_when_it_is_free(server, out):
     assert out.read_bytes().split() == GLEIF_ISINS
 
 
+def test_fetch_wait_gives_up_at_max_time(server, out):
+    release = threading.Event()
+    held = threading.Event()
+
+    def holder():
+        with isintool.output_lock(str(out)):
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert held.wait(5)
+        started = time.monotonic()
+        result = fetch("--url", server.url_for("/list"), "-o", str(out), "--wait", "--max-time", "1")
+        waited = time.monotonic() - started
+    finally:
+        release.set()
+        thread.join()
+    assert result.exit_code == isintool.EXIT_LOCKED, result.stderr
+    assert result.stderr == f"Error: another fetch was still writing {out} after 1 s (--max-time)\n"
+    assert 1 <= waited < 3
+    assert out.read_bytes() == OLD_LIST and server.log == []
+
+
 def test_two_concurrent_fetch_processes(server, out):
     """A real second process while the first is mid-download: it exits 75, the first completes."""
     started = threading.Event()
