@@ -793,7 +793,8 @@ def atomic_file(path: str) -> Iterator[BinaryIO]:
     if the block raises, leaving `path` untouched. Readers see the old file or the new, never a mix.
 
     A temporary file in the same folder, fsynced and renamed over `path`. An existing file keeps
-    its mode; a new one gets 0644 less the umask.
+    its mode, and its owner and group as far as this user may give them; a new one gets 0644 less
+    the umask.
     """
     import tempfile
 
@@ -805,16 +806,29 @@ def atomic_file(path: str) -> Iterator[BinaryIO]:
             out.flush()
             os.fsync(out.fileno())
         try:
-            mode = os.stat(path).st_mode & 0o7777
+            replaced = os.stat(path)
         except FileNotFoundError:
-            mode = NEW_FILE_MODE & ~_umask()
-        os.chmod(temporary, mode)
+            os.chmod(temporary, NEW_FILE_MODE & ~_umask())
+        else:
+            _take_owner(temporary, replaced)
+            os.chmod(temporary, replaced.st_mode & 0o7777)  # after chown, which clears set-id bits
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
     _fsync_directory(directory)
+
+
+def _take_owner(path: str, replaced: os.stat_result) -> None:
+    """Give `path` the owner and group of the file it replaces, as far as this user may: root may
+    give both; another user stays the owner and may give a group of their own."""
+    for uid, gid in ((replaced.st_uid, replaced.st_gid), (-1, replaced.st_gid)):
+        try:
+            os.chown(path, uid, gid)
+            return
+        except PermissionError:
+            continue
 
 
 def write_atomically(path: str, pieces: Iterable[bytes]) -> None:

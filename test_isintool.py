@@ -685,6 +685,18 @@ def test_write_atomically_keeps_the_mode_of_an_existing_file(tmp_path):
     assert (path.read_bytes(), stat.S_IMODE(path.stat().st_mode)) == (b"new\n", 0o600)
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root may give a file to another user")
+def test_write_atomically_keeps_the_owner_of_an_existing_file(tmp_path):
+    """root's nightly fetch must not take the list away from the user who reads it."""
+    path = tmp_path / "isins.txt"
+    path.write_bytes(b"old\n")
+    os.chown(path, 65534, 65534)
+    path.chmod(0o2640)  # setgid too: chown would clear it, so the mode is set after
+    isintool.write_atomically(str(path), [b"new\n"])
+    status = path.stat()
+    assert (status.st_uid, status.st_gid, stat.S_IMODE(status.st_mode)) == (65534, 65534, 0o2640)
+
+
 def test_write_atomically_failure_keeps_the_old_file_and_no_temporary(tmp_path):
     path = tmp_path / "isins.txt"
     path.write_bytes(b"old\n")
