@@ -228,7 +228,8 @@ def _parallel_map(func: Callable[[T], R], items: Iterable[T], workers: int) -> I
 # and searches such str a fifth faster than bytes.
 ISIN_PATTERN = r"[A-Z]{2}[A-Z0-9]{9}[0-9]"
 _ISIN_LINE = re.compile(r"(?m)^" + ISIN_PATTERN + r"$")
-_TOKEN_BYTES = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # a token stands apart from
+# What an ISIN token must not touch on either side (the look-arounds of _ISIN_TOKEN).
+_TOKEN_BYTES = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _ISIN_TOKEN = re.compile(r"(?<![A-Za-z0-9])" + ISIN_PATTERN + r"(?![A-Za-z0-9])")
 
 
@@ -435,8 +436,8 @@ def _csv_candidates(block: str, layout: CsvLayout) -> tuple[list[str], int]:
 
 
 def _fixed_width_column(block: bytes, layout: CsvLayout) -> bytes | None:
-    """The ISIN column of an unquoted block as 13-byte lines, when every row is laid out like the
-    first: the same length, with its delimiters and line end in the same places.
+    """The ISIN column of a block as 13-byte lines, when every row is laid out like the first:
+    the same length, with its delimiters and line end in the same places, and no quotes.
 
     Files that machines write, such as GLEIF's (a 20-character LEI, a comma, a 12-character
     ISIN), are laid out so. Then the column is twelve strided slices, a character position each,
@@ -445,7 +446,7 @@ def _fixed_width_column(block: bytes, layout: CsvLayout) -> bytes | None:
     """
     width = block.find(b"\n") + 1
     rows = len(block) // width if width else 0
-    if not rows or rows * width != len(block):
+    if not rows or rows * width != len(block) or b'"' in block:  # quoted fields: the csv module's
         return None
     marks = bytearray(256)  # a delimiter reads 1, a carriage return 2, a newline 3, the rest 0
     marks[ord(layout.delimiter)], marks[13], marks[10] = 1, 2, 3
@@ -467,7 +468,7 @@ def _parse_block(job: tuple[bytes, CsvLayout | None]) -> tuple[str, int]:
     """Worker: a block's valid ISINs as a sorted run (text, a line each), and how many rows or
     ISIN-shaped tokens it had that were not valid ISINs."""
     block, layout = job
-    lines = _fixed_width_column(block, layout) if layout and b'"' not in block else None
+    lines = _fixed_width_column(block, layout) if layout else None
     if lines is not None:
         valid = _valid_isins(lines)
         rows = len(lines) // _LINE
@@ -636,10 +637,14 @@ class Deadline:
         self.seconds = seconds
         self.end = time.monotonic() + seconds
 
+    def remaining(self) -> float:
+        """Seconds left, 0 once none are."""
+        return max(0.0, self.end - time.monotonic())
+
     def left(self) -> float:
         """Seconds left; raises once none are."""
-        left = self.end - time.monotonic()
-        if left <= 0:
+        left = self.remaining()
+        if not left:
             raise IsinToolError(f"gave up after {self.seconds:g} seconds (--max-time)")
         return left
 
@@ -798,8 +803,8 @@ def atomic_file(path: str) -> Iterator[BinaryIO]:
     """
     import tempfile
 
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    directory, prefix = _temporary_names(path)
+    fd, temporary = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as out:
             yield out
@@ -818,6 +823,12 @@ def atomic_file(path: str) -> Iterator[BinaryIO]:
             os.unlink(temporary)
         raise
     _fsync_directory(directory)
+
+
+def _temporary_names(path: str) -> tuple[str, str]:
+    """The folder of atomic_file's temporary files for `path`, and the start of their names
+    (hidden, and ending in .tmp), which _remove_leftovers looks for."""
+    return os.path.dirname(os.path.abspath(path)), f".{os.path.basename(path)}."
 
 
 def _take_owner(path: str, replaced: os.stat_result) -> None:
@@ -889,12 +900,11 @@ def output_lock(path: str, wait: Deadline | None = None) -> Iterator[None]:
         while not _try_lock(fd):
             if wait is None:
                 raise LockedError(f"another fetch is writing {path} (its lock: {path}.lock)")
-            left = wait.end - time.monotonic()
-            if left <= 0:
+            if not wait.remaining():
                 raise LockedError(
                     f"another fetch was still writing {path} after {wait.seconds:g} s (--max-time)"
                 )
-            time.sleep(min(LOCK_POLL_SECONDS, left))
+            time.sleep(min(LOCK_POLL_SECONDS, wait.remaining()))
         yield
     finally:
         os.close(fd)
@@ -933,8 +943,7 @@ def _count_lines(path: str) -> int:
 
 def _remove_leftovers(path: str) -> None:
     """Delete temporary files that a killed fetch of `path` left; call with the lock held."""
-    directory = os.path.dirname(os.path.abspath(path))
-    prefix = f".{os.path.basename(path)}."
+    directory, prefix = _temporary_names(path)
     for name in os.listdir(directory):
         if name.startswith(prefix) and name.endswith(".tmp"):
             with contextlib.suppress(FileNotFoundError):

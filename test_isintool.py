@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import getpass
 import gzip
@@ -25,6 +26,7 @@ import threading
 import time
 import tracemalloc
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -1074,47 +1076,41 @@ def test_fetch_exits_75_while_another_holds_the_lock(server, out):
     assert out.read_bytes() == OLD_LIST and server.log == []
 
 
-def test_fetch_wait_takes_the_lock_when_it_is_free(server, out):
-    server.expect_request("/list").respond_with_data(GLEIF_CSV)
-    held = threading.Event()
-    release = threading.Event()
+@contextlib.contextmanager
+def lock_held_elsewhere(out: Path, seconds: float) -> Iterator[None]:
+    """Another holder (a thread) has the output's lock for `seconds`, or until the block ends."""
+    held, release = threading.Event(), threading.Event()
 
     def holder():
         with isintool.output_lock(str(out)):
             held.set()
-            release.wait(5)
+            release.wait(seconds)
 
     thread = threading.Thread(target=holder)
     thread.start()
-    held.wait(5)
-    threading.Timer(0.5, release.set).start()
-    started = time.monotonic()
-    result = fetch("--url", server.url_for("/list"), "-o", str(out), "--wait", "-q")
-    thread.join()
+    try:
+        assert held.wait(5)
+        yield
+    finally:
+        release.set()
+        thread.join()
+
+
+def test_fetch_wait_takes_the_lock_when_it_is_free(server, out):
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    with lock_held_elsewhere(out, 0.5):
+        started = time.monotonic()
+        result = fetch("--url", server.url_for("/list"), "-o", str(out), "--wait", "-q")
     assert result.exit_code == 0, result.stderr
     assert time.monotonic() - started >= 0.4
     assert out.read_bytes().split() == GLEIF_ISINS
 
 
 def test_fetch_wait_gives_up_at_max_time(server, out):
-    release = threading.Event()
-    held = threading.Event()
-
-    def holder():
-        with isintool.output_lock(str(out)):
-            held.set()
-            release.wait(10)
-
-    thread = threading.Thread(target=holder)
-    thread.start()
-    try:
-        assert held.wait(5)
+    with lock_held_elsewhere(out, 10):
         started = time.monotonic()
         result = fetch("--url", server.url_for("/list"), "-o", str(out), "--wait", "--max-time", "1")
         waited = time.monotonic() - started
-    finally:
-        release.set()
-        thread.join()
     assert result.exit_code == isintool.EXIT_LOCKED, result.stderr
     assert result.stderr == f"Error: another fetch was still writing {out} after 1 s (--max-time)\n"
     assert 1 <= waited < 3
