@@ -55,12 +55,17 @@ __all__ = [
 # --- Constants -------------------------------------------------------------------------------------
 
 CHUNK_SIZE = 1024 * 1024  # extract's reads: enough to amortise a regex call, small to stay flat
-# Bytes that never occur inside `"id": 123`, so input may be cut just after any of them without
-# splitting a match. JSON puts one at least between every two values.
-_STOP_BYTES = b",{}[]"
+# JSON writes a `{` or `,` before every object member, and a match (key, colon, value) holds one
+# only inside a string value: input is cut just before one of these bytes.
+_MEMBER_STARTS = b"{,"
+BACKSLASH = ord("\\")
 # Files at least this big are split between the CPU cores; below it, starting workers costs more.
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024
 SEGMENT_BYTES = 16 * 1024 * 1024  # the unit of work a core takes; its output is held until written
+# A JSON string as written: quotes, and any escape pair within (an unrolled loop, linear time).
+JSON_STRING = rb'"[^"\\]*(?:\\.[^"\\]*)*"'
+# After a key, its string value: whole, or cut short by the end of the text.
+_STRING_VALUE = re.compile(rb'\s*:\s*"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
 
 
 T = TypeVar("T")
@@ -79,31 +84,58 @@ def _json_key(key: str) -> bytes:
     return json.dumps(key, ensure_ascii=False).encode()
 
 
-def _id_pattern(key: str) -> re.Pattern[bytes]:
-    """Compile the regex for `"KEY": <integer>`; the integer is group 1."""
-    # The look-ahead rejects the integer part of 1.5, 1e3 and the like: order IDs are integers.
-    return re.compile(re.escape(_json_key(key)) + rb"\s*:\s*(\d+)(?![\d.eE])")
+def _key_pattern(key: str, value: bytes) -> re.Pattern[bytes]:
+    """Compile a regex for the object member `"KEY": VALUE`, VALUE's text as group 1.
+
+    The quoted key comes first, so the regex engine's fast literal search finds candidates. It
+    counts only where the key's opening quote is not escaped: in valid JSON such a quoted KEY
+    followed by a colon always begins an object member (were the quote a string's closing one,
+    the key's text would follow a string, which JSON does not allow), so `{"my\\"id": 3}` and
+    `"a,\\"id\\":5"` inside a string give nothing.
+    """
+    quoted = _json_key(key)
+    unescaped = b"(?<!\\\\" + re.escape(quoted) + b")"  # no backslash before the opening quote
+    return re.compile(re.escape(quoted) + unescaped + rb"\s*:\s*" + value, re.DOTALL)
 
 
-def _stop_bytes(key: str) -> list[bytes]:
-    """The stop bytes that cannot be part of a match for this key."""
-    return [bytes([b]) for b in _STOP_BYTES if b not in _json_key(key)]
+# What extract prints: an integer as written (any sign and size; the look-ahead rejects 1.5 and
+# 1e3) or a string as written, so that the list stays JSON.
+_ID_VALUE = rb"(-?\d+(?![\d.eE])|" + JSON_STRING + rb")"
+
+
+def _cut_before_member(key: str) -> Callable[[bytes], int]:
+    """Where text may be cut without splitting a match of `"KEY": value`: before the last `{` or
+    `,`, unless that stands in the string value of the last KEY, then before that KEY. 0 when
+    there is no such place (a key holding both bytes is never cut)."""
+    quoted = _json_key(key)
+    stops = [bytes([b]) for b in _MEMBER_STARTS if b not in quoted]
+
+    def cut(buffer: bytes) -> int:
+        if not stops:
+            return 0
+        end = max(buffer.rfind(stop) for stop in stops)
+        last_key = buffer.rfind(quoted)  # a value holds no key: only the last key's may span `end`
+        while last_key > 0 and buffer[last_key - 1] == BACKSLASH:  # `\"id"` inside a string is none
+            last_key = buffer.rfind(quoted, 0, last_key + len(quoted) - 1)
+        if 0 <= last_key < end:
+            value = _STRING_VALUE.match(buffer, last_key + len(quoted))
+            if value and value.end() > end:
+                end = max(buffer.rfind(stop, 0, last_key) for stop in stops)  # keep KEY with its value
+        return max(end, 0)
+
+    return cut
 
 
 def extract_ids(chunks: Iterable[bytes], key: str = "id") -> Iterator[list[bytes]]:
-    """Yield, a batch per chunk, the digits of every `"KEY": <integer>` in the JSON text.
+    """Yield, a batch per chunk, every integer or string value of the key KEY in JSON text, as
+    written (a string with its quotes).
 
     The text arrives in chunks of any size; a match split between chunks is found exactly once.
-    Each chunk is cut after its last stop byte and the rest carried into the next, so memory
-    stays at a few chunks unless the input runs for megabytes without a `,`, `{`, `}`, `[` or `]`.
+    Each chunk is cut before its last `{` or `,` outside a match and the rest carried into the
+    next, so memory stays at a few chunks unless the input runs for megabytes without one.
     """
-    pattern = _id_pattern(key)
-    stops = _stop_bytes(key)
-
-    def after_last_stop(buffer: bytes) -> int:
-        return max(buffer.rfind(stop) for stop in stops) + 1 if stops else 0
-
-    for buffer, end in _regroup(chunks, after_last_stop):
+    pattern = _key_pattern(key, _ID_VALUE)
+    for buffer, end in _regroup(chunks, _cut_before_member(key)):
         yield pattern.findall(buffer, 0, end)
 
 
@@ -121,17 +153,39 @@ def _regroup(chunks: Iterable[bytes], cut: Callable[[bytes], int]) -> Iterator[t
 
 
 def format_ids(batches: Iterable[list[bytes]], lines: bool = False) -> Iterator[bytes]:
-    """Render batches of IDs as one list, `[1, 2, 3]`, or one ID per line; yields output pieces."""
+    """Render batches of IDs as one JSON list, `[1, "a2", 3]`, or an ID a line with strings
+    decoded; yields output pieces."""
+    return _join_pieces((_render(ids, lines) for ids in batches if ids), lines)
+
+
+def _render(ids: list[bytes], lines: bool) -> bytes:
+    """A batch of IDs as one piece: joined by `, ` for a list, or a line each with strings decoded."""
+    if not lines:
+        return b", ".join(ids)
+    text = b"\n".join(ids)
+    if b'"' in text:  # string IDs: per-ID work only for them
+        text = b"\n".join(_decode_string(i) if i.startswith(b'"') else i for i in ids)
+    return text
+
+
+def _decode_string(written: bytes) -> bytes:
+    """A JSON string's value in UTF-8, from the string as written; bytes that are no UTF-8 kept."""
+    try:
+        return json.loads(written.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+    except (ValueError, UnicodeError):  # a stray escape, or a lone surrogate such as \ud800
+        return written[1:-1]
+
+
+def _join_pieces(pieces: Iterable[bytes], lines: bool) -> Iterator[bytes]:
+    """Rendered pieces as the list `[a, b]` or as lines."""
     if lines:
-        for ids in batches:
-            if ids:
-                yield b"\n".join(ids) + b"\n"
+        for piece in pieces:
+            yield piece + b"\n"
         return
     separator = b"["  # written with the first IDs, so a read error before them prints nothing
-    for ids in batches:
-        if ids:
-            yield separator + b", ".join(ids)
-            separator = b", "
+    for piece in pieces:
+        yield separator + piece
+        separator = b", "
     yield b"[]\n" if separator == b"[" else b"]\n"
 
 
@@ -154,19 +208,17 @@ def extract_stream(stream: BinaryIO, key: str = "id", lines: bool = False) -> It
 
 def extract_file(path: str, key: str = "id", lines: bool = False) -> Iterator[bytes]:
     """Output pieces for a regular file, scanned by all CPU cores in order-keeping segments."""
-    stops = _stop_bytes(key)
     workers = _available_cores()
     size = os.path.getsize(path)
-    if workers < 2 or size < PARALLEL_MIN_BYTES or not stops:
+    if workers < 2 or size < PARALLEL_MIN_BYTES:
         with open(path, "rb") as stream:
             yield from extract_stream(stream, key, lines)
         return
     with open(path, "rb") as stream:
-        points = _cut_points(stream, size, size // SEGMENT_BYTES + 1, stops)
-    separator = b"\n" if lines else b", "
-    jobs = [(path, start, end, key, separator) for start, end in itertools.pairwise(points)]
-    # Each segment comes back as its IDs already joined: format_ids treats it as one ID.
-    yield from format_ids(_parallel_map(_extract_segment, jobs, workers), lines=lines)
+        points = _cut_points(stream, size, size // SEGMENT_BYTES + 1, _json_key(key))
+    jobs = [(path, start, end, key, lines) for start, end in itertools.pairwise(points)]
+    pieces = itertools.chain.from_iterable(_parallel_map(_extract_segment, jobs, workers))
+    yield from _join_pieces(pieces, lines)  # each segment comes back rendered, as one piece or none
 
 
 def _available_cores() -> int:
@@ -174,29 +226,44 @@ def _available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _cut_points(stream: BinaryIO, size: int, parts: int, stops: list[bytes]) -> list[int]:
-    """Offsets from 0 to `size` that cut a file into about `parts` pieces, each after a stop byte."""
+def _cut_points(stream: BinaryIO, size: int, parts: int, quoted_key: bytes) -> list[int]:
+    """Offsets from 0 to `size` that cut a file into about `parts` pieces, each just before a
+    quoted key whose opening quote is not escaped: no match spans such a place."""
     points = [0]
     for part in range(1, parts):
-        offset = max(size * part // parts, points[-1])
-        stream.seek(offset)
-        for chunk in _read_chunks(stream, 64 * 1024):
-            found = [i for i in (chunk.find(stop) for stop in stops) if i >= 0]
-            if found:
-                points.append(offset + min(found) + 1)
-                break
-            offset += len(chunk)
+        found = _next_key(stream, max(size * part // parts, points[-1] + 1), quoted_key)
+        if found is None:
+            break
+        points.append(found)
     return [*points, size] if points[-1] < size else points
 
 
-def _extract_segment(job: tuple[str, int, int, str, bytes]) -> list[bytes]:
-    """Worker: the IDs in bytes [start, end) of a file, joined with `separator`, as a batch of one."""
-    path, start, end, key, separator = job
+def _next_key(stream: BinaryIO, offset: int, quoted_key: bytes) -> int | None:
+    """The offset of the first `quoted_key` at or after `offset` (> 0) not preceded by `\\`."""
+    position = offset - 1  # the file offset of window[0]: one byte early, to see a backslash
+    stream.seek(position)
+    window = b""
+    for chunk in _read_chunks(stream, 64 * 1024):
+        window += chunk
+        found = window.find(quoted_key, 1)
+        while found > 0:
+            if window[found - 1] != BACKSLASH:
+                return position + found
+            found = window.find(quoted_key, found + 1)
+        tail = window[-len(quoted_key) :]  # may hold the start of a key the next read completes
+        position += len(window) - len(tail)
+        window = tail
+    return None
+
+
+def _extract_segment(job: tuple[str, int, int, str, bool]) -> list[bytes]:
+    """Worker: the IDs in bytes [start, end) of a file, rendered as one piece (none if no IDs)."""
+    path, start, end, key, lines = job
     with open(path, "rb") as stream:
         stream.seek(start)
         batches = extract_ids(_read_chunks(stream, limit=end - start), key)
-        joined = [separator.join(ids) for ids in batches if ids]
-    return [separator.join(joined)] if joined else []
+        pieces = [_render(ids, lines) for ids in batches if ids]
+    return [(b"\n" if lines else b", ").join(pieces)] if pieces else []
 
 
 def _parallel_map(func: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
@@ -1159,21 +1226,22 @@ def cli() -> None:
     default="id",
     show_default=True,
     metavar="NAME",
-    help="The JSON key whose integer values to pull.",
+    help="The JSON key whose values to pull.",
 )
-@click.option("--lines", is_flag=True, help="Print one ID per line instead of a list.")
+@click.option("--lines", is_flag=True, help="Print one ID a line, strings decoded, instead of a JSON list.")
 def extract(file: str, key: str, lines: bool) -> None:
     """Print every order ID found in FILE (default: standard input).
 
-    Reads JSON text and prints the integer value of every "id" key, in input order:
+    Reads JSON text and prints every value of the "id" key that a JSON parser reads as an
+    integer or a string, in input order, as a JSON list:
 
     \b
-        $ echo '{"orders":[{"id":1},{"id":2}],"errors":[{"code":3}]}' | isintool extract
-        [1, 2]
+        $ echo '{"orders":[{"id":1},{"id":"a2"}],"errors":[{"code":3}]}' | isintool extract
+        [1, "a2"]
 
     The text is scanned with one regular expression, not parsed: an "id" key in any nested
-    object counts too, and string or fractional values ("id": "7", "id": 1.5) do not. Input
-    of any size streams through in flat memory; invalid UTF-8 is fine.
+    object counts too; floats, true, false, null, objects and arrays do not. Input of any
+    size streams through in flat memory; invalid UTF-8 is fine.
     """
     try:
         if file != "-" and os.path.isfile(file):

@@ -51,10 +51,10 @@ ORDERS = (
 ORDERS_LIST = "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 648, 649, 650, 651, 652, 653]\n"
 
 
-def ids_of(text: bytes, key: str = "id", chunk_size: int = 1 << 20) -> list[int]:
-    """Run extract_ids over `text` cut into chunks of `chunk_size`, as integers."""
+def ids_of(text: bytes, key: str = "id", chunk_size: int = 1 << 20) -> list[int | str]:
+    """Run extract_ids over `text` cut into chunks of `chunk_size`; the values as JSON reads them."""
     chunks = [text[i : i + chunk_size] for i in range(0, len(text), chunk_size)]
-    return [int(i) for batch in extract_ids(chunks, key) for i in batch]
+    return [json.loads(i) for batch in extract_ids(chunks, key) for i in batch]
 
 
 # --- extract: the pure functions ---------------------------------------------------------------------
@@ -69,7 +69,15 @@ def ids_of(text: bytes, key: str = "id", chunk_size: int = 1 << 20) -> list[int]
         pytest.param(b'[{"id":1},{"note":"say \\"id\\":99 here"},{"id":2}]', [1, 2], id="escaped-in-string"),
         pytest.param(b'[{"orderid":1},{"id_x":2},{"xid":3},{"id":4}]', [4], id="other-keys-with-id-inside"),
         pytest.param(
-            b'[{"id":"7"},{"id":null},{"id":-1},{"id":1.5},{"id":2e3},{"id":8}]', [8], id="non-integers"
+            b'[{"id":"7"},{"id":null},{"id":-1},{"id":1.5},{"id":-2E3},{"id":true},{"id":[9]},{"id":8}]',
+            ["7", -1, 8],
+            id="integers-and-strings-only",
+        ),
+        pytest.param(b'[{"my\\"id": 3}, {"x": "a,\\"id\\":5"}, {"id": 4}]', [4], id="only-real-keys"),
+        pytest.param(
+            b'[{"id":"ord_1, {x}[y]"},{"id":"a\\\\"},{"id":"\\"q\\" \\u00e9"}]',
+            ["ord_1, {x}[y]", "a\\", '"q" \u00e9'],
+            id="strings-with-stop-bytes-and-escapes",
         ),
         pytest.param(b"", [], id="empty"),
         pytest.param(b"not json at all", [], id="no-json"),
@@ -143,6 +151,82 @@ def test_extract_chunk_sweep_on_the_issue_text():
         assert ids_of(ORDERS, chunk_size=size) == ids_of(ORDERS), size
 
 
+# Differential: extract must read what a JSON parser reads. Keys that are, or nearly are, "id";
+# strings that hold what a careless scan would take for a key, or for a place to cut.
+_KEYS = st.sampled_from(["id", "Id", "xid", 'my"id', "ids", "note"])
+_TRICKY_TEXT = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(['"id":5', ', "id": 6', '{"id":7}', "a,b", "[x]", "{", "\\", '\\"id\\"', "é€😀"]),
+)
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _TRICKY_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=4),
+    max_leaves=25,
+)
+_DUMP_STYLES = st.sampled_from(
+    [
+        {"separators": (",", ":")},
+        {"indent": 2},
+        {"separators": (" , ", " : ")},
+        {},
+    ]
+)
+
+
+def _parsed_ids(value: object, key: str = "id") -> Iterator[int | str]:
+    """Depth first, in document order: every integer or string value of `key`, as json.loads has it."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k == key and isinstance(v, (int, str)) and not isinstance(v, bool):
+                yield v
+            yield from _parsed_ids(v, key)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _parsed_ids(v, key)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    document=_JSON_VALUES,
+    style=_DUMP_STYLES,
+    ensure_ascii=st.booleans(),
+    chunk_size=st.integers(min_value=1, max_value=40),
+)
+def test_extract_reads_what_a_json_parser_reads(document, style, ensure_ascii, chunk_size):
+    text = json.dumps(document, ensure_ascii=ensure_ascii, **style).encode()
+    expected = list(_parsed_ids(json.loads(text)))
+    for size in (chunk_size, 1 << 20):
+        listed = b"".join(format_ids(extract_ids([text[i : i + size] for i in range(0, len(text), size)])))
+        assert json.loads(listed) == expected, size
+    lines = b"".join(format_ids(extract_ids([text]), lines=True))
+    assert lines == b"".join(str(v).encode() + b"\n" for v in expected)
+
+
+@pytest.mark.parametrize("lines", [False, True], ids=["list", "lines"])
+def test_extract_file_in_parallel_reads_what_a_json_parser_reads(tmp_path, monkeypatch, lines):
+    rng = random.Random(11)
+    orders = []
+    for n in range(4000):
+        order = {"note": rng.choice(['"id": 1,', "{[,]}", "x\\y", "é"]), "id": rng.choice([n, -n, f"o,{n}"])}
+        orders.append({'my"id': n, "ids": [n], **order} if n % 3 else order)
+    document = {"orders": orders}
+    path = tmp_path / "orders.json"
+    path.write_text(json.dumps(document, indent=rng.choice([None, 1]), ensure_ascii=False))
+    monkeypatch.setattr(isintool, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(isintool, "SEGMENT_BYTES", 997)
+    monkeypatch.setattr(isintool, "_available_cores", lambda: 2)
+    out = b"".join(isintool.extract_file(str(path), lines=lines))
+    expected = list(_parsed_ids(document))
+    if lines:
+        assert out.decode().splitlines() == [str(v) for v in expected]
+    else:
+        assert json.loads(out) == expected
+
+
 def test_extract_memory_stays_flat_when_streaming():
     """25 MB through extract_ids never holds more than a few chunks: 2 GB must not need 2 GB."""
     chunk = b'{"id":123456,"note":"x"},' * 2600  # about 64 KiB
@@ -175,15 +259,15 @@ def test_extract_file_in_parallel_segments_matches_serial(tmp_path, monkeypatch,
     assert b"".join(isintool.extract_file(str(path), lines=lines)) == serial
 
 
-def test_cut_points_fall_just_after_stop_bytes(tmp_path):
-    data = b'{"id":1234567},' * 50 + b"x" * 500  # a tail without stop bytes takes no cut
+def test_cut_points_fall_just_before_a_real_key(tmp_path):
+    data = b'{"id":1234567,"n":"\\"id\\""},' * 50 + b"x" * 500  # a tail without keys takes no cut
     path = tmp_path / "f"
     path.write_bytes(data)
     with open(path, "rb") as stream:
-        points = isintool._cut_points(stream, len(data), 40, [b",", b"}"])
+        points = isintool._cut_points(stream, len(data), 40, b'"id"')
     assert points[0] == 0 and points[-1] == len(data)
     assert points == sorted(set(points))
-    assert all(data[p - 1 : p] in (b",", b"}") for p in points[1:-1])
+    assert all(data[p - 1 : p + 4] == b'{"id"' for p in points[1:-1])
     assert len(points) > 10
 
 
@@ -198,6 +282,11 @@ def test_cut_points_fall_just_after_stop_bytes(tmp_path):
 )
 def test_format_ids(batches, lines, expected):
     assert b"".join(format_ids(batches, lines=lines)) == expected
+
+
+def test_format_ids_lines_decode_strings():
+    batches = [[b'"a\\"b"', b"-7", b'"\\u00e9\\n"', b'"\\ud800"']]
+    assert b"".join(format_ids(batches, lines=True)) == b'a"b\n-7\n\xc3\xa9\n\n\\ud800\n'
 
 
 def test_format_ids_list_is_json_and_python():
