@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import csv
+import errno
 import fcntl
 import io
 import itertools
@@ -20,6 +21,8 @@ import os
 import pwd
 import re
 import shlex
+import stat
+import struct
 import sys
 import time
 import zlib
@@ -85,7 +88,7 @@ def _json_key(key: str) -> bytes:
 
 
 def _key_pattern(key: str, value: bytes) -> re.Pattern[bytes]:
-    """Compile a regex for the object member `"KEY": VALUE`, VALUE's text as group 1.
+    """Compile a regex for the object member `"KEY": VALUE`, whose groups are VALUE's.
 
     The quoted key comes first, so the regex engine's fast literal search finds candidates. It
     counts only where the key's opening quote is not escaped: in valid JSON such a quoted KEY
@@ -268,24 +271,67 @@ def _extract_segment(job: tuple[str, int, int, str, bool]) -> list[bytes]:
 
 def _parallel_map(func: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
     """Yield func(item) for each item, in order, computed by `workers` processes a few items ahead."""
-    from concurrent.futures import ProcessPoolExecutor  # only the parallel path pays for the import
-    from concurrent.futures.process import BrokenProcessPool
-    from multiprocessing import get_context
+    with _Workers(workers) as pool:
+        yield from pool.map(func, items, here_first=0)
 
-    # fork starts a worker in a millisecond, and the CLI runs no threads that fork could catch
-    # holding a lock; the default from 3.14 on (forkserver) would import the module in every
-    # worker. A program with threads calling this gets Python's warning about fork and threads.
-    with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+
+class _Workers:
+    """Worker processes, started only when the work proves big enough to pay for them.
+
+    `map` computes its first `here_first` items in this process; the pool starts if more come.
+    fork starts a worker in a millisecond, and fetch runs no threads that fork could catch holding
+    a lock (it reads the network in this thread); the default from 3.14 on (forkserver) would
+    import the module in every worker. A program with threads calling this gets Python's warning
+    about fork and threads.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: Any = None
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)  # on an error, waits only for running items
+
+    def map(self, func: Callable[[T], R], items: Iterable[T], here_first: int | None) -> Iterator[R]:
+        """func(item) for each item, in order: `here_first` items here (None: all, unless the pool
+        runs already), the rest by the pool, a few items ahead."""
+        items = iter(items)
+        if self._pool is None:
+            yield from map(func, itertools.islice(items, here_first))
+            following = next(items, _END)
+            if following is _END or self.workers < 2:
+                yield from map(func, [] if following is _END else itertools.chain([following], items))
+                return
+            items = itertools.chain([following], items)
+            self._start()
+        yield from self._ordered(func, items)
+
+    def _start(self) -> None:
+        from concurrent.futures import ProcessPoolExecutor  # only the parallel path pays for the import
+        from multiprocessing import get_context
+
+        self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("fork"))
+
+    def _ordered(self, func: Callable[[T], R], items: Iterator[T]) -> Iterator[R]:
+        from concurrent.futures.process import BrokenProcessPool
+
         pending: deque[Future[R]] = deque()
         try:
             for item in items:
-                pending.append(pool.submit(func, item))
-                if len(pending) > 2 * workers:  # bounds memory when the reader of our output is slow
+                pending.append(self._pool.submit(func, item))
+                if len(pending) > 2 * self.workers:  # bounds memory when the reader of our output is slow
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()
         except BrokenProcessPool:
             raise IsinToolError("a worker process died (out of memory?)") from None
+
+
+_END = object()  # the end of an iterator, for next()
 
 
 # --- ISIN validation -------------------------------------------------------------------------------
@@ -384,6 +430,10 @@ def _keep_valid(candidates: list[str]) -> list[str]:
 # in the CPU's caches: 1 MiB and 64 ranges parse a GLEIF file 15% faster than 4 MiB and 8.
 BLOCK_SIZE = 1024 * 1024
 KEY_RANGES = 64
+# Blocks parsed in this process before the rest go to a process per core: below 4 MiB of text,
+# starting them costs more than it saves. Decided on the text, not on the download's size: a 4 MB
+# zip of XML inflates to 143 MB.
+PARALLEL_MIN_BLOCKS = 4
 ISIN_COLUMN_NAMES = ("isin", "isin number")  # NSE India writes " ISIN NUMBER"
 _DELIMITERS = (",", ";", "\t")
 HEADER_SEARCH_LINES = 100  # preamble lines allowed before the header (Xetra's file has a few)
@@ -405,8 +455,36 @@ class ListCounts(NamedTuple):
     duplicates: int
 
 
+class Reading(NamedTuple):
+    """How a payload's text gives its ISINs: the values of a CSV column (kind "csv"), the text of
+    the XML elements or the string values of the JSON keys named `column` ("xml", "json"), or
+    every ISIN-shaped token ("tokens")."""
+
+    kind: str
+    layout: CsvLayout | None = None
+    column: str | None = None
+
+
+def choose_reading(head: bytes, column: str | None = None) -> Reading:
+    """How to read a payload, from its first lines and the --column asked for."""
+    layout = find_csv_layout(head, column)
+    if layout:
+        return Reading("csv", layout)
+    if not column:
+        return Reading("tokens")
+    first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if first == b"<":
+        return Reading("xml", column=column)
+    if first in (b"{", b"["):
+        return Reading("json", column=column)
+    raise IsinToolError(
+        f"no column named {column!r} in the first {HEADER_SEARCH_LINES} lines, and the text is no XML or JSON"
+    )
+
+
 def find_csv_layout(head: bytes, column: str | None = None) -> CsvLayout | None:
-    """Find the header naming the ISIN column in the first lines; None when the text is no CSV."""
+    """Find the header naming the ISIN column (or `column`, in any case) in the first lines;
+    None when there is none."""
     wanted = {column.strip().lower()} if column else set(ISIN_COLUMN_NAMES)
     offset = 0
     for line in head.split(b"\n")[:HEADER_SEARCH_LINES]:
@@ -420,8 +498,6 @@ def find_csv_layout(head: bytes, column: str | None = None) -> CsvLayout | None:
                     offset + len(line) + 1,
                 )
         offset += len(line) + 1
-    if column:
-        raise IsinToolError(f"no column named {column!r} in the first {HEADER_SEARCH_LINES} lines")
     return None
 
 
@@ -445,8 +521,9 @@ def _head(chunks: Iterator[bytes]) -> bytes:
     return head
 
 
-def _blocks(chunks: Iterable[bytes], records: bool) -> Iterator[bytes]:
-    """Regroup chunks into blocks: of whole records in a CSV, of whole tokens in other text."""
+def _blocks(chunks: Iterable[bytes], reading: Reading) -> Iterator[bytes]:
+    """Regroup chunks into blocks that no match spans: of whole records in a CSV, cut before a
+    tag in XML, before an object member in JSON, and between tokens in other text."""
 
     def after_last_record(buffer: bytes) -> int:
         end = buffer.rfind(b"\n") + 1
@@ -467,7 +544,12 @@ def _blocks(chunks: Iterable[bytes], records: bool) -> Iterator[bytes]:
         # byte: JSON or XML on one long line is then cut into blocks too.
         return len(buffer.rstrip(_TOKEN_BYTES))
 
-    for buffer, end in _regroup(chunks, after_last_record if records else after_last_token):
+    def before_last_tag(buffer: bytes) -> int:
+        return max(buffer.rfind(b"<"), 0)  # element text runs from `>` to `<`
+
+    cuts = {"csv": after_last_record, "xml": before_last_tag, "tokens": after_last_token}
+    cut = _cut_before_member(reading.column or "") if reading.kind == "json" else cuts[reading.kind]
+    for buffer, end in _regroup(chunks, cut):
         if end:
             yield buffer[:end]
 
@@ -502,6 +584,24 @@ def _csv_candidates(block: str, layout: CsvLayout) -> tuple[list[str], int]:
     return _csv_isin_pattern(layout).findall(text), rows
 
 
+def _column_pattern(reading: Reading) -> re.Pattern[str]:
+    """The regex for the values --column names in XML or JSON text (decoded as latin-1): one
+    match a value, its group the value when it is ISIN-shaped, else empty (counted invalid).
+
+    XML: an element whose local name is the column, whatever its prefix and attributes; its
+    text runs to the next tag (blocks are cut before a `<`, so a block's end is one too). JSON:
+    a key's string value, found as extract finds keys. Blanks around the value are stripped.
+    """
+    isin = "(" + ISIN_PATTERN + ")"
+    if reading.kind == "xml":
+        name = re.escape(reading.column or "")
+        return re.compile(
+            r"<(?:[A-Za-z_][\w.-]*:)?" + name + r"(?:\s[^>]*)?(?<!/)>\s*(?:" + isin + r"\s*(?=<|\Z))?"
+        )
+    value = _key_pattern(reading.column or "", b'"[ \t]*(?:' + isin.encode() + b'[ \t]*")?')
+    return re.compile(value.pattern.decode("latin-1"), re.DOTALL)
+
+
 def _fixed_width_column(block: bytes, layout: CsvLayout) -> bytes | None:
     """The ISIN column of a block as 13-byte lines, when every row is laid out like the first:
     the same length, with its delimiters and line end in the same places, and no quotes.
@@ -531,21 +631,25 @@ def _fixed_width_column(block: bytes, layout: CsvLayout) -> bytes | None:
     return bytes(lines)
 
 
-def _parse_block(job: tuple[bytes, CsvLayout | None]) -> tuple[str, int]:
-    """Worker: a block's valid ISINs as a sorted run (text, a line each), and how many rows or
-    ISIN-shaped tokens it had that were not valid ISINs."""
-    block, layout = job
+def _parse_block(job: tuple[bytes, Reading]) -> tuple[str, int]:
+    """Worker: a block's valid ISINs as a sorted run (text, a line each), and how many rows,
+    values or ISIN-shaped tokens it had that were not valid ISINs."""
+    block, reading = job
+    layout = reading.layout
     lines = _fixed_width_column(block, layout) if layout else None
     if lines is not None:
         valid = _valid_isins(lines)
         rows = len(lines) // _LINE
-    else:  # the general reading: the column's regex (or the csv module), or every ISIN-shaped token
+    else:  # the general reading: a regex (or the csv module for quoted CSV)
         text = block.decode("latin-1")
         if layout:
             candidates, rows = _csv_candidates(text, layout)
-        else:
+        elif reading.kind == "tokens":
             candidates = _ISIN_TOKEN.findall(text)
             rows = len(candidates)
+        else:
+            values = _column_pattern(reading).findall(text)
+            candidates, rows = [value for value in values if value], len(values)
         valid = _keep_valid(candidates)
     valid.sort()
     return "\n".join(valid) + "\n" if valid else "", rows - len(valid)
@@ -596,82 +700,237 @@ def parse_isins(
 
     A CSV whose header names an ISIN column (or `column`) gives that column only, so the ISINs
     of a benchmark or an underlying in other columns are not taken; rows whose field is empty
-    or not a valid ISIN count as invalid. Any other text gives every ISIN-shaped token, and
-    those failing the check digit count as invalid.
+    or not a valid ISIN count as invalid. In XML or JSON, `column` names the elements or keys
+    whose values to read. Any other text gives every ISIN-shaped token, and those failing the
+    check digit count as invalid.
 
     A sample sort, so that `workers` processes share the work: each block of text becomes a
     sorted run of valid ISINs; the runs are cut into key ranges (set by a sample of them); each
     range's pieces are merged into unique ISINs; the ranges' texts, in order, are the list, and
-    each goes to `write` as soon as it and those before it are done.
+    each goes to `write` as soon as it and those before it are done. Blocks are parsed while
+    the chunks still arrive; the workers start only once the text passes PARALLEL_MIN_BLOCKS.
     """
     chunks = iter(chunks)
     first = _head(chunks).removeprefix(b"\xef\xbb\xbf")
-    layout = find_csv_layout(first, column)
-    if layout:
-        first = first[layout.data_start :]
-    blocks = _blocks(itertools.chain([first], chunks), records=layout is not None)
+    reading = choose_reading(first, column)
+    if reading.layout:
+        first = first[reading.layout.data_start :]
+    blocks = _blocks(itertools.chain([first], chunks), reading)
     runs = []
-    invalid = 0
-    for run, block_invalid in _map(_parse_block, ((block, layout) for block in blocks), workers):
-        invalid += block_invalid
-        if run:
-            runs.append(run)
-    pivots = _pivots(runs, KEY_RANGES) if runs else []
-    ranges: list[list[str]] = [[] for _ in range(len(pivots) + 1)]
-    while runs:  # each run gives way to its pieces, so the text is not held twice
-        for pieces, piece in zip(ranges, _cut_run(runs.pop(), pivots), strict=True):
-            pieces.append(piece)
-    count = duplicates = 0
-    for text, unique, dropped in _map(_merge_range, ranges, workers):
-        if text:
-            write(text)
-        count += unique
-        duplicates += dropped
+    invalid = count = duplicates = 0
+    with _Workers(workers) as pool:
+        jobs = ((block, reading) for block in blocks)
+        for run, block_invalid in pool.map(_parse_block, jobs, here_first=PARALLEL_MIN_BLOCKS):
+            invalid += block_invalid
+            if run:
+                runs.append(run)
+        pivots = _pivots(runs, KEY_RANGES) if runs else []
+        ranges: list[list[str]] = [[] for _ in range(len(pivots) + 1)]
+        while runs:  # each run gives way to its pieces, so the text is not held twice
+            for pieces, piece in zip(ranges, _cut_run(runs.pop(), pivots), strict=True):
+                pieces.append(piece)
+        for text, unique, dropped in pool.map(_merge_range, ranges, here_first=None):
+            if text:
+                write(text)
+            count += unique
+            duplicates += dropped
     return ListCounts(count, invalid, duplicates)
 
 
-def _map(func: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
-    """map(), in `workers` processes when there is more than one."""
-    return _parallel_map(func, items, workers) if workers > 1 else map(func, items)
-
-
-def decompressed_chunks(raw: BinaryIO, max_bytes: int) -> Iterator[bytes]:
-    """Yield the text of a payload recognised by its bytes: a zip's one member, gzip, or plain."""
-    import gzip
-    import zipfile
-
-    magic = raw.read(4)
-    raw.seek(0)
+def decompressed_chunks(chunks: Iterable[bytes], max_bytes: int) -> Iterator[bytes]:
+    """Yield the text of a payload given in chunks as it arrives, recognised by its first bytes:
+    a zip's one file, gzip, or plain. Raises at the end if a checksum or a size fails."""
+    stream = _ByteStream(chunks)
+    magic = stream.peek(4)
     if magic.startswith(b"PK\x03\x04"):
-        stream = _open_zip_member(raw)
+        text = _zip_member(stream)
     elif magic.startswith(b"\x1f\x8b"):
-        stream = gzip.GzipFile(fileobj=raw, mode="rb")
+        text = _gunzip(stream)
     else:
-        stream = raw
+        text = stream.pieces()
     total = 0
     try:
-        for chunk in _read_chunks(stream, BLOCK_SIZE):
+        for chunk in text:
             total += len(chunk)
             if total > max_bytes:
                 raise IsinToolError(f"the payload decompresses to more than {max_bytes} bytes (--max-bytes)")
             yield chunk
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        raise IsinToolError(f"corrupt or truncated payload: {exc}") from None
+    except zlib.error as exc:
+        raise IsinToolError(f"corrupt payload: {exc}") from None
 
 
-def _open_zip_member(raw: BinaryIO) -> BinaryIO:
-    """Open the one data file in a zip archive."""
-    import zipfile
+class _ByteStream:
+    """Chunks read as a stream: exact reads for a format's headers, pieces for its data."""
 
-    try:
-        archive = zipfile.ZipFile(raw)
-    except zipfile.BadZipFile as exc:
-        raise IsinToolError(f"corrupt zip: {exc}") from None
-    members = [m for m in archive.infolist() if not m.is_dir()]
-    if len(members) != 1:
-        names = ", ".join(m.filename for m in members) or "nothing"
-        raise IsinToolError(f"expected one file in the zip, found {names}")
-    return archive.open(members[0])
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._buffer = b""
+
+    def peek(self, size: int) -> bytes:
+        """The next `size` bytes (fewer at the end), left to be read."""
+        while len(self._buffer) < size:
+            chunk = next(self._chunks, b"")
+            if not chunk:
+                break
+            self._buffer += chunk
+        return self._buffer[:size]
+
+    def read(self, size: int) -> bytes:
+        """Exactly the next `size` bytes; a payload that ends first is truncated."""
+        data = self.peek(size)
+        if len(data) < size:
+            raise IsinToolError("truncated payload: it ends inside a zip header or trailer")
+        self._buffer = self._buffer[size:]
+        return data
+
+    def pieces(self, limit: int | None = None) -> Iterator[bytes]:
+        """The bytes that follow, as they come: all, or the next `limit`."""
+        left = limit
+        while left is None or left > 0:
+            piece = self._buffer or next(self._chunks, b"")
+            if not piece:
+                return
+            if left is not None:
+                piece, self._buffer = piece[:left], piece[left:]
+                left -= len(piece)
+            else:
+                self._buffer = b""
+            yield piece
+
+    def unread(self, data: bytes) -> None:
+        """Put bytes back, to be read next."""
+        self._buffer = data + self._buffer
+
+
+def _inflate(inflater: Any, data: bytes) -> Iterator[bytes]:
+    """Inflate `data` a block at most at a time: a small input that inflates hugely stays small."""
+    while data and not inflater.eof:
+        yield inflater.decompress(data, BLOCK_SIZE)
+        data = inflater.unconsumed_tail
+
+
+def _gunzip(stream: _ByteStream) -> Iterator[bytes]:
+    """gzip (RFC 1952), every member; zlib checks each member's CRC-32 and size."""
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    started = False
+    for piece in stream.pieces():
+        while piece:
+            started = True
+            yield from _inflate(inflater, piece)
+            piece = inflater.unused_data if inflater.eof else b""
+            if inflater.eof:
+                inflater, started = zlib.decompressobj(zlib.MAX_WBITS | 16), False
+    if started:
+        raise IsinToolError("truncated payload: the gzip stream ends early")
+
+
+# The zip format, as PKWARE's APPNOTE.TXT defines it (section numbers below). Python's zipfile
+# starts from the central directory at the end of the file; a stream is read from the front.
+_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")  # 4.3.7, 30 bytes; sizes 0xFFFFFFFF: see zip64
+_ZIP64_EXTRA_ID = 0x0001  # 4.5.3: the real sizes, 8 bytes each
+_ENCRYPTED, _DATA_DESCRIPTOR = 0x0001, 0x0008  # general purpose bit flag, bits 0 and 3 (4.4.4)
+_STORED, _DEFLATED = 0, 8  # compression method (4.4.5)
+_DESCRIPTOR_SIGNATURE = b"PK\x07\x08"  # 4.3.9.3: optional before a data descriptor
+_END_SIGNATURE = b"PK\x05\x06"  # 4.3.16: 22 bytes, the last two the length of the comment after them
+_MAX_END_RECORD = 22 + 0xFFFF
+_CENTRAL_SIGNATURES = (b"PK\x01\x02", b"PK\x05\x05", _END_SIGNATURE, b"PK\x06\x06", b"PK\x06\x07")
+
+
+class _ZipEntry(NamedTuple):
+    """A local file header (4.3.7), the sizes from its zip64 extra field where it has one."""
+
+    name: str
+    flags: int
+    method: int
+    crc: int
+    compressed: int
+    size: int
+    zip64: bool
+
+
+def _zip_member(stream: _ByteStream) -> Iterator[bytes]:
+    """The one file in a zip, inflated as it streams: folder entries before it are skipped, its
+    CRC-32 and sizes are checked at its end, and a second file is refused."""
+    entry = _next_file_entry(stream)
+    if entry is None:
+        raise IsinToolError("expected one file in the zip, found nothing")
+    if entry.flags & _ENCRYPTED:
+        raise IsinToolError(f"{entry.name} is encrypted in the zip")
+    if entry.method not in (_STORED, _DEFLATED):
+        raise IsinToolError(
+            f"{entry.name} is compressed with zip method {entry.method}: only 0 and 8 are read"
+        )
+    crc = size = compressed = 0
+    if entry.method == _DEFLATED:  # deflate marks its own end, so the sizes may come after the data
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        for piece in stream.pieces():
+            compressed += len(piece)
+            for text in _inflate(inflater, piece):
+                crc, size = zlib.crc32(text, crc), size + len(text)
+                yield text
+            if inflater.eof:
+                compressed -= len(inflater.unused_data)
+                stream.unread(inflater.unused_data)
+                break
+        else:
+            raise IsinToolError(f"truncated payload: the zip ends inside {entry.name}")
+    elif entry.flags & _DATA_DESCRIPTOR:
+        raise IsinToolError(f"{entry.name} is stored with its sizes after it: it cannot be read as a stream")
+    else:
+        for text in stream.pieces(entry.compressed):
+            crc, size, compressed = zlib.crc32(text, crc), size + len(text), compressed + len(text)
+            yield text
+    expected = _data_descriptor(stream, entry) if entry.flags & _DATA_DESCRIPTOR else entry
+    if (crc, size, compressed) != (expected.crc, expected.size, expected.compressed):
+        raise IsinToolError(f"corrupt zip: {entry.name} fails its CRC-32 or size check")
+    second = _next_file_entry(stream)
+    if second is not None:
+        raise IsinToolError(f"expected one file in the zip, found {entry.name}, {second.name}")
+    tail = b""
+    for piece in stream.pieces():  # the central directory, read to the end of the payload
+        tail = (tail + piece)[-_MAX_END_RECORD:]
+    end = tail.rfind(_END_SIGNATURE)
+    if end < 0 or len(tail) - end - 22 != int.from_bytes(tail[end + 20 : end + 22], "little"):
+        raise IsinToolError("truncated payload: the zip lacks its end of central directory record")
+
+
+def _next_file_entry(stream: _ByteStream) -> _ZipEntry | None:
+    """The next local file header that is not a folder's; None at the central directory."""
+    while True:
+        signature = stream.peek(4)
+        if signature in _CENTRAL_SIGNATURES or signature == b"":
+            return None
+        fields = _LOCAL_HEADER.unpack(stream.read(_LOCAL_HEADER.size))
+        magic, _version, flags, method, _time, _date, crc, compressed, size, name_length, extra_length = (
+            fields
+        )
+        if magic != b"PK\x03\x04":
+            raise IsinToolError("corrupt zip: no local file header where one should be")
+        name = stream.read(name_length).decode("utf-8" if flags & 0x0800 else "cp437")
+        extra = stream.read(extra_length)
+        zip64 = False
+        while len(extra) >= 4:  # 4.5.1: id and size, then the data
+            block_id, block_size = struct.unpack_from("<HH", extra)
+            if block_id == _ZIP64_EXTRA_ID:
+                values = iter(struct.unpack_from(f"<{block_size // 8}Q", extra, 4))
+                size = next(values) if size == 0xFFFFFFFF else size  # 4.5.3: in this order
+                compressed = next(values) if compressed == 0xFFFFFFFF else compressed
+                zip64 = True
+            extra = extra[4 + block_size :]
+        entry = _ZipEntry(name, flags, method, crc, compressed, size, zip64)
+        if not name.endswith("/"):
+            return entry
+        if flags & _DATA_DESCRIPTOR:  # a folder holds no data, but may still have a descriptor
+            _data_descriptor(stream, entry)
+
+
+def _data_descriptor(stream: _ByteStream, entry: _ZipEntry) -> _ZipEntry:
+    """The CRC-32 and sizes written after the data (4.3.9), 8-byte sizes after a zip64 header."""
+    if stream.peek(4) == _DESCRIPTOR_SIGNATURE:
+        stream.read(4)
+    layout = struct.Struct("<IQQ" if entry.zip64 else "<III")
+    crc, compressed, size = layout.unpack(stream.read(layout.size))
+    return entry._replace(crc=crc, compressed=compressed, size=size)
 
 
 # --- Download --------------------------------------------------------------------------------------
@@ -681,20 +940,66 @@ DEFAULT_TIMEOUT = 30.0  # seconds to connect, and for each read
 DEFAULT_MAX_TIME = 3600.0  # seconds for the whole run
 DEFAULT_RETRIES = 3
 DEFAULT_MAX_BYTES = 2 * 1024**3
-# Downloads at least this big are parsed by a process per core (GLEIF's zip is about 32 MB).
-PARALLEL_FETCH_MIN_BYTES = 4 * 1024 * 1024
+READ_SIZE = 256 * 1024  # the body is read, and handed on to be parsed, in pieces this big at most
+MAX_REDIRECTS = 10
 BACKOFF_SECONDS = 1.0  # the first wait before a retry; doubled each time
 MAX_BACKOFF_SECONDS = 60.0  # a server's Retry-After is honoured as it is, within --max-time
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
-class Downloaded(NamedTuple):
-    """A finished download: None as the body when the source answered 304 Not Modified."""
+MIN_SECRET_CHARS = 3  # a shorter query value ("1", "csv") is no secret, and scrubbing it mangles text
 
-    body: BinaryIO | None
-    size: int
-    etag: str | None
-    last_modified: str | None
+
+def redact_url(url: str) -> str:
+    """`url` fit to show and to store: its user-info and its query's values replaced by `***`."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    netloc = "***@" + parts.netloc.rpartition("@")[2] if "@" in parts.netloc else parts.netloc
+    fields = (field.partition("=") for field in parts.query.split("&")) if parts.query else ()
+    query = "&".join(name + "=***" if equals else "***" for name, equals, _ in fields)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def url_has_password(url: str) -> bool:
+    """True when `url` carries a password in its user-info (`https://user:secret@host/...`)."""
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).password is not None
+
+
+def _scrub(message: str, url: str) -> str:
+    """`message` with `url`'s secrets taken out: the URL itself, its query, its user-info and
+    each query value, as written and percent-decoded (libraries quote either)."""
+    from urllib.parse import unquote, unquote_plus, urlsplit
+
+    parts = urlsplit(url)
+    message = message.replace(url, redact_url(url))
+    if parts.query:
+        message = message.replace(parts.query, urlsplit(redact_url(url)).query)
+    pieces = [parts.netloc.rpartition("@")[0]] if "@" in parts.netloc else []
+    pieces += pieces[0].split(":", 1) if pieces else []
+    for name, equals, value in (field.partition("=") for field in parts.query.split("&")):
+        pieces.append(value if equals else name)
+    secrets = {form for piece in pieces for form in (piece, unquote(piece), unquote_plus(piece))}
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= MIN_SECRET_CHARS:
+            message = message.replace(secret, "***")
+    return message
+
+
+@contextlib.contextmanager
+def _secrets_hidden(*urls: str | None) -> Iterator[None]:
+    """Take the secrets of `urls` out of the message of any IsinToolError raised within: the last
+    net under messages that requests and urllib3 word, which may quote a URL."""
+    try:
+        yield
+    except IsinToolError as exc:
+        message = str(exc)
+        for url in filter(None, urls):
+            message = _scrub(message, url)
+        exc.args = (message,)
+        raise
 
 
 class Deadline:
@@ -703,6 +1008,7 @@ class Deadline:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.end = time.monotonic() + seconds
+        self.message = f"gave up after {seconds:g} seconds (--max-time)"
 
     def remaining(self) -> float:
         """Seconds left, 0 once none are."""
@@ -712,48 +1018,48 @@ class Deadline:
         """Seconds left; raises once none are."""
         left = self.remaining()
         if not left:
-            raise IsinToolError(f"gave up after {self.seconds:g} seconds (--max-time)")
+            raise IsinToolError(self.message)
         return left
 
 
-def download(
-    url: str,
-    *,
-    timeout: float = DEFAULT_TIMEOUT,
-    deadline: Deadline,
-    retries: int = DEFAULT_RETRIES,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    etag: str | None = None,
-    last_modified: str | None = None,
-    progress: Callable[[int, int | None], None] | None = None,
-) -> Downloaded:
-    """Download `url` into an anonymous temporary file, retrying what may pass.
+class _OutOfTime(BaseException):
+    """SIGALRM at the deadline: a BaseException, so that no library's `except Exception` keeps it."""
 
-    Connection errors, timeouts, truncated bodies, 429 and 5xx are retried with exponential
-    backoff (or as `Retry-After` says); other errors are final. `progress(bytes, total)` is
-    called as the body arrives.
+
+@contextlib.contextmanager
+def hard_deadline(deadline: Deadline) -> Iterator[None]:
+    """Hold the block to `deadline` whatever it waits for: headers or a body that drip, DNS, TLS,
+    a retry's wait, the parse. The kernel's alarm interrupts the block at the deadline, which
+    then raises the --max-time error; every `with` on the way (the temporary file, the lock,
+    the worker processes) cleans up as for any error. Signals are for the main thread only:
+    elsewhere the deadline is checked between reads and before waits, as always.
     """
-    import requests  # about 100 ms: only fetch pays for it
+    import signal
 
-    headers = {"User-Agent": f"isintool/{__version__} (+{requests.utils.default_user_agent()})"}
-    headers["Accept-Encoding"] = "gzip"  # only what decompressed_chunks can undo
-    if etag:
-        headers["If-None-Match"] = etag
-    if last_modified:
-        headers["If-Modified-Since"] = last_modified
-    with requests.Session() as session:
-        for attempt in range(retries + 1):
-            try:
-                return _download_once(session, url, headers, timeout, deadline, max_bytes, progress)
-            except _Retryable as exc:
-                backoff = min(BACKOFF_SECONDS * 2**attempt, MAX_BACKOFF_SECONDS)
-                wait = exc.retry_after if exc.retry_after is not None else backoff
-                if attempt == retries:
-                    raise IsinToolError(f"{exc} (after {retries + 1} attempts)") from None
-                if wait >= deadline.left():
-                    raise IsinToolError(f"{exc}; no time left to retry (--max-time)") from None
-                time.sleep(wait)
-    raise AssertionError("unreachable")
+    armed = True
+
+    def expire(signum: int, frame: object) -> None:
+        if armed:
+            raise _OutOfTime
+
+    try:
+        previous = signal.signal(signal.SIGALRM, expire)
+    except ValueError:  # not the main thread
+        yield
+        return
+    signal.setitimer(signal.ITIMER_REAL, max(deadline.remaining(), 0.001))
+    try:
+        yield
+    except _OutOfTime:
+        raise IsinToolError(deadline.message) from None
+    finally:
+        armed = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class StartOver(Exception):
+    """The source sends the payload anew from its first byte: what was read of it is void."""
 
 
 class _Retryable(Exception):
@@ -764,63 +1070,218 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
-def _download_once(
-    session: Any,
-    url: str,
-    headers: dict[str, str],
-    timeout: float,
-    deadline: Deadline,
-    max_bytes: int,
-    progress: Callable[[int, int | None], None] | None,
-) -> Downloaded:
-    """One GET of `url`, its body spooled to an anonymous temporary file."""
-    import tempfile
+class Transfer:
+    """One payload's download: the GET and its retries, the body as it arrives, and the
+    resumption of a body that breaks off.
 
-    import requests
+    `start()` asks for the payload, conditionally when given the last fetch's validators, and
+    says False when the source answers 304 Not Modified; `chunks()` then yields its bytes as
+    they arrive. Connection errors, timeouts, a body that breaks off, 429 and 5xx are retried
+    with exponential backoff (or as Retry-After says), `retries` times in all; other errors are
+    final. A body that breaks off is asked for again from where it stopped (`Range` with
+    `If-Range`) when the source offers ranges and a validator; when it cannot be, or the source
+    sends the whole payload again, `chunks()` raises StartOver, and a new `chunks()` reads the
+    new payload from its first byte.
+    """
 
-    try:
-        response = session.get(url, headers=headers, stream=True, timeout=min(timeout, deadline.left()))
-    except requests.exceptions.SSLError as exc:
-        raise IsinToolError(f"TLS verification failed for {url}: {_reason(exc)}") from None
-    except (requests.ConnectionError, requests.Timeout) as exc:
-        raise _Retryable(f"cannot reach {url}: {_reason(exc)}") from None
-    except requests.RequestException as exc:
-        raise IsinToolError(f"bad request for {url}: {exc}") from None
-    with response:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        deadline: Deadline,
+        retries: int = DEFAULT_RETRIES,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> None:
+        import requests  # about 100 ms: only fetch pays for it
+
+        self.url, self.shown = url, redact_url(url)
+        self.timeout, self.deadline, self.retries, self.max_bytes = timeout, deadline, retries, max_bytes
+        self.progress = progress
+        conditions = {"If-None-Match": etag, "If-Modified-Since": last_modified}
+        self._conditions = {name: value for name, value in conditions.items() if value}
+        self._session = requests.Session()
+        self._session.max_redirects = MAX_REDIRECTS
+        self._session.hooks["response"].append(_refuse_downgrade)
+        agent = f"isintool/{__version__} (+{requests.utils.default_user_agent()})"
+        self._session.headers.update({"User-Agent": agent, "Accept-Encoding": "gzip"})  # what we undo
+        self._attempt = 0
+        self._response: Any = None
+        self.etag: str | None = None
+        self.last_modified: str | None = None
+        self.size = 0  # bytes of the payload received
+        self._expected: int | None = None  # its Content-Length
+        self._ranges = False  # whether the source offers byte ranges of it
+
+    def __enter__(self) -> Transfer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._response is not None:
+            self._response.close()
+        self._session.close()
+
+    def start(self) -> bool:
+        """Ask for the payload; False when the source says it has not changed (304)."""
+        response = self._open(self._conditions)
         if response.status_code == 304:
-            if not {"If-None-Match", "If-Modified-Since"} & headers.keys():  # then there is nothing to keep
-                raise IsinToolError(f"{url} answered 304 Not Modified to a request that was not conditional")
-            return Downloaded(None, 0, response.headers.get("ETag"), response.headers.get("Last-Modified"))
-        if response.status_code in _RETRY_STATUS:
-            retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
-            raise _Retryable(f"{url} answered HTTP {response.status_code}", retry_after)
-        if response.status_code != 200:
-            raise IsinToolError(f"{url} answered HTTP {response.status_code} {response.reason}")
-        expected = response.headers.get("Content-Length")
-        expected_size = int(expected) if expected and expected.isdigit() else None
-        if expected_size is not None and expected_size > max_bytes:
-            raise IsinToolError(f"{url} is {expected_size} bytes, over --max-bytes {max_bytes}")
-        body = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, who closes it
+            self.etag, self.last_modified = (
+                response.headers.get("ETag"),
+                response.headers.get("Last-Modified"),
+            )
+            response.close()
+            return False
+        self._take(response)
+        return True
+
+    def chunks(self) -> Iterator[bytes]:
+        """The payload's bytes as they arrive, across resumed requests; see the class."""
+        while True:
+            try:
+                yield from self._body()
+                return
+            except _Retryable as exc:
+                self._pause(exc)
+                self._go_on()
+
+    def _body(self) -> Iterator[bytes]:
+        """The rest of the current response's body; _Retryable when it breaks off."""
+        import requests
+
         try:
-            size = 0
-            for chunk in response.raw.stream(1024 * 1024, decode_content=False):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise IsinToolError(f"{url} sent more than --max-bytes {max_bytes} bytes")
-                body.write(chunk)
-                if progress:
-                    progress(size, expected_size)
-                deadline.left()
-            if expected_size is not None and size != expected_size:
-                raise _Retryable(f"{url} sent {size} of {expected_size} bytes")
+            for chunk in self._response.raw.stream(READ_SIZE, decode_content=False):
+                self.size += len(chunk)
+                if self.size > self.max_bytes:
+                    raise IsinToolError(f"{self.shown} sent more than --max-bytes {self.max_bytes} bytes")
+                if self.progress:
+                    self.progress(self.size, self._expected)
+                self.deadline.left()
+                yield chunk
         except (requests.RequestException, OSError, _urllib3_errors()) as exc:
-            body.close()
-            raise _Retryable(f"download from {url} broke off: {_reason(exc)}") from None
-        except BaseException:
-            body.close()
-            raise
-        body.seek(0)
-        return Downloaded(body, size, response.headers.get("ETag"), response.headers.get("Last-Modified"))
+            raise _Retryable(f"download from {self.shown} broke off: {_reason(exc)}") from None
+        if self._expected is not None and self.size < self._expected:
+            raise _Retryable(f"{self.shown} sent {self.size} of {self._expected} bytes")
+
+    def _go_on(self) -> None:
+        """After a break: ask for the rest of the payload, or for all of it and raise StartOver."""
+        received = self.size
+        validator = self._validator()
+        if received and validator:
+            response = self._open({"Range": f"bytes={received}-", "If-Range": validator})
+            if response.status_code == 206 and _range_of(response) in {
+                (received, self._expected),
+                (received, None),
+            }:
+                self._response.close()
+                self._response = response
+                return
+            if response.status_code != 200:  # 416, or another range than asked: ask for all of it
+                response.close()
+                response = self._open({})
+        else:
+            response = self._open({})
+        self._response.close()
+        self._take(response)
+        if received:
+            raise StartOver
+
+    def _validator(self) -> str | None:
+        """What If-Range can name: a strong ETag, else Last-Modified; None without byte ranges."""
+        if not self._ranges:
+            return None
+        return self.etag if self.etag and not self.etag.startswith("W/") else self.last_modified
+
+    def _take(self, response: Any) -> None:
+        """Read the payload from `response`, from its first byte."""
+        self._response = response
+        self.etag, self.last_modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
+        length = response.headers.get("Content-Length")
+        self._expected = int(length) if length and length.isdigit() else None
+        if self._expected is not None and self._expected > self.max_bytes:
+            raise IsinToolError(f"{self.shown} is {self._expected} bytes, over --max-bytes {self.max_bytes}")
+        self._ranges = response.headers.get("Accept-Ranges", "").strip().lower() == "bytes"
+        self.size = 0
+
+    def _open(self, headers: dict[str, str]) -> Any:
+        """GET with these headers until a response worth reading comes, retrying what may pass."""
+        while True:
+            try:
+                return self._get(headers)
+            except _Retryable as exc:
+                self._pause(exc)
+
+    def _pause(self, exc: _Retryable) -> None:
+        """Wait before the next attempt; raise the failure when no attempt or time is left."""
+        if self._attempt >= self.retries:
+            raise IsinToolError(f"{exc} (after {self._attempt + 1} attempts)") from None
+        backoff = min(BACKOFF_SECONDS * 2**self._attempt, MAX_BACKOFF_SECONDS)
+        wait = exc.retry_after if exc.retry_after is not None else backoff
+        if wait >= self.deadline.left():
+            raise IsinToolError(f"{exc}; no time left to retry (--max-time)") from None
+        self._attempt += 1
+        time.sleep(wait)
+
+    def _get(self, headers: dict[str, str]) -> Any:
+        """One GET; the response when its status is one to read (200, or 206, 416 or 304 when
+        asked for), else the error to raise."""
+        import requests
+
+        try:
+            response = self._session.get(
+                self.url, headers=headers, stream=True, timeout=min(self.timeout, self.deadline.left())
+            )
+        except requests.exceptions.SSLError as exc:
+            raise IsinToolError(f"TLS verification failed for {self.shown}: {_reason(exc)}") from None
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise _Retryable(f"cannot reach {self.shown}: {_reason(exc)}") from None
+        except requests.RequestException as exc:
+            raise IsinToolError(f"bad request for {self.shown}: {exc}") from None
+        status = response.status_code
+        conditional = bool({"If-None-Match", "If-Modified-Since"} & headers.keys())
+        if status in {200} | ({206, 416} if "Range" in headers else set()) | (
+            {304} if conditional else set()
+        ):
+            return response
+        response.close()
+        if status == 304:
+            raise IsinToolError(
+                f"{self.shown} answered 304 Not Modified to a request that was not conditional"
+            )
+        if status in _RETRY_STATUS:
+            raise _Retryable(
+                f"{self.shown} answered HTTP {status}",
+                _retry_after_seconds(response.headers.get("Retry-After")),
+            )
+        if status in (401, 403):
+            raise IsinToolError(
+                f"{self.shown} answered HTTP {status} {response.reason}: put the credentials in ~/.netrc "
+                "(machine HOST login USER password PASSWORD, mode 0600), which fetch reads"
+            )
+        raise IsinToolError(f"{self.shown} answered HTTP {status} {response.reason}")
+
+
+def _range_of(response: Any) -> tuple[int, int | None] | None:
+    """The first byte and the full length from a 206's `Content-Range: bytes N-M/LENGTH`."""
+    match = re.fullmatch(r"\s*bytes\s+(\d+)-\d+/(\d+|\*)\s*", response.headers.get("Content-Range", ""))
+    if not match:
+        return None
+    return int(match[1]), None if match[2] == "*" else int(match[2])
+
+
+def _refuse_downgrade(response: Any, *args: object, **kwargs: object) -> Any:
+    """A requests response hook: refuse a redirect from https to plain http before it is followed."""
+    if response.is_redirect and response.url.lower().startswith("https:"):
+        from urllib.parse import urljoin
+
+        target = urljoin(response.url, response.headers["Location"])
+        if not target.lower().startswith("https:"):
+            response.close()
+            shown = f"from {redact_url(response.url)} to {redact_url(target)}"
+            raise IsinToolError(f"refusing the redirect {shown}: it leaves https")
+    return response
 
 
 def _urllib3_errors() -> type[Exception]:
@@ -856,6 +1317,7 @@ def _reason(exc: BaseException) -> str:
 # --- Write -----------------------------------------------------------------------------------------
 
 NEW_FILE_MODE = 0o644  # masked by the umask, as a shell's `>` would do with 0666
+KEPT_MODE_BITS = 0o755  # of a replaced file's mode: never group- or world-writable, never set-id
 SYNC_BYTES = 16 * 1024 * 1024  # a long list goes to disk in steps this big as it is written
 
 
@@ -864,9 +1326,9 @@ def atomic_file(path: str) -> Iterator[BinaryIO]:
     """A file to write in place of `path`: it replaces `path` when the block ends, and is removed
     if the block raises, leaving `path` untouched. Readers see the old file or the new, never a mix.
 
-    A temporary file in the same folder, fsynced and renamed over `path`. An existing file keeps
-    its mode, and its owner and group as far as this user may give them; a new one gets 0644 less
-    the umask.
+    A temporary file in the same folder (made with O_EXCL and O_NOFOLLOW, mode 0600), fsynced and
+    renamed over `path`. An existing file keeps its mode less group and world write, and its owner
+    and group as far as this user may give them; a new one gets 0644 less the umask.
     """
     import tempfile
 
@@ -878,12 +1340,14 @@ def atomic_file(path: str) -> Iterator[BinaryIO]:
             out.flush()
             os.fsync(out.fileno())
         try:
-            replaced = os.stat(path)
+            replaced = os.lstat(path)
         except FileNotFoundError:
-            os.chmod(temporary, NEW_FILE_MODE & ~_umask())
-        else:
+            replaced = None
+        if replaced and stat.S_ISREG(replaced.st_mode):
             _take_owner(temporary, replaced)
-            os.chmod(temporary, replaced.st_mode & 0o7777)  # after chown, which clears set-id bits
+            os.chmod(temporary, replaced.st_mode & KEPT_MODE_BITS)  # after chown, which clears set-id bits
+        else:
+            os.chmod(temporary, NEW_FILE_MODE & ~_umask())
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -954,19 +1418,74 @@ class FetchResult(NamedTuple):
     seconds: float
 
 
+MAX_LINKS = 40  # symbolic links followed in one path before it counts as a loop, as Linux does
+
+
+def follow_links(path: str) -> str:
+    """The real path of `path`, following each symbolic link on the way only where the kernel's
+    fs.protected_symlinks rule would: outside a folder that is both sticky and world-writable
+    (/tmp), or when the link is owned by the user running fetch or by the folder's owner.
+
+    fetch resolves links itself, as its own links are a feature (the file a link points to is
+    replaced), so it must apply the kernel's rule itself: else another user's link planted in
+    /tmp would make root overwrite any file.
+    """
+    pending = deque(os.path.abspath(path).split("/")[1:])
+    resolved, links = "/", 0
+    while pending:
+        name = pending.popleft()
+        if name in ("", "."):
+            continue
+        if name == "..":
+            resolved = os.path.dirname(resolved)
+            continue
+        candidate = os.path.join(resolved, name)
+        try:
+            info = os.lstat(candidate)
+        except FileNotFoundError:
+            return os.path.join(candidate, *pending)
+        if not stat.S_ISLNK(info.st_mode):
+            resolved = candidate
+            continue
+        folder = os.stat(resolved)
+        shared = folder.st_mode & stat.S_ISVTX and folder.st_mode & stat.S_IWOTH
+        if shared and info.st_uid not in (os.geteuid(), folder.st_uid):
+            raise IsinToolError(
+                f"refusing to follow {candidate}: a link in a sticky world-writable folder, owned by "
+                f"another user (uid {info.st_uid}) than you or the folder's owner"
+            )
+        links += 1
+        if links > MAX_LINKS:
+            raise IsinToolError(f"too many levels of symbolic links in {path}")
+        target = os.readlink(candidate)
+        resolved = "/" if target.startswith("/") else resolved
+        pending.extendleft(reversed(target.split("/")))
+    return resolved
+
+
 @contextlib.contextmanager
 def output_lock(path: str, wait: Deadline | None = None) -> Iterator[None]:
     """Hold an exclusive lock on `PATH.lock` so that two fetches never write `path` at once.
     When another fetch holds it, fail at once, or with `wait` try again until that deadline.
 
     flock locks die with their process, so even a fetch killed with SIGKILL blocks no one; the
-    lock file itself stays, as removing it would let a third fetch lock a different file.
+    lock file itself stays, as removing it would let a third fetch lock a different file. It is
+    opened without following a link, and must be a regular file: a planted link would make
+    root create or open a file of the planter's choice.
     """
-    fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    lock = path + ".lock"
     try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise IsinToolError(f"refusing the lock {lock}: it is a symbolic link") from None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise IsinToolError(f"refusing the lock {lock}: it is not a regular file")
         while not _try_lock(fd):
             if wait is None:
-                raise LockedError(f"another fetch is writing {path} (its lock: {path}.lock)")
+                raise LockedError(f"another fetch is writing {path} (its lock: {lock})")
             if not wait.remaining():
                 raise LockedError(
                     f"another fetch was still writing {path} after {wait.seconds:g} s (--max-time)"
@@ -989,14 +1508,21 @@ def _sidecar_path(path: str) -> str:
     return path + ".json"
 
 
-def _read_sidecar(path: str, url: str) -> dict[str, object]:
-    """What the last fetch of `url` into `path` recorded; empty when that was another source."""
+def _url_digest(url: str) -> str:
+    """What the sidecar keeps to tell one source from another, without the URL's secrets."""
+    import hashlib
+
+    return hashlib.sha256(url.encode()).hexdigest()
+
+
+def _read_sidecar(sidecar: str, url: str) -> dict[str, object]:
+    """What the last fetch of `url` recorded; empty when that was another source."""
     try:
-        with open(_sidecar_path(path), "rb") as f:
+        with open(sidecar, "rb") as f:
             record = json.load(f)
     except (OSError, ValueError):
         return {}
-    return record if isinstance(record, dict) and record.get("url") == url else {}
+    return record if isinstance(record, dict) and record.get("url_sha256") == _url_digest(url) else {}
 
 
 def _count_lines(path: str) -> int:
@@ -1018,23 +1544,25 @@ def _remove_leftovers(path: str) -> None:
 
 
 def read_isins(
-    body: BinaryIO,
-    size: int,
-    write: Callable[[bytes], object],
-    *,
-    source: str,
-    column: str | None,
-    max_bytes: int,
-    deadline: Deadline,
+    transfer: Transfer, write: Callable[[bytes], object], *, column: str | None, max_bytes: int
 ) -> ListCounts:
-    """Parse a downloaded payload, handing its list to `write`; refuse one with no valid ISIN."""
-    workers = _available_cores() if size >= PARALLEL_FETCH_MIN_BYTES else 1
-    with body:
-        counts = parse_isins(decompressed_chunks(body, max_bytes), write, column, workers)
-    deadline.left()
+    """Parse the payload as it arrives, handing its list to `write`; refuse one with no valid
+    ISIN. Raises StartOver when the source starts the payload over (see _until_whole)."""
+    chunks = decompressed_chunks(transfer.chunks(), max_bytes)
+    counts = parse_isins(chunks, write, column, _available_cores())
     if not counts.count:
-        raise IsinToolError(f"no valid ISIN in what {source} sent ({counts.invalid} invalid)")
+        raise IsinToolError(f"no valid ISIN in what {transfer.shown} sent ({counts.invalid} invalid)")
     return counts
+
+
+def _until_whole(attempt: Callable[[], T]) -> T:
+    """attempt(), once more each time the source starts its payload over; an attempt must
+    leave nothing behind when it raises (atomic_file does not)."""
+    while True:
+        try:
+            return attempt()
+        except StartOver:
+            continue
 
 
 def fetch_to_file(
@@ -1055,52 +1583,89 @@ def fetch_to_file(
     Holds the output's lock throughout; asks the source for the list only if it changed since
     the recorded ETag / Last-Modified; refuses a list under half the size of the current one
     unless `allow_shrink`. Records the source's validators and the list's sha256 in PATH.json.
-    A `path` that is a symbolic link stays one: the file it points to is replaced.
+    A `path` that is a symbolic link stays one: the file it points to is replaced (see
+    follow_links). The whole run keeps to `max_time` (see hard_deadline), and no message
+    shows the secrets of `url`.
     """
     import hashlib
 
     started = time.monotonic()
-    shown, path = path, os.path.realpath(path)
     deadline = Deadline(max_time)
-    with output_lock(path, deadline if wait else None):
-        _remove_leftovers(path)
-        record = _read_sidecar(path, url) if os.path.exists(path) else {}
-        got = download(
-            url,
-            timeout=timeout,
-            deadline=deadline,
-            retries=retries,
-            max_bytes=max_bytes,
-            etag=_str_or_none(record.get("etag")),
-            last_modified=_str_or_none(record.get("last_modified")),
-            progress=progress,
-        )
-        current = _count_lines(path)
-        if got.body is None:
-            return FetchResult(shown, False, current, 0, 0, 0, time.monotonic() - started)
-        digest = hashlib.sha256()
-        with atomic_file(path) as out:  # filled as the list is merged; kept only if it passes
-            write = _synced_writer(out, digest)
-            counts = read_isins(
-                got.body, got.size, write, source=url, column=column, max_bytes=max_bytes, deadline=deadline
-            )
-            if counts.count * 2 < current and not allow_shrink:
-                raise IsinToolError(
-                    f"refusing to shrink {path} from {current} to {counts.count} ISINs (--allow-shrink)"
-                )
-        sidecar = {
-            "url": url,
-            "etag": got.etag,
-            "last_modified": got.last_modified,
-            "count": counts.count,
-            "invalid": counts.invalid,
-            "duplicates": counts.duplicates,
-            "sha256": digest.hexdigest(),
-            "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-        write_atomically(_sidecar_path(path), [json.dumps(sidecar, indent=2).encode() + b"\n"])
+    with _secrets_hidden(url):
+        shown, path = path, follow_links(path)
+        sidecar_path = follow_links(_sidecar_path(path))
+        # --wait keeps to the deadline itself, and says so with its own exit code.
+        with output_lock(path, deadline if wait else None), hard_deadline(deadline):
+            _remove_leftovers(path)
+            record = _read_sidecar(sidecar_path, url) if os.path.exists(path) else {}
+            etag, last_modified = _str_or_none(record.get("etag")), _str_or_none(record.get("last_modified"))
+            options = dict(timeout=timeout, retries=retries, max_bytes=max_bytes, progress=progress)
+            with Transfer(
+                url, deadline=deadline, etag=etag, last_modified=last_modified, **options
+            ) as transfer:
+                current = _count_lines(path)
+                if not transfer.start():
+                    return FetchResult(shown, False, current, 0, 0, 0, time.monotonic() - started)
+
+                def attempt() -> tuple[ListCounts, str]:
+                    digest = hashlib.sha256()
+                    with atomic_file(path) as out:  # filled as the list is merged; kept only if it passes
+                        counts = read_isins(
+                            transfer, _synced_writer(out, digest), column=column, max_bytes=max_bytes
+                        )
+                        if counts.count * 2 < current and not allow_shrink:
+                            shrink = f"{path} from {current} to {counts.count} ISINs"
+                            raise IsinToolError(f"refusing to shrink {shrink} (--allow-shrink)")
+                    return counts, digest.hexdigest()
+
+                counts, sha256 = _until_whole(attempt)
+            sidecar = {
+                "url": transfer.shown,  # for people; the digest tells sources apart, secrets and all
+                "url_sha256": _url_digest(url),
+                "etag": transfer.etag,
+                "last_modified": transfer.last_modified,
+                "count": counts.count,
+                "invalid": counts.invalid,
+                "duplicates": counts.duplicates,
+                "sha256": sha256,
+                "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+            write_atomically(sidecar_path, [json.dumps(sidecar, indent=2).encode() + b"\n"])
     seconds = time.monotonic() - started
-    return FetchResult(shown, True, counts.count, counts.invalid, counts.duplicates, got.size, seconds)
+    return FetchResult(shown, True, counts.count, counts.invalid, counts.duplicates, transfer.size, seconds)
+
+
+def fetch_to_stdout(
+    url: str,
+    *,
+    column: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_time: float = DEFAULT_MAX_TIME,
+    retries: int = DEFAULT_RETRIES,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> tuple[FetchResult, list[bytes]]:
+    """`fetch -o -`: the list's pieces, to be written once whole (a failure leaves nothing on
+    standard output); no lock, sidecar or shrink check, as there is no file."""
+    started = time.monotonic()
+    deadline = Deadline(max_time)
+    options = dict(timeout=timeout, retries=retries, max_bytes=max_bytes, progress=progress)
+    with (
+        _secrets_hidden(url),
+        hard_deadline(deadline),
+        Transfer(url, deadline=deadline, **options) as transfer,
+    ):
+        transfer.start()  # asks without validators, so it gets no 304
+
+        def attempt() -> tuple[ListCounts, list[bytes]]:
+            pieces: list[bytes] = []
+            return read_isins(transfer, pieces.append, column=column, max_bytes=max_bytes), pieces
+
+        counts, pieces = _until_whole(attempt)
+    seconds = time.monotonic() - started
+    return FetchResult(
+        "-", True, counts.count, counts.invalid, counts.duplicates, transfer.size, seconds
+    ), pieces
 
 
 def _synced_writer(out: BinaryIO, digest: Any) -> Callable[[bytes], None]:
@@ -1129,12 +1694,13 @@ def ping(url: str, timeout: float = 10.0) -> None:
     """GET a dead man's switch URL (healthchecks.io style)."""
     import requests
 
-    try:
-        response = requests.get(url, timeout=timeout, headers={"User-Agent": f"isintool/{__version__}"})
-    except requests.RequestException as exc:
-        raise IsinToolError(f"ping {url} failed: {_reason(exc)}") from None
-    if response.status_code >= 400:
-        raise IsinToolError(f"ping {url} answered HTTP {response.status_code}")
+    with _secrets_hidden(url):
+        try:
+            response = requests.get(url, timeout=timeout, headers={"User-Agent": f"isintool/{__version__}"})
+        except requests.RequestException as exc:
+            raise IsinToolError(f"ping {redact_url(url)} failed: {_reason(exc)}") from None
+        if response.status_code >= 400:
+            raise IsinToolError(f"ping {redact_url(url)} answered HTTP {response.status_code}")
 
 
 # --- Crontab ---------------------------------------------------------------------------------------
@@ -1369,7 +1935,8 @@ def fetch(
         with contextlib.ExitStack() as stack:
             progress = None if quiet or not sys.stderr.isatty() else _progress_bar(stack)
             if output == "-":
-                result = _fetch_to_stdout(url, progress=progress, **options)
+                result, pieces = fetch_to_stdout(url, progress=progress, **options)
+                _write_stdout(pieces)
             else:
                 options.update(allow_shrink=allow_shrink, wait=wait)
                 result = fetch_to_file(url, output, progress=progress, **options)
@@ -1384,33 +1951,6 @@ def fetch(
         _ping_quietly(ping)
     if not quiet:
         click.echo(_summary(result), err=True)
-
-
-def _fetch_to_stdout(
-    url: str,
-    *,
-    column: str | None,
-    timeout: float,
-    max_time: float,
-    retries: int,
-    max_bytes: int,
-    progress: Callable[[int, int | None], None] | None,
-) -> FetchResult:
-    """`fetch -o -`: the list to standard output; no lock, sidecar or shrink check, as no file."""
-    started = time.monotonic()
-    deadline = Deadline(max_time)
-    got = download(
-        url, timeout=timeout, deadline=deadline, retries=retries, max_bytes=max_bytes, progress=progress
-    )
-    assert got.body is not None, "a request without validators gets no 304"
-    pieces: list[bytes] = []  # written once whole: a failure leaves nothing on stdout
-    write = pieces.append
-    counts = read_isins(
-        got.body, got.size, write, source=url, column=column, max_bytes=max_bytes, deadline=deadline
-    )
-    _write_stdout(pieces)
-    seconds = time.monotonic() - started
-    return FetchResult("-", True, counts.count, counts.invalid, counts.duplicates, got.size, seconds)
 
 
 def _summary(result: FetchResult) -> str:

@@ -599,7 +599,7 @@ def test_one_line_json_is_cut_into_blocks_between_tokens():
     payload = json.dumps({"data": [{"isin": isin, "n": n} for n, isin in enumerate(isins)]}).encode()
     assert b"\n" not in payload and len(payload) > 3 * isintool.BLOCK_SIZE
     chunks = [payload[i : i + 65_536] for i in range(0, len(payload), 65_536)]
-    blocks = list(isintool._blocks(chunks, records=False))
+    blocks = list(isintool._blocks(chunks, isintool.Reading("tokens")))
     assert b"".join(blocks) == payload
     assert len(blocks) > 3 and max(map(len, blocks)) <= isintool.BLOCK_SIZE + 65_536
     assert parse(chunks) == (
@@ -714,8 +714,9 @@ def _zip(payload: bytes, name: str = "isin-lei.csv", extra: dict[str, bytes] | N
     return buffer.getvalue()
 
 
-def _decompress(data: bytes, max_bytes: int = 1 << 30) -> bytes:
-    return b"".join(isintool.decompressed_chunks(io.BytesIO(data), max_bytes))
+def _decompress(data: bytes, max_bytes: int = 1 << 30, chunk_size: int = 65_536) -> bytes:
+    chunks = [data[i : i + chunk_size] for i in range(0, len(data), chunk_size)]
+    return b"".join(isintool.decompressed_chunks(chunks, max_bytes))
 
 
 @pytest.mark.parametrize(
@@ -733,8 +734,10 @@ def test_decompressed_chunks_recognises_the_bytes(wrap):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        pytest.param(_zip(GLEIF_CSV)[:-30], "corrupt", id="truncated-zip"),
-        pytest.param(gzip.compress(GLEIF_CSV)[:-10], "corrupt or truncated", id="truncated-gzip"),
+        pytest.param(_zip(GLEIF_CSV)[:-30], "truncated", id="truncated-zip"),
+        pytest.param(_zip(GLEIF_CSV)[:100], "truncated", id="zip-cut-in-its-file"),
+        pytest.param(gzip.compress(GLEIF_CSV)[:-10], "truncated", id="truncated-gzip"),
+        pytest.param(gzip.compress(GLEIF_CSV)[:-3], "truncated", id="gzip-cut-in-its-trailer"),
         pytest.param(
             _zip(GLEIF_CSV, extra={"readme.txt": b"hi"}), "expected one file in the zip", id="two-members"
         ),
@@ -782,10 +785,18 @@ def test_write_atomically_keeps_the_owner_of_an_existing_file(tmp_path):
     path = tmp_path / "isins.txt"
     path.write_bytes(b"old\n")
     os.chown(path, 65534, 65534)
-    path.chmod(0o2640)  # setgid too: chown would clear it, so the mode is set after
+    path.chmod(0o640)  # chown would clear set-id bits, so the mode is set after it
     isintool.write_atomically(str(path), [b"new\n"])
     status = path.stat()
-    assert (status.st_uid, status.st_gid, stat.S_IMODE(status.st_mode)) == (65534, 65534, 0o2640)
+    assert (status.st_uid, status.st_gid, stat.S_IMODE(status.st_mode)) == (65534, 65534, 0o640)
+
+
+def test_write_atomically_never_makes_a_file_group_or_world_writable(tmp_path):
+    path = tmp_path / "isins.txt"
+    path.write_bytes(b"old\n")
+    path.chmod(0o6777)
+    isintool.write_atomically(str(path), [b"new\n"])
+    assert stat.S_IMODE(path.stat().st_mode) == 0o755
 
 
 def test_write_atomically_failure_keeps_the_old_file_and_no_temporary(tmp_path):
@@ -873,6 +884,7 @@ def test_fetch_formats(server, out, respond):
     assert result.stderr.startswith(f"wrote 3 ISINs to {out} (2 invalid skipped, 1 duplicates, ")
     record = json.loads((out.parent / "isins.txt.json").read_text())
     assert record["count"] == 3 and record["url"] == server.url_for("/list")
+    assert record["url_sha256"] == hashlib.sha256(server.url_for("/list").encode()).hexdigest()
     assert record["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
 
 
@@ -882,7 +894,7 @@ def test_fetch_in_worker_processes_writes_the_same_list(server, out, monkeypatch
     payload = _zip(b"\n".join(rows) + b"\n")
     server.expect_request("/list").respond_with_data(payload)
     expected = b"".join(i.encode() + b"\n" for i in sorted(set(VALID_ISINS)))
-    monkeypatch.setattr(isintool, "PARALLEL_FETCH_MIN_BYTES", 0)
+    monkeypatch.setattr(isintool, "PARALLEL_MIN_BLOCKS", 0)
     monkeypatch.setattr(isintool, "BLOCK_SIZE", 8192)  # many blocks, many runs, every key range used
     monkeypatch.setattr(isintool, "_available_cores", lambda: 2)
     result = fetch("--url", server.url_for("/list"), "-o", str(out))
@@ -954,11 +966,11 @@ def test_fetch_column_option(server, out):
             "no valid ISIN in what",
             id="only-invalid",
         ),
-        pytest.param(lambda s: s.respond_with_data(_zip(GLEIF_CSV)[:-40]), [], "corrupt", id="corrupt-zip"),
+        pytest.param(lambda s: s.respond_with_data(_zip(GLEIF_CSV)[:-40]), [], "truncated", id="cut-zip"),
         pytest.param(
             lambda s: s.respond_with_data(gzip.compress(GLEIF_CSV)[:-8]),
             [],
-            "corrupt or truncated",
+            "truncated",
             id="cut-gzip",
         ),
         pytest.param(
@@ -1255,11 +1267,14 @@ def test_fetch_killed_mid_download_blocks_nothing(server, out):
     victim.send_signal(signal.SIGKILL)
     victim.wait(10)
     assert out.read_bytes() == OLD_LIST
-    assert sorted(os.listdir(out.parent)) == ["isins.txt", "isins.txt.lock"]
+    # The list's temporary file is made as the download starts; the next fetch removes it.
+    left = [name for name in os.listdir(out.parent) if name not in ("isins.txt", "isins.txt.lock")]
+    assert all(name.startswith(".isins.txt.") and name.endswith(".tmp") for name in left), left
     server.expect_request("/list").respond_with_data(GLEIF_CSV)
     result = fetch("--url", server.url_for("/list"), "-o", str(out), "-q")
     assert result.exit_code == 0, result.stderr
     assert out.read_bytes().split() == GLEIF_ISINS
+    assert sorted(os.listdir(out.parent)) == ["isins.txt", "isins.txt.json", "isins.txt.lock"]
 
 
 def test_fetch_through_a_symlink_keeps_the_link(server, out, tmp_path):
