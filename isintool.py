@@ -854,6 +854,54 @@ def _zip_member(stream: _ByteStream) -> Iterator[bytes]:
     entry = _next_file_entry(stream)
     if entry is None:
         raise IsinToolError("expected one file in the zip, found nothing")
+    yield from _entry_data(stream, entry)
+    second = _next_file_entry(stream)
+    if second is not None:
+        raise IsinToolError(f"expected one file in the zip, found {entry.name}, {second.name}")
+    tail = b""
+    for piece in stream.pieces():  # the central directory, read to the end of the payload
+        tail = (tail + piece)[-_MAX_END_RECORD:]
+    end = tail.rfind(_END_SIGNATURE)
+    if end < 0 or len(tail) - end - 22 != int.from_bytes(tail[end + 20 : end + 22], "little"):
+        raise IsinToolError("truncated payload: the zip lacks its end of central directory record")
+
+
+def _next_file_entry(stream: _ByteStream) -> _ZipEntry | None:
+    """The next local file header that is not a folder's (whose data is read past); None at the
+    central directory."""
+    while True:
+        signature = stream.peek(4)
+        if signature in _CENTRAL_SIGNATURES or signature == b"":
+            return None
+        entry = _local_header(stream)
+        if not entry.name.endswith("/"):
+            return entry
+        for _ in _entry_data(stream, entry):  # a folder: empty, but it may be deflated even so
+            pass
+
+
+def _local_header(stream: _ByteStream) -> _ZipEntry:
+    """Read a local file header (4.3.7) with its name and extra field."""
+    fields = _LOCAL_HEADER.unpack(stream.read(_LOCAL_HEADER.size))
+    magic, _version, flags, method, _time, _date, crc, compressed, size, name_length, extra_length = fields
+    if magic != b"PK\x03\x04":
+        raise IsinToolError("corrupt zip: no local file header where one should be")
+    name = stream.read(name_length).decode("utf-8" if flags & 0x0800 else "cp437")  # 4.4.4 bit 11
+    extra = stream.read(extra_length)
+    zip64 = False
+    while len(extra) >= 4:  # 4.5.1: blocks of an id and a size, then the data
+        block_id, block_size = struct.unpack_from("<HH", extra)
+        if block_id == _ZIP64_EXTRA_ID:
+            values = iter(struct.unpack_from(f"<{block_size // 8}Q", extra, 4))
+            size = next(values) if size == 0xFFFFFFFF else size  # 4.5.3: in this order
+            compressed = next(values) if compressed == 0xFFFFFFFF else compressed
+            zip64 = True
+        extra = extra[4 + block_size :]
+    return _ZipEntry(name, flags, method, crc, compressed, size, zip64)
+
+
+def _entry_data(stream: _ByteStream, entry: _ZipEntry) -> Iterator[bytes]:
+    """An entry's data, inflated as it streams; its CRC-32 and sizes checked at its end."""
     if entry.flags & _ENCRYPTED:
         raise IsinToolError(f"{entry.name} is encrypted in the zip")
     if entry.method not in (_STORED, _DEFLATED):
@@ -883,45 +931,6 @@ def _zip_member(stream: _ByteStream) -> Iterator[bytes]:
     expected = _data_descriptor(stream, entry) if entry.flags & _DATA_DESCRIPTOR else entry
     if (crc, size, compressed) != (expected.crc, expected.size, expected.compressed):
         raise IsinToolError(f"corrupt zip: {entry.name} fails its CRC-32 or size check")
-    second = _next_file_entry(stream)
-    if second is not None:
-        raise IsinToolError(f"expected one file in the zip, found {entry.name}, {second.name}")
-    tail = b""
-    for piece in stream.pieces():  # the central directory, read to the end of the payload
-        tail = (tail + piece)[-_MAX_END_RECORD:]
-    end = tail.rfind(_END_SIGNATURE)
-    if end < 0 or len(tail) - end - 22 != int.from_bytes(tail[end + 20 : end + 22], "little"):
-        raise IsinToolError("truncated payload: the zip lacks its end of central directory record")
-
-
-def _next_file_entry(stream: _ByteStream) -> _ZipEntry | None:
-    """The next local file header that is not a folder's; None at the central directory."""
-    while True:
-        signature = stream.peek(4)
-        if signature in _CENTRAL_SIGNATURES or signature == b"":
-            return None
-        fields = _LOCAL_HEADER.unpack(stream.read(_LOCAL_HEADER.size))
-        magic, _version, flags, method, _time, _date, crc, compressed, size, name_length, extra_length = (
-            fields
-        )
-        if magic != b"PK\x03\x04":
-            raise IsinToolError("corrupt zip: no local file header where one should be")
-        name = stream.read(name_length).decode("utf-8" if flags & 0x0800 else "cp437")
-        extra = stream.read(extra_length)
-        zip64 = False
-        while len(extra) >= 4:  # 4.5.1: id and size, then the data
-            block_id, block_size = struct.unpack_from("<HH", extra)
-            if block_id == _ZIP64_EXTRA_ID:
-                values = iter(struct.unpack_from(f"<{block_size // 8}Q", extra, 4))
-                size = next(values) if size == 0xFFFFFFFF else size  # 4.5.3: in this order
-                compressed = next(values) if compressed == 0xFFFFFFFF else compressed
-                zip64 = True
-            extra = extra[4 + block_size :]
-        entry = _ZipEntry(name, flags, method, crc, compressed, size, zip64)
-        if not name.endswith("/"):
-            return entry
-        if flags & _DATA_DESCRIPTOR:  # a folder holds no data, but may still have a descriptor
-            _data_descriptor(stream, entry)
 
 
 def _data_descriptor(stream: _ByteStream, entry: _ZipEntry) -> _ZipEntry:

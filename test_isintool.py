@@ -757,6 +757,86 @@ def test_decompressed_chunks_checks_the_zip_crc():
         _decompress(bytes(data))
 
 
+class _Unseekable(io.RawIOBase):
+    """A write-only stream without seek or tell, as a pipe is: zipfile then writes each file's
+    CRC-32 and sizes in a data descriptor after its data (flag bit 3)."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        self.data += b
+        return len(b)
+
+
+def _zip_layout(layout: str, payload: bytes = GLEIF_CSV) -> bytes:
+    """A zip holding `payload` as one file, written the way `layout` names."""
+    target = _Unseekable() if layout.startswith("descriptor") else io.BytesIO()
+    method = zipfile.ZIP_STORED if layout.endswith("stored") else zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(target, "w", method) as archive:
+        if layout == "folder-first":
+            archive.writestr("data/", b"")
+        with archive.open("data/isin-lei.csv", "w", force_zip64=layout.endswith("zip64")) as member:
+            member.write(payload)
+    return bytes(target.data) if isinstance(target, _Unseekable) else target.getvalue()
+
+
+@pytest.mark.parametrize("layout", ["descriptor", "descriptor-zip64", "zip64", "stored", "folder-first"])
+@pytest.mark.parametrize("chunk_size", [1, 7, 65_536])
+def test_zip_is_read_as_a_stream_in_every_layout(layout, chunk_size):
+    data = _zip_layout(layout)
+    flags = int.from_bytes(data[6:8], "little")
+    assert bool(flags & 0x08) == layout.startswith("descriptor")
+    assert (b"\x01\x00\x10\x00" in data[:100]) == layout.endswith("zip64")  # the zip64 extra field
+    assert _decompress(data, chunk_size=chunk_size) == GLEIF_CSV
+
+
+def _flip_in_data(data: bytes) -> bytes:
+    """The zip with one byte of its file's data flipped."""
+    start = 30 + int.from_bytes(data[26:28], "little") + int.from_bytes(data[28:30], "little")
+    spoiled = bytearray(data)
+    spoiled[start + 5] ^= 0x01
+    return bytes(spoiled)
+
+
+def _set_flag(data: bytes, bit: int) -> bytes:
+    spoiled = bytearray(data)
+    spoiled[6] |= bit
+    return bytes(spoiled)
+
+
+def _zip_method(method: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        archive.writestr("isin-lei.csv", GLEIF_CSV)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        pytest.param(_flip_in_data(_zip_layout("stored")), "fails its CRC-32", id="flipped-stored"),
+        pytest.param(_flip_in_data(_zip_layout("descriptor")), "corrupt", id="flipped-deflated"),
+        pytest.param(
+            _zip(GLEIF_CSV, extra={"b.csv": GLEIF_CSV}), "found isin-lei.csv, b.csv", id="two-files"
+        ),
+        pytest.param(_set_flag(_zip(GLEIF_CSV), 0x01), "encrypted", id="encrypted"),
+        pytest.param(_zip_method(zipfile.ZIP_BZIP2), "zip method 12", id="bzip2"),
+        pytest.param(
+            _zip_layout("descriptor-stored"), "cannot be read as a stream", id="stored-with-descriptor"
+        ),
+        pytest.param(b"PK\x03\x04" + b"\x00" * 10, "truncated", id="cut-header"),
+        pytest.param(_zip(GLEIF_CSV)[:-22] + b"PK\x05\x06", "truncated", id="cut-end-record"),
+    ],
+)
+def test_zip_stream_refuses(data, message):
+    with pytest.raises(isintool.IsinToolError, match=message):
+        _decompress(data)
+
+
 # --- Write -----------------------------------------------------------------------------------------------
 
 
@@ -1066,37 +1146,198 @@ def test_fetch_retries_connection_refused_then_fails(out):
     assert "cannot reach" in result.stderr
 
 
-class _ShortBodyServer(socketserver.ThreadingTCPServer):
-    """Answers every request with a Content-Length larger than the body it sends, then hangs up."""
+class RawServer(socketserver.ThreadingTCPServer):
+    """A TCP server on 127.0.0.1 for what pytest-httpserver cannot send: a status line a byte at a
+    time, a body that breaks off. The n-th connection is answered by answers[n](request, wfile);
+    each request's headers are kept, names in lower case, in `requests`."""
 
     daemon_threads = True
-    calls = 0
+    allow_reuse_address = True
 
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), _ShortBodyHandler)
+    def __init__(self, *answers):
+        super().__init__(("127.0.0.1", 0), _RawHandler)
+        self.answers = list(answers)
+        self.requests: list[dict[str, str]] = []
+
+    def __enter__(self):
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.shutdown()
+        self.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/list"
 
 
-class _ShortBodyHandler(socketserver.StreamRequestHandler):
+class _RawHandler(socketserver.StreamRequestHandler):
     def handle(self):
         self.rfile.readline()
-        while self.rfile.readline() not in (b"\r\n", b""):
-            pass
-        self.server.calls += 1
-        body = GLEIF_CSV
-        head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % (len(body) + 100)
-        self.wfile.write(head + body)
+        headers = {}
+        while (line := self.rfile.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        self.server.requests.append(headers)
+        answer = self.server.answers[min(len(self.server.requests), len(self.server.answers)) - 1]
+        with contextlib.suppress(OSError):  # the client may hang up first: that is the point
+            answer(headers, self.wfile)
+
+
+def _head(status: str, **headers: str | int) -> bytes:
+    lines = [f"HTTP/1.1 {status}", "Connection: close"]
+    lines += [f"{name.replace('_', '-')}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def _send(status: str, body: bytes, cut: int | None = None, **headers: str | int):
+    """An answer: the status, headers (Content-Length from the body), then the body or its
+    first `cut` bytes before the connection drops."""
+
+    headers.setdefault("Content_Length", len(body))
+
+    def answer(request, wfile):
+        wfile.write(_head(status, **headers))
+        wfile.write(body[:cut])
+
+    return answer
+
+
+def _drip(head: bytes, body: bytes, every: float):
+    """An answer that sends its head, then its body, a few bytes every `every` seconds."""
+
+    def answer(request, wfile):
+        for start in range(0, len(head), 1 if every < 0.2 else len(head)):
+            wfile.write(head[start : start + 1 if every < 0.2 else len(head)])
+            wfile.flush()
+            time.sleep(every if every < 0.2 else 0)
+        for start in range(0, len(body), 13):
+            wfile.write(body[start : start + 13])
+            wfile.flush()
+            time.sleep(every)
+
+    return answer
 
 
 def test_fetch_refuses_a_body_shorter_than_its_content_length(out):
-    with _ShortBodyServer() as short:
-        threading.Thread(target=short.serve_forever, daemon=True).start()
-        try:
-            url = f"http://127.0.0.1:{short.server_address[1]}/list"
-            result = fetch("--url", url, "-o", str(out), "--retries", "1")
-        finally:
-            short.shutdown()
+    short = _send("200 OK", GLEIF_CSV, Content_Length=len(GLEIF_CSV) + 100)
+    with RawServer(short) as raw:
+        result = fetch("--url", raw.url, "-o", str(out), "--retries", "1")
     assert_refused(result, out, "broke off")
-    assert short.calls == 2
+    assert len(raw.requests) == 2
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        pytest.param(
+            [_drip(_head("200 OK", Content_Length=100_000), b"ISIN\n" + b"US0378331005\n" * 8000, 0.5)],
+            id="body-drips-under-its-content-length",
+        ),
+        pytest.param(
+            [_drip(_head("200 OK", Content_Length=len(GLEIF_CSV)), GLEIF_CSV, 0.05)],
+            id="head-a-byte-at-a-time",
+        ),
+        pytest.param(
+            [
+                _send("503 Service Unavailable", b"", Retry_After=1),
+                _drip(_head("200 OK", Content_Length=100_000), b"ISIN\n" + b"US0378331005\n" * 8000, 0.5),
+            ],
+            id="503-retry-after-then-drip",
+        ),
+    ],
+)
+def test_fetch_max_time_is_a_hard_bound(out, answers):
+    """A nightly job must never outlive --max-time, whatever the server does: else the next
+    night's run meets the lock. --timeout (per read) is far longer than --max-time here."""
+    with RawServer(*answers) as raw:
+        started = time.monotonic()
+        result = fetch("--url", raw.url, "-o", str(out), "--max-time", "2.5", "--timeout", "20")
+        elapsed = time.monotonic() - started
+    assert_refused(result, out, "gave up after 2.5 seconds (--max-time)")
+    assert elapsed < 2.5 + 1.5, elapsed
+
+
+def _valid_isins(count: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    bases = ("US" + "".join(rng.choices(string.digits + string.ascii_uppercase, k=9)) for _ in range(count))
+    return [base + stdnum_isin.calc_check_digit(base) for base in bases]
+
+
+def _gleif_zip(isins: list[str]) -> bytes:
+    rows = [b"LEI,ISIN"] + [b"5493001KJTIIGC8Y1R12," + isin.encode() for isin in isins]
+    return _zip(b"\r\n".join(rows) + b"\r\n")
+
+
+def _listed(isins: list[str]) -> bytes:
+    return b"".join(isin.encode() + b"\n" for isin in sorted(set(isins)))
+
+
+FIRST = _valid_isins(20_000, 1)
+FIRST_ZIP = _gleif_zip(FIRST)
+CUT = len(FIRST_ZIP) * 6 // 10  # where the first answer breaks off
+RANGES = {"ETag": '"v1"', "Accept_Ranges": "bytes"}
+
+
+def test_fetch_resumes_a_broken_transfer_where_it_stopped(out):
+    rest = FIRST_ZIP[CUT:]
+    content_range = f"bytes {CUT}-{len(FIRST_ZIP) - 1}/{len(FIRST_ZIP)}"
+    answers = [
+        _send("200 OK", FIRST_ZIP, cut=CUT, **RANGES),
+        _send("206 Partial Content", rest, Content_Range=content_range, **RANGES),
+    ]
+    with RawServer(*answers) as raw:
+        result = fetch("--url", raw.url, "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes() == _listed(FIRST)
+    assert raw.requests[1]["range"] == f"bytes={CUT}-"
+    assert raw.requests[1]["if-range"] == '"v1"'
+    assert "range" not in raw.requests[0]
+    assert f"{len(FIRST_ZIP) / 1e6:.1f} MB downloaded" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("second", "expected", "requests"),
+    [
+        pytest.param(_send("200 OK", FIRST_ZIP, **RANGES), FIRST, 2, id="range-ignored"),
+        pytest.param(
+            _send("200 OK", _gleif_zip(_valid_isins(15_000, 2)), ETag='"v2"', Accept_Ranges="bytes"),
+            _valid_isins(15_000, 2),
+            2,
+            id="file-changed",
+        ),
+        pytest.param(
+            _send(
+                "206 Partial Content", FIRST_ZIP[10:], Content_Range=f"bytes 10-99/{len(FIRST_ZIP)}", **RANGES
+            ),
+            FIRST,
+            3,
+            id="another-range",
+        ),
+        pytest.param(_send("416 Range Not Satisfiable", b""), FIRST, 3, id="416"),
+    ],
+)
+def test_fetch_starts_over_cleanly_when_it_cannot_resume(out, second, expected, requests):
+    """What was parsed of the broken transfer is thrown away, never spliced into the new list."""
+    answers = [_send("200 OK", FIRST_ZIP, cut=CUT, **RANGES), second, _send("200 OK", FIRST_ZIP, **RANGES)]
+    with RawServer(*answers) as raw:
+        result = fetch("--url", raw.url, "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes() == _listed(expected)
+    assert len(raw.requests) == requests
+    assert sorted(os.listdir(out.parent)) == ["isins.txt", "isins.txt.json", "isins.txt.lock"]
+    if expected is not FIRST:
+        assert json.loads((out.parent / "isins.txt.json").read_text())["etag"] == '"v2"'
+
+
+def test_fetch_without_ranges_asks_for_the_whole_payload_again(out):
+    answers = [_send("200 OK", FIRST_ZIP, cut=CUT, ETag='"v1"'), _send("200 OK", FIRST_ZIP, ETag='"v1"')]
+    with RawServer(*answers) as raw:
+        result = fetch("--url", raw.url, "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes() == _listed(FIRST)
+    assert "range" not in raw.requests[1] and "if-range" not in raw.requests[1]
 
 
 def test_fetch_max_time_stops_a_slow_drip(server, out):
