@@ -970,6 +970,15 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+def _check_http_url(url: str) -> None:
+    """Refuse what is no http or https URL, without quoting it: what is no URL cannot be redacted."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise IsinToolError("the URL must start with http:// or https:// and name a host")
+
+
 def url_has_password(url: str) -> bool:
     """True when `url` carries a password in its user-info (`https://user:secret@host/...`)."""
     from urllib.parse import urlsplit
@@ -1107,6 +1116,7 @@ class Transfer:
     ) -> None:
         import requests  # about 100 ms: only fetch pays for it
 
+        _check_http_url(url)
         self.url, self.shown = url, redact_url(url)
         self.timeout, self.deadline, self.retries, self.max_bytes = timeout, deadline, retries, max_bytes
         self.progress = progress
@@ -1488,6 +1498,8 @@ def output_lock(path: str, wait: Deadline | None = None) -> Iterator[None]:
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise IsinToolError(f"refusing the lock {lock}: it is a symbolic link") from None
+        if exc.errno == errno.EISDIR:
+            raise IsinToolError(f"refusing the lock {lock}: it is not a regular file") from None
         raise
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
@@ -1704,6 +1716,7 @@ def ping(url: str, timeout: float = 10.0) -> None:
     import requests
 
     with _secrets_hidden(url):
+        _check_http_url(url)
         try:
             response = requests.get(url, timeout=timeout, headers={"User-Agent": f"isintool/{__version__}"})
         except requests.RequestException as exc:

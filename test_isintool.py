@@ -22,6 +22,7 @@ import stat
 import string
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import tracemalloc
@@ -1566,6 +1567,181 @@ def test_fetch_trusts_requests_ca_bundle(tls_server, tls_ca, out, tmp_path):
     result = fetch(
         "--url", tls_server.url_for("/list"), "-o", str(out), "-q", env={"REQUESTS_CA_BUNDLE": str(bundle)}
     )
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes().split() == GLEIF_ISINS
+
+
+def test_fetch_refuses_a_redirect_from_https_to_http(tls_server, tls_ca, server, out, tmp_path_factory):
+    bundle = tmp_path_factory.mktemp("ca") / "ca.pem"
+    tls_ca.cert_pem.write_to_path(str(bundle))
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    tls_server.expect_request("/list").respond_with_data(
+        "", status=302, headers={"Location": server.url_for("/list")}
+    )
+    result = fetch(
+        "--url", tls_server.url_for("/list"), "-o", str(out), env={"REQUESTS_CA_BUNDLE": str(bundle)}
+    )
+    assert_refused(result, out, "refusing the redirect from https://127.0.0.1")
+    assert "it leaves https" in result.stderr
+    assert server.log == []  # the http URL was never asked for
+
+
+# --- Fetch: run as root beside other users, with secrets in the URL ----------------------------------------
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: files of another user")
+
+
+@pytest.fixture
+def sticky():
+    """A folder like /tmp: sticky and world-writable, where another user may plant links."""
+    folder = Path(tempfile.mkdtemp(prefix="isintool-sticky-", dir="/tmp"))
+    folder.chmod(0o1777)
+    yield folder
+    shutil.rmtree(folder)
+
+
+def as_nobody(*command: str) -> None:
+    """Run a command as the unprivileged user nobody."""
+    setpriv = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    subprocess.run([*setpriv, *command], check=True)
+
+
+@needs_root
+@pytest.mark.parametrize("planted", ["isins.txt", "isins.txt.json"])
+def test_root_refuses_another_users_link_in_a_sticky_folder(server, sticky, tmp_path, planted):
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"root's own file\n")
+    as_nobody("ln", "-s", str(victim), str(sticky / planted))
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    result = fetch("--url", server.url_for("/list"), "-o", str(sticky / "isins.txt"))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: refusing to follow {sticky / planted}: a link in a sticky world-writable folder, "
+        f"owned by another user (uid {(sticky / planted).lstat().st_uid}) than you or the folder's owner\n"
+    )
+    assert victim.read_bytes() == b"root's own file\n"
+    assert sorted(os.listdir(sticky)) == [planted]  # nothing written: no lock, no temporary file
+    assert server.log == []
+
+
+@needs_root
+def test_root_follows_its_own_link_in_a_sticky_folder(server, sticky, tmp_path):
+    target = tmp_path / "isins.txt"
+    (sticky / "mine.txt").symlink_to(target)
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    result = fetch("--url", server.url_for("/list"), "-o", str(sticky / "mine.txt"), "-q")
+    assert result.exit_code == 0, result.stderr
+    assert (sticky / "mine.txt").is_symlink() and target.read_bytes().split() == GLEIF_ISINS
+
+
+@needs_root
+def test_root_creates_nothing_at_a_planted_lock_link(server, sticky, tmp_path):
+    target = tmp_path / "nologin"
+    as_nobody("ln", "-s", str(target), str(sticky / "isins.txt.lock"))
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    result = fetch("--url", server.url_for("/list"), "-o", str(sticky / "isins.txt"))
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: refusing the lock {sticky / 'isins.txt.lock'}: it is a symbolic link\n"
+    assert not target.exists() and not target.is_symlink()
+    assert sorted(os.listdir(sticky)) == ["isins.txt.lock"]
+
+
+@pytest.mark.parametrize("kind", ["dangling-link", "link-to-a-file", "folder"])
+def test_fetch_refuses_a_lock_that_is_no_regular_file(server, out, tmp_path, kind):
+    lock = out.parent / "isins.txt.lock"
+    target = tmp_path / "elsewhere"
+    if kind == "folder":
+        lock.mkdir()
+    else:
+        if kind == "link-to-a-file":
+            target.write_bytes(b"")
+        lock.symlink_to(target)
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    result = fetch("--url", server.url_for("/list"), "-o", str(out))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: refusing the lock {lock}: ")
+    assert out.read_bytes() == OLD_LIST
+    assert target.exists() == (kind == "link-to-a-file") and server.log == []
+
+
+def test_files_fetch_creates_are_never_group_or_world_writable(server, tmp_path):
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    mask = os.umask(0)
+    try:
+        result = fetch("--url", server.url_for("/list"), "-o", str(tmp_path / "isins.txt"), "-q")
+    finally:
+        os.umask(mask)
+    assert result.exit_code == 0, result.stderr
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in tmp_path.iterdir()}
+    assert modes == {"isins.txt": 0o644, "isins.txt.json": 0o644, "isins.txt.lock": 0o644}
+
+
+PASSWORD, TOKEN = "s3cretPW", "TOKEN1234"
+
+
+def _secret_url(base: str) -> str:
+    return base.replace("http://", f"http://alice:{PASSWORD}@") + f"?apikey={TOKEN}&format=csv"
+
+
+def _quiet_server_error(request):
+    time.sleep(1.5)  # longer than --timeout
+    return Response(GLEIF_CSV)
+
+
+@pytest.mark.parametrize("case", ["success", "404", "refused", "timeout", "no-scheme"])
+def test_secrets_in_the_url_never_reach_messages_or_disk(server, out, case):
+    url = _secret_url(server.url_for("/list"))
+    if case == "no-scheme":
+        url = url.removeprefix("http://")
+    elif case == "success":
+        server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    elif case == "404":
+        server.expect_request("/list").respond_with_data("gone", status=404)
+    elif case == "timeout":
+        server.expect_request("/list").respond_with_handler(_quiet_server_error)
+    else:
+        url = _secret_url(f"http://127.0.0.1:{_free_port()}/list")
+    result = fetch("--url", url, "-o", str(out), "--timeout", "0.5", "--retries", "1", "--ping", url)
+    assert result.exit_code == (0 if case == "success" else 1), result.stderr
+    shown = [result.stdout, result.stderr] + [path.read_text() for path in out.parent.iterdir()]
+    for text in shown:
+        assert PASSWORD not in text and TOKEN not in text, text
+    if case == "no-scheme":
+        assert "must start with http:// or https://" in result.stderr
+    elif case != "success":
+        assert "apikey=***&format=***" in result.stderr
+        assert "alice" not in result.stderr
+    else:
+        record = json.loads((out.parent / "isins.txt.json").read_text())
+        assert (
+            record["url"]
+            == server.url_for("/list").replace("http://", "http://***@") + "?apikey=***&format=***"
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _basic_auth(request):
+    if request.headers.get("Authorization") != "Basic YWxpY2U6czNjcmV0UFc=":  # alice:s3cretPW
+        return Response("who are you?", status=401, headers={"WWW-Authenticate": 'Basic realm="isins"'})
+    return Response(GLEIF_CSV)
+
+
+def test_fetch_takes_credentials_from_netrc_and_a_401_is_final(server, out, tmp_path_factory):
+    server.expect_request("/list").respond_with_handler(_basic_auth)
+    home = tmp_path_factory.mktemp("home")
+    env = {"HOME": str(home), "NETRC": None}
+    result = fetch("--url", server.url_for("/list"), "-o", str(out), env=env)
+    assert_refused(result, out, "answered HTTP 401 UNAUTHORIZED: put the credentials in ~/.netrc")
+    assert len(server.log) == 1  # final: no retries
+    netrc = home / ".netrc"
+    netrc.write_text(f"machine 127.0.0.1 login alice password {PASSWORD}\n")
+    netrc.chmod(0o600)
+    result = fetch("--url", server.url_for("/list"), "-o", str(out), "-q", env=env)
     assert result.exit_code == 0, result.stderr
     assert out.read_bytes().split() == GLEIF_ISINS
 
