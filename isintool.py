@@ -1494,11 +1494,14 @@ def output_lock(path: str, wait: Deadline | None = None) -> Iterator[None]:
     """
     lock = path + ".lock"
     try:
+        if stat.S_ISLNK(os.lstat(lock).st_mode):  # told apart from other refusals (the kernel's vary)
+            raise IsinToolError(f"refusing the lock {lock}: it is a symbolic link")
+    except FileNotFoundError:
+        pass
+    try:  # O_NOFOLLOW still holds should a link be planted between the two calls
         fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise IsinToolError(f"refusing the lock {lock}: it is a symbolic link") from None
-        if exc.errno == errno.EISDIR:
+        if exc.errno in (errno.ELOOP, errno.EISDIR):
             raise IsinToolError(f"refusing the lock {lock}: it is not a regular file") from None
         raise
     try:
