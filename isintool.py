@@ -16,6 +16,7 @@ import fcntl
 import io
 import itertools
 import json
+import math
 import operator
 import os
 import pwd
@@ -1728,11 +1729,97 @@ def ping(url: str, timeout: float = 10.0) -> None:
             raise IsinToolError(f"ping {redact_url(url)} answered HTTP {response.status_code}")
 
 
-# --- Crontab ---------------------------------------------------------------------------------------
+# --- Schedule --------------------------------------------------------------------------------------
+# One description of the nightly job, rendered three ways: a cron line, a systemd service and
+# timer, a Kubernetes CronJob.
 
 MAX_CRON_COMMAND = 998  # Debian cron's limit on a command's length
-# Hours a default time may take: not 01:00-03:59, which daylight-saving changes skip or repeat.
-_CRON_HOURS = (0, *range(4, 24))
+DST_HOURS = range(1, 4)  # 01:00-03:59: daylight-saving changes skip or repeat these times
+# Hours a default time may take: never one of those.
+_CRON_HOURS = tuple(hour for hour in range(24) if hour not in DST_HOURS)
+TIME_LIMIT_MARGIN = 60  # seconds a scheduler grants beyond fetch's --max-time before it kills it
+KUBERNETES_MOUNT = "/var/lib/isintool"  # where the claim holding the list is mounted
+KUBERNETES_NAME_CHARS = 52  # a CronJob's name: its Jobs' names add 11 characters to 63
+# Requests and limits for the container, from bench/fetch.py's peak memory (335 MiB for GLEIF).
+KUBERNETES_RESOURCES = {
+    "requests": {"cpu": "500m", "memory": "512Mi"},
+    "limits": {"cpu": "2", "memory": "1Gi"},
+}
+# A late CronJob run may still start this long after its time: late enough to catch up after an
+# outage of hours, too early ever to meet the next day's run (checked against the time limit).
+KUBERNETES_STARTING_DEADLINE = 6 * 3600
+
+
+class NightlyJob(NamedTuple):
+    """The nightly fetch, as every scheduler is told of it."""
+
+    hour: int
+    minute: int
+    user: str
+    url: str
+    output: str  # absolute
+    log: str | None  # absolute: where the job's output goes instead of mail or the journal
+    fetch_args: tuple[str, ...]  # passed to fetch as they are
+    max_time: float  # fetch's --max-time, from which each scheduler's time limit follows
+
+    def fetch_argv(self, program: list[str], output: str | None = None, quiet: bool = False) -> list[str]:
+        """The fetch command: `program`, then fetch's arguments (the output may be moved)."""
+        quiet_flag = ["--quiet"] if quiet else []
+        return [
+            *program,
+            "fetch",
+            *quiet_flag,
+            "--url",
+            self.url,
+            "--output",
+            output or self.output,
+            *self.fetch_args,
+        ]
+
+
+def nightly_job(
+    *,
+    hour: int,
+    minute: int,
+    user: str,
+    url: str,
+    output: str,
+    log: str | None = None,
+    fetch_args: Iterable[str] = (),
+    max_time: float = DEFAULT_MAX_TIME,
+) -> NightlyJob:
+    """The job, checked once for every scheduler: no value may hold a line break or NUL (it would
+    add a job or a directive), and the URL no password (every scheduler's file shows it to more
+    people than the job's user)."""
+    job = NightlyJob(
+        hour,
+        minute,
+        user,
+        url,
+        os.path.abspath(output),
+        log and os.path.abspath(log),
+        tuple(fetch_args),
+        max_time,
+    )
+    _refuse_line_breaks([job.user, job.url, job.output, job.log or "", *job.fetch_args])
+    if url_has_password(url):
+        raise IsinToolError(
+            "the URL holds a password, which the schedule would show: put the credentials in "
+            "~/.netrc (machine HOST login USER password PASSWORD, mode 0600, in the job user's HOME), "
+            "which fetch reads"
+        )
+    return job
+
+
+def _refuse_line_breaks(values: Iterable[str]) -> None:
+    for value in values:
+        if any(c in value for c in "\n\r\0"):
+            raise IsinToolError(f"{value!r} holds a line break or NUL, which would end the line it stands on")
+
+
+def this_program() -> list[str]:
+    """How to run this tool from anywhere: the absolute interpreter and the absolute tool."""
+    return [sys.executable, os.path.abspath(__file__)]
 
 
 def default_cron_time(seed: str) -> tuple[int, int]:
@@ -1770,9 +1857,7 @@ def crontab_entry(command: list[str], *, user: str, hour: int, minute: int, log:
     refuses what would break the line: newlines and the like (another job could be injected),
     a user name with spaces, a command over Debian cron's 998 characters.
     """
-    for arg in [*command, user, log or ""]:
-        if any(c in arg for c in "\n\r\0"):
-            raise IsinToolError(f"{arg!r} holds a line break or NUL, which would end the crontab line")
+    _refuse_line_breaks([*command, user, log or ""])
     if not user or any(c.isspace() for c in user):
         raise IsinToolError(f"{user!r} is not a user name")
     line = shell_command(command)
@@ -1784,21 +1869,201 @@ def crontab_entry(command: list[str], *, user: str, hour: int, minute: int, log:
     return f"{minute} {hour} * * * {user} {line}\n"
 
 
-def fetch_command(url: str, output: str, fetch_args: Iterable[str], quiet: bool = True) -> list[str]:
-    """The argv that runs this tool's fetch from anywhere: absolute interpreter, tool and output."""
-    tool = os.path.abspath(__file__)
-    quiet_flag = ["--quiet"] if quiet else []
-    return [
-        sys.executable,
-        tool,
-        "fetch",
-        *quiet_flag,
-        "--url",
-        url,
-        "--output",
-        os.path.abspath(output),
-        *fetch_args,
-    ]
+def crontab_text(job: NightlyJob) -> str:
+    """The file for /etc/cron.d: a comment on how to install it, then the job's line.
+
+    The job runs fetch --quiet, so cron mails only failures; with a log, every run's summary
+    line is appended to it instead.
+    """
+    command = job.fetch_argv(this_program(), quiet=job.log is None)
+    entry = crontab_entry(command, user=job.user, hour=job.hour, minute=job.minute, log=job.log)
+    return (
+        f"# isintool {__version__}: fetch the ISIN list from {redact_url(job.url)} daily at "
+        f"{job.hour:02d}:{job.minute:02d}.\n"
+        "# Install: save as /etc/cron.d/isintool (no dots in the name), owned by root, mode 0644.\n" + entry
+    )
+
+
+def systemd_quote(args: Iterable[str]) -> str:
+    """The args as one systemd command line (systemd.service(5), "Command lines"): each in double
+    quotes, with `\\` and `"` escaped C-style, `%` doubled against specifiers and `$` doubled
+    against variable expansion. Quoted words are never command separators (`;`)."""
+    quoted = []
+    for arg in args:
+        escaped = arg.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%").replace("$", "$$")
+        quoted.append(f'"{escaped}"')
+    return " ".join(quoted)
+
+
+def systemd_units(job: NightlyJob, name: str) -> tuple[str, str]:
+    """The service and the timer that run the job: (NAME.service, NAME.timer) as text.
+
+    The timer keeps cron's time of day, and Persistent= runs a run missed while the host was
+    down at the next boot. The service is a oneshot with a time limit (a oneshot has none by
+    default), ordered after the network, and confined to writing the output's folder (and the
+    log's). fetch runs without --quiet: its one summary line a day is what the journal should
+    keep of a run; with --log, both streams are appended to that file instead.
+    """
+    unit = f"/etc/systemd/system/{name}"
+    folders = sorted({os.path.dirname(path) for path in (job.output, job.log) if path})
+    root = job.user == "root"
+    log_lines = [f"StandardOutput=append:{job.log}", f"StandardError=append:{job.log}"] if job.log else []
+    service = "\n".join(
+        [
+            f"# isintool {__version__}: fetch the ISIN list from {redact_url(job.url)} into {job.output}.",
+            f"# Install: save as {unit}.service beside {name}.timer, then",
+            f"#   systemctl daemon-reload && systemctl enable --now {name}.timer",
+            "[Unit]",
+            f"Description=Fetch the ISIN list into {job.output}",
+            "Wants=network-online.target",
+            "After=network-online.target",
+            "",
+            "[Service]",
+            "Type=oneshot",
+            f"User={job.user}",
+            f"ExecStart={systemd_quote(job.fetch_argv(this_program()))}",
+            f"TimeoutStartSec={math.ceil(job.max_time) + TIME_LIMIT_MARGIN}",
+            *log_lines,
+            "UMask=0022",
+            # Confinement: read-only everywhere but the output's folder; the tool and its
+            # interpreter (a venv under /root or /home too) stay readable.
+            "ProtectSystem=strict",
+            f"ReadWritePaths={' '.join(folders)}",
+            "ProtectHome=read-only",
+            "PrivateTmp=yes",
+            "PrivateDevices=yes",
+            "PrivateMounts=yes",
+            "NoNewPrivileges=yes",
+            # root may need to keep the list's owner (chown, then chmod) in a folder not its own.
+            "CapabilityBoundingSet=" + ("CAP_CHOWN CAP_FOWNER CAP_DAC_OVERRIDE" if root else ""),
+            "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+            "RestrictNamespaces=yes",
+            "RestrictRealtime=yes",
+            "RestrictSUIDSGID=yes",
+            "LockPersonality=yes",
+            "ProtectClock=yes",
+            "ProtectControlGroups=yes",
+            "ProtectHostname=yes",
+            "ProtectKernelLogs=yes",
+            "ProtectKernelModules=yes",
+            "ProtectKernelTunables=yes",
+            "ProtectProc=invisible",
+            "SystemCallArchitectures=native",
+            "SystemCallFilter=@system-service",
+            "",
+        ]
+    )
+    timer = "\n".join(
+        [
+            f"# isintool {__version__}: run {name}.service daily at {job.hour:02d}:{job.minute:02d}.",
+            f"# Install: save as {unit}.timer beside {name}.service, then",
+            f"#   systemctl daemon-reload && systemctl enable --now {name}.timer",
+            "[Unit]",
+            f"Description=Fetch the ISIN list into {job.output} daily",
+            "",
+            "[Timer]",
+            f"OnCalendar=*-*-* {job.hour:02d}:{job.minute:02d}:00",
+            "Persistent=true",
+            "AccuracySec=1min",
+            "",
+            "[Install]",
+            "WantedBy=timers.target",
+            "",
+        ]
+    )
+    return service, timer
+
+
+def kubernetes_manifest(
+    job: NightlyJob, *, image: str, name: str, timezone: str, claim: str | None, namespace: str | None
+) -> str:
+    """A batch/v1 CronJob that runs the job in `image` (this tool installed with pip) and, unless
+    `claim` names one that exists, the PersistentVolumeClaim that keeps the list, as YAML.
+
+    Forbid keeps runs from overlapping, and activeDeadlineSeconds keeps a hung run from
+    blocking every later one; restartPolicy Never keeps a failed pod and its logs until the
+    history limit removes them (OnFailure would delete them at the backoff limit).
+    """
+    deadline = math.ceil(job.max_time) + TIME_LIMIT_MARGIN
+    if deadline + KUBERNETES_STARTING_DEADLINE >= 24 * 3600:
+        raise IsinToolError(f"--max-time {job.max_time:g} leaves a run no time to end before the next day's")
+    output = f"{KUBERNETES_MOUNT}/{os.path.basename(job.output)}"
+    metadata = {"name": name, **({"namespace": namespace} if namespace else {})}
+    container = {
+        "name": "fetch",
+        "image": image,
+        "command": job.fetch_argv(["isintool"], output=output),
+        "resources": KUBERNETES_RESOURCES,
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [
+            {"name": "list", "mountPath": KUBERNETES_MOUNT},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+    }
+    pod = {
+        "restartPolicy": "Never",
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 65532,
+            "runAsGroup": 65532,
+            "fsGroup": 65532,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [container],
+        "volumes": [
+            {"name": "list", "persistentVolumeClaim": {"claimName": claim or name}},
+            {"name": "tmp", "emptyDir": {}},
+        ],
+    }
+    cronjob = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": metadata,
+        "spec": {
+            "schedule": f"{job.minute} {job.hour} * * *",
+            "timeZone": timezone,
+            "concurrencyPolicy": "Forbid",
+            "startingDeadlineSeconds": KUBERNETES_STARTING_DEADLINE,
+            "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": {
+                "spec": {"backoffLimit": 2, "activeDeadlineSeconds": deadline, "template": {"spec": pod}}
+            },
+        },
+    }
+    documents = [cronjob]
+    if claim is None:
+        storage = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
+        documents.append(
+            {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": metadata, "spec": storage}
+        )
+    header = (
+        f"# isintool {__version__}: fetch the ISIN list from {redact_url(job.url)} daily at "
+        f"{job.hour:02d}:{job.minute:02d} {timezone}.\n# Apply: kubectl apply -f THIS_FILE\n"
+    )
+    return header + "".join("---\n" + "\n".join(_yaml_lines(document)) + "\n" for document in documents)
+
+
+def _yaml_lines(value: dict[str, Any] | list[Any], indent: str = "") -> Iterator[str]:
+    """Block-style YAML for dicts and lists: keys plain (they are Kubernetes field names), every
+    other scalar written as JSON, which YAML reads as the same value, so that no string can be
+    taken for another type or break the layout."""
+    items = value.items() if isinstance(value, dict) else ((None, item) for item in value)
+    for key, item in items:
+        lead = f"{indent}{key}:" if key is not None else f"{indent}-"
+        if isinstance(item, dict) and item and key is None:  # `- name: x`, the rest below it
+            first, *rest = _yaml_lines(item, indent + "  ")
+            yield f"{lead} {first.lstrip()}"
+            yield from rest
+        elif isinstance(item, (dict, list)) and item:
+            yield lead
+            yield from _yaml_lines(item, indent + "  ")
+        else:
+            yield f"{lead} {json.dumps(item)}"
 
 
 # --- CLI -------------------------------------------------------------------------------------------
@@ -1807,7 +2072,7 @@ def fetch_command(url: str, output: str, fetch_args: Iterable[str], quiet: bool 
 @click.group("isintool", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="isintool")
 def cli() -> None:
-    """Work with securities reference data: order IDs, ISIN lists, and their cron job."""
+    """Work with securities reference data: order IDs, ISIN lists, and their nightly job."""
 
 
 @cli.command(epilog="Exit codes: 0 done (no IDs prints []); 1 FILE could not be read; 2 usage error.")
@@ -2015,27 +2280,50 @@ def _os_error_message(exc: OSError) -> str:
     return f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc.strerror or exc)
 
 
-@cli.command(
-    context_settings={"ignore_unknown_options": True},
-    epilog="Exit codes: 0 printed; 2 usage error (a bad --at, a line break in an argument, a line too long).",
+def _job_options(
+    *, user: str | None, log: str | None
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The options of every schedule command, with one meaning: --at, --url, -o, then --user and
+    --log where the scheduler runs the job as a user of this host (their help given here), and
+    fetch's own options after --."""
+    options = [
+        click.option(
+            "--at", metavar="HH:MM", help="The time of day, 24-hour (default: fixed per host and output)."
+        ),
+        click.option("--user", metavar="USER", help=user) if user else None,
+        click.option(
+            "--url",
+            metavar="URL",
+            default=GLEIF_ISIN_LEI_URL,
+            show_default=True,
+            help="As in fetch; no password.",
+        ),
+        click.option(
+            "-o", "--output", metavar="PATH", default="isins.txt", show_default=True, help="As in fetch."
+        ),
+        click.option("--log", metavar="PATH", help=log) if log else None,
+        click.argument("fetch_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- FETCH-OPTIONS...]"),
+    ]
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        for option in reversed([option for option in options if option]):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+_SCHEDULE_EPILOG = (
+    "Exit codes: 0 done; 2 usage error (a bad --at, a line break in a value, a password in the URL, "
+    "a bad fetch option)."
 )
-@click.option(
-    "--at", "at", metavar="HH:MM", help="The time of day, 24-hour (default: fixed per host and output)."
+
+
+@cli.command(context_settings={"ignore_unknown_options": True}, epilog=_SCHEDULE_EPILOG)
+@_job_options(
+    user="The user cron runs the job as (default: you).",
+    log="Append the job's output and errors to PATH instead of cron mailing them.",
 )
-@click.option("--user", metavar="USER", help="The user cron runs the job as (default: you).")
-@click.option("--url", metavar="URL", default=GLEIF_ISIN_LEI_URL, show_default=True, help="As in fetch.")
-@click.option(
-    "-o",
-    "--output",
-    metavar="PATH",
-    default="isins.txt",
-    show_default=True,
-    help="As in fetch; made absolute.",
-)
-@click.option(
-    "--log", metavar="PATH", help="Append the job's output and errors to PATH instead of cron mailing them."
-)
-@click.argument("fetch_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- FETCH-OPTIONS...]")
 def crontab(
     at: str | None, user: str | None, url: str, output: str, log: str | None, fetch_args: tuple[str, ...]
 ) -> None:
@@ -2053,6 +2341,147 @@ def crontab(
     \b
         isintool crontab -- --max-time 600 --ping https://hc-ping.com/UUID
     """
+    job = _nightly_job(at=at, user=user, url=url, output=output, log=log, fetch_args=fetch_args)
+    click.echo(_usage_checked(crontab_text, job), nl=False)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True}, epilog=_SCHEDULE_EPILOG)
+@_job_options(
+    user="The user the service runs as (default: you).",
+    log="Append the job's output and errors to PATH instead of the journal.",
+)
+@click.option(
+    "--name",
+    default="isintool-fetch",
+    show_default=True,
+    metavar="NAME",
+    help="The units' name: NAME.service and NAME.timer.",
+)
+@click.option(
+    "--write",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Write the two units into DIR (each atomically) instead of printing them.",
+)
+def systemd(
+    at: str | None,
+    user: str | None,
+    url: str,
+    output: str,
+    log: str | None,
+    fetch_args: tuple[str, ...],
+    name: str,
+    write: str | None,
+) -> None:
+    """Print (or write) the systemd service and timer that run fetch every day.
+
+    \b
+        isintool systemd -o /var/lib/isintool/isins.txt --user isin --write /etc/systemd/system
+        systemctl daemon-reload && systemctl enable --now isintool-fetch.timer
+
+    The timer runs at the time the crontab line would (Persistent=true: a run missed while the
+    host was down runs at boot). The service is a oneshot limited to --max-time plus a minute,
+    after network-online.target, confined to writing the output's folder (and the log's). The
+    journal keeps each run's summary line: journalctl -u isintool-fetch. Options after -- go
+    to fetch as they are.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9_.:-]+", name):
+        raise click.BadParameter(
+            f"{name!r} is not a unit name (letters, digits, _ . : -)", param_hint="'--name'"
+        )
+    job = _nightly_job(at=at, user=user, url=url, output=output, log=log, fetch_args=fetch_args)
+    service, timer = _usage_checked(systemd_units, job, name)
+    if not write:
+        click.echo(service + "\n" + timer, nl=False)
+        return
+    try:
+        for text, suffix in ((service, ".service"), (timer, ".timer")):
+            write_atomically(os.path.join(write, name + suffix), [text.encode()])
+    except OSError as exc:
+        raise click.ClickException(f"cannot write the units: {_os_error_message(exc)}") from None
+
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+@cli.command(context_settings={"ignore_unknown_options": True}, epilog=_SCHEDULE_EPILOG)
+@_job_options(user=None, log=None)
+@click.option("--image", required=True, metavar="IMAGE", help="An image with this tool installed by pip.")
+@click.option(
+    "--timezone",
+    default="Etc/UTC",
+    show_default=True,
+    metavar="ZONE",
+    help="The time zone --at is read in (IANA, as in zoneinfo).",
+)
+@click.option(
+    "--claim",
+    metavar="NAME",
+    help="A PersistentVolumeClaim that exists, for the list (default: print one named NAME).",
+)
+@click.option(
+    "--name", default="isintool-fetch", show_default=True, metavar="NAME", help="The CronJob's name."
+)
+@click.option("--namespace", metavar="NS", help="The namespace (default: kubectl's current one).")
+def kubernetes(
+    at: str | None,
+    url: str,
+    output: str,
+    fetch_args: tuple[str, ...],
+    image: str,
+    timezone: str,
+    claim: str | None,
+    name: str,
+    namespace: str | None,
+) -> None:
+    """Print a Kubernetes CronJob that runs fetch every day, with the claim that keeps the list.
+
+    \b
+        isintool kubernetes --image registry.example/isintool:0.1.0 --at 05:30 \\
+            --timezone Europe/Berlin | kubectl apply -f -
+
+    The container runs `isintool fetch` with --output on the claim's mount, as a non-root user
+    with a read-only root file system. Runs never overlap, a run is stopped at --max-time plus
+    a minute, and a late run still starts within 6 hours. Options after -- go to fetch as they
+    are.
+    """
+    import datetime
+    import zoneinfo
+
+    for option, label, longest in (("--name", name, KUBERNETES_NAME_CHARS), ("--claim", claim, 63)):
+        if label is not None and not (_DNS_LABEL.fullmatch(label) and len(label) <= longest):
+            message = f"{label!r} is not a DNS label of at most {longest} characters (a-z, 0-9, -)"
+            raise click.BadParameter(message, param_hint=f"'{option}'")
+    if namespace is not None and not (_DNS_LABEL.fullmatch(namespace) and len(namespace) <= 63):
+        raise click.BadParameter(f"{namespace!r} is not a namespace name", param_hint="'--namespace'")
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(
+            f"{timezone!r} is not a time zone zoneinfo knows", param_hint="'--timezone'"
+        ) from None
+    has_dst = any(zoneinfo.ZoneInfo(timezone).dst(datetime.datetime(2026, month, 1)) for month in (1, 7))
+    job = _nightly_job(at=at, url=url, output=output, fetch_args=fetch_args, on_this_host=False, dst=has_dst)
+    manifest = _usage_checked(
+        kubernetes_manifest, job, image=image, name=name, timezone=timezone, claim=claim, namespace=namespace
+    )
+    click.echo(manifest, nl=False)
+
+
+def _nightly_job(
+    *,
+    at: str | None,
+    url: str,
+    output: str,
+    fetch_args: tuple[str, ...],
+    user: str | None = None,
+    log: str | None = None,
+    on_this_host: bool = True,
+    dst: bool = True,
+) -> NightlyJob:
+    """The job from the schedule options: usage errors for what is wrong, warnings on stderr for
+    what would fail or surprise later (a user or folder this host lacks, a time that
+    daylight-saving changes skip, a query string the schedule shows)."""
     try:
         hour, minute = (
             parse_cron_time(at)
@@ -2065,22 +2494,50 @@ def crontab(
         user = pwd.getpwuid(os.getuid()).pw_name
     elif not _user_exists(user):
         click.echo(f"Warning: no user {user!r} on this host", err=True)
-    for option, path in (("--output", output), ("--log", log)):
+    for option, path in (("--output", output), ("--log", log)) if on_this_host else ():
         folder = os.path.dirname(os.path.abspath(path)) if path else None
         if folder and not os.path.isdir(folder):  # the job would fail each night until it is made
             click.echo(f"Warning: no folder {folder!r} for {option} on this host", err=True)
-    command = fetch_command(url, output, fetch_args, quiet=log is None)
-    try:
-        entry = crontab_entry(
-            command, user=user, hour=hour, minute=minute, log=os.path.abspath(log) if log else None
+    settings = dict(user=user, url=url, output=output, log=log, fetch_args=fetch_args)
+    job = _usage_checked(
+        nightly_job, hour=hour, minute=minute, max_time=_fetch_max_time(fetch_args), **settings
+    )
+    if dst and hour in DST_HOURS:
+        click.echo(
+            f"Warning: daylight-saving changes skip or repeat {hour:02d}:{minute:02d} once a year "
+            "(the job may not run that day)",
+            err=True,
         )
+    if redact_url(url) != url:
+        click.echo(
+            "Warning: the URL's query is shown to whoever can read the schedule; for a token, set "
+            "ISINTOOL_URL from a file only the job's user can read (see the README's Credentials)",
+            err=True,
+        )
+    return job
+
+
+def _fetch_max_time(fetch_args: tuple[str, ...]) -> float:
+    """fetch's --max-time among the options for it, checked as fetch would check them all."""
+    from click.core import ParameterSource
+
+    try:
+        with fetch.make_context("fetch", list(fetch_args)) as context:
+            for param in ("url", "output"):
+                if context.get_parameter_source(param) == ParameterSource.COMMANDLINE:
+                    raise click.UsageError(f"give --{param} before --, not among fetch's options")
+            given = context.get_parameter_source("max_time") == ParameterSource.COMMANDLINE
+            return float(context.params["max_time"]) if given else DEFAULT_MAX_TIME
+    except click.UsageError as exc:
+        raise click.UsageError(f"in the fetch options after --: {exc.format_message()}") from None
+
+
+def _usage_checked(func: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    """func(...), its IsinToolError a usage error (exit 2): the options asked for what cannot be."""
+    try:
+        return func(*args, **kwargs)
     except IsinToolError as exc:
         raise click.UsageError(str(exc)) from None
-    click.echo(
-        f"# isintool {__version__}: fetch the ISIN list from {url} daily at {hour:02d}:{minute:02d}.\n"
-        "# Install: save as /etc/cron.d/isintool (no dots in the name), owned by root, mode 0644.\n" + entry,
-        nl=False,
-    )
 
 
 def _user_exists(name: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime
 import getpass
 import gzip
 import hashlib
@@ -12,6 +13,7 @@ import json
 import os
 import pty
 import random
+import re
 import shlex
 import shutil
 import signal
@@ -29,10 +31,15 @@ import tracemalloc
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
+import kubernetes_validate
 import pytest
+import requests
 import trustme
+import yaml  # PyYAML, which kubernetes-validate brings
 from click.testing import CliRunner
+from cronsim import CronSim
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
@@ -2067,13 +2074,281 @@ def test_real_cron_daemon_runs_the_line(runner, server, tmp_path):
     assert log.read_text().startswith("wrote 3 ISINs to ")
 
 
+# --- systemd and Kubernetes ------------------------------------------------------------------------------
+
+needs_systemd_analyze = pytest.mark.skipif(
+    not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed (apt-get install systemd)"
+)
+
+
+def systemd_split(line: str) -> list[str]:
+    """Split an ExecStart= value as systemd.service(5) says ("Command lines"): words split at
+    blanks; double or single quotes around a word, inside which C escapes hold; then `%%` is a
+    `%` (specifiers) and `$$` a `$` (variables). Enough for what isintool writes; refuses the rest."""
+    escapes = {"\\": "\\", '"': '"', "'": "'", "n": "\n", "t": "\t", "s": " "}
+    words, i = [], 0
+    while i < len(line):
+        if line[i] == " ":
+            i += 1
+            continue
+        quote = line[i]
+        assert quote in "\"'", f"unquoted word at {i}: {line[i:]!r}"
+        word, i = [], i + 1
+        while line[i] != quote:
+            if line[i] == "\\":
+                word.append(escapes[line[i + 1]])
+                i += 2
+            else:
+                word.append(line[i])
+                i += 1
+        words.append(
+            re.sub(r"%%|\$\$|[%$]", lambda m: m[0][0] if len(m[0]) == 2 else "<unescaped>", "".join(word))
+        )
+        i += 1
+    return words
+
+
+def units(runner, *args: str) -> tuple[dict[str, list[str]], dict[str, str], str]:
+    """Run `isintool systemd ARGS`; the service's and timer's `Key=value` lines, and stdout."""
+    result = runner.invoke(cli, ["systemd", *args])
+    assert result.exit_code == 0, result.stderr
+    service, timer = result.stdout.split("\n\n# isintool", 1)
+    directives: dict[str, list[str]] = {}
+    for line in service.splitlines():
+        if "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            directives.setdefault(key, []).append(value)
+    timer_lines = dict(
+        line.split("=", 1) for line in timer.splitlines() if "=" in line and not line.startswith("#")
+    )
+    return directives, timer_lines, result.stdout
+
+
+@needs_systemd_analyze
+@pytest.mark.parametrize("user", ["root", "daemon"])  # systemd itself warns about nobody
+def test_systemd_units_pass_systemd_analyze_verify(runner, tmp_path, user):
+    folder = tmp_path / "units"
+    folder.mkdir()
+    (tmp_path / "lists").mkdir()
+    args = [
+        "--user",
+        user,
+        "-o",
+        str(tmp_path / "lists" / "isins.txt"),
+        "--log",
+        str(tmp_path / "lists" / "f.log"),
+    ]
+    result = runner.invoke(cli, ["systemd", *args, "--write", str(folder), "--", "--max-time", "600"])
+    assert (result.exit_code, result.stdout) == (0, ""), result.stderr
+    assert sorted(os.listdir(folder)) == ["isintool-fetch.service", "isintool-fetch.timer"]
+    printed = runner.invoke(cli, ["systemd", *args, "--", "--max-time", "600"]).stdout
+    written = [(folder / name).read_text() for name in ("isintool-fetch.service", "isintool-fetch.timer")]
+    assert printed == "\n".join(written)
+    verify = ["systemd-analyze", "verify", "--man=no", "--recursive-errors=yes"]
+    done = subprocess.run([*verify, *map(str, folder.iterdir())], capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+def test_systemd_service_settings(runner, tmp_path):
+    output, log = tmp_path / "lists" / "isins.txt", tmp_path / "logs" / "f.log"
+    service, timer, text = units(
+        runner, "--user", "daemon", "-o", str(output), "--log", str(log), "--", "--max-time", "600"
+    )
+    assert service["Type"] == ["oneshot"] and service["User"] == ["daemon"]
+    assert service["After"] == service["Wants"] == ["network-online.target"]
+    assert service["TimeoutStartSec"] == [str(600 + isintool.TIME_LIMIT_MARGIN)]
+    assert service["NoNewPrivileges"] == ["yes"] and service["ProtectSystem"] == ["strict"]
+    assert service["ReadWritePaths"] == [" ".join(sorted([str(log.parent), str(output.parent)]))]
+    assert service["PrivateTmp"] == ["yes"] and service["ProtectHome"] == [
+        "read-only"
+    ]  # a venv in /home runs
+    assert service["StandardOutput"] == service["StandardError"] == [f"append:{log}"]
+    assert service["CapabilityBoundingSet"] == [""]  # a user other than root needs none
+    assert "--quiet" not in systemd_split(service["ExecStart"][0])  # the journal keeps the summary line
+    assert timer["Persistent"] == "true" and timer["AccuracySec"] == "1min"
+    assert "# Install: save as /etc/systemd/system/isintool-fetch.service" in text
+    assert "systemctl daemon-reload && systemctl enable --now isintool-fetch.timer" in text
+
+
+@needs_systemd_analyze
+@pytest.mark.parametrize("at", [None, "05:07", "23:59", "00:01"])
+def test_systemd_timer_fires_when_the_cron_line_does(runner, tmp_path, at):
+    """systemd-analyze calendar and cronsim (cron's rules) give the same next five times."""
+    args = ["--user", "root", "-o", str(tmp_path / "isins.txt"), *(["--at", at] if at else [])]
+    on_calendar = units(runner, *args)[1]["OnCalendar"]
+    fields, _, _ = parse_job(runner.invoke(cli, ["crontab", *args]).stdout)
+    base = datetime.datetime(2026, 3, 27, 12, 0, tzinfo=datetime.timezone.utc)
+    done = subprocess.run(
+        [
+            "systemd-analyze",
+            "calendar",
+            "--iterations=5",
+            f"--base-time=@{int(base.timestamp())}",
+            on_calendar,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "TZ": "UTC"},
+    )
+    systemd_times = re.findall(r"(?:Next elapse|Iter. #\d+): \w+ (\S+ \S+) UTC", done.stdout)
+    cron = CronSim(" ".join(fields), base.replace(tzinfo=None))
+    cron_times = [next(cron).strftime("%Y-%m-%d %H:%M:%S") for _ in range(5)]
+    assert systemd_times == cron_times
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/list?q=100%25&cost=$HOME&x=${PATH}",
+        '/list?name=O\'Brien+"Q"&path=C:\\dir\\',
+        "/a%20list?s=a%b",
+    ],
+    ids=["percent-and-dollar", "quotes-and-backslashes", "space-and-stray-percent"],
+)
+def test_systemd_exec_start_runs_the_argv_meant(runner, server, tmp_path, url):
+    server.expect_request(re.compile(r"/a? ?list")).respond_with_data(GLEIF_CSV)
+    output = tmp_path / "data dir" / "it's $5 100%.txt"
+    output.parent.mkdir()
+    full_url = server.url_for("/").rstrip("/") + url
+    exec_start = units(
+        runner, "--user", "root", "--url", full_url, "-o", str(output), "--", "--max-time", "60"
+    )[0]
+    argv = systemd_split(exec_start["ExecStart"][0])
+    assert argv == [
+        sys.executable,
+        os.path.abspath(isintool.__file__),
+        "fetch",
+        "--url",
+        full_url,
+        "--output",
+        str(output),
+        "--max-time",
+        "60",
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert output.read_bytes().split() == GLEIF_ISINS
+    sent = urlsplit(requests.Request("GET", full_url).prepare().url)  # as requests quotes it
+    ((request, _),) = server.log
+    assert (request.path, request.query_string.decode()) == (unquote(sent.path), sent.query)
+
+
+def _manifest(runner, *args: str) -> list[dict]:
+    result = runner.invoke(cli, ["kubernetes", "--image", "registry.example/isintool:0.1.0", *args])
+    assert result.exit_code == 0, result.stderr
+    return list(yaml.safe_load_all(result.stdout))
+
+
+@pytest.mark.parametrize("version", ["1.27.0", "newest"])
+@pytest.mark.parametrize("claim", [None, "lists"])
+def test_kubernetes_manifest_validates_against_the_schemas(runner, version, claim):
+    documents = _manifest(
+        runner, "--at", "05:30", "--timezone", "Europe/Berlin", *(["--claim", claim] if claim else [])
+    )
+    assert [doc["kind"] for doc in documents] == ["CronJob"] + ([] if claim else ["PersistentVolumeClaim"])
+    for document in documents:
+        kubernetes_validate.validate(
+            document, kubernetes_validate.latest_version() if version == "newest" else version, strict=True
+        )
+
+
+def test_kubernetes_cronjob_settings(runner):
+    args = [
+        "--at",
+        "05:30",
+        "--timezone",
+        "Europe/Berlin",
+        "--url",
+        "https://x.example/isins.zip",
+        "-o",
+        "/srv/l.txt",
+    ]
+    cronjob, claim = _manifest(runner, *args, "--name", "n" * 52, "--", "--max-time", "900", "--retries", "5")
+    spec = cronjob["spec"]
+    assert spec["schedule"] == "30 5 * * *" and spec["timeZone"] == "Europe/Berlin"
+    assert spec["concurrencyPolicy"] == "Forbid"
+    job = spec["jobTemplate"]["spec"]
+    assert job["activeDeadlineSeconds"] == 900 + isintool.TIME_LIMIT_MARGIN
+    assert 3600 <= spec["startingDeadlineSeconds"] < 24 * 3600 - job["activeDeadlineSeconds"]
+    assert job["backoffLimit"] <= 3 and spec["failedJobsHistoryLimit"] >= 1
+    pod = job["template"]["spec"]
+    assert pod["restartPolicy"] == "Never" and pod["securityContext"]["runAsNonRoot"] is True
+    (container,) = pod["containers"]
+    assert container["command"] == [
+        "isintool",
+        "fetch",
+        "--url",
+        "https://x.example/isins.zip",
+        "--output",
+        "/var/lib/isintool/l.txt",
+        "--max-time",
+        "900",
+        "--retries",
+        "5",
+    ]
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    assert (
+        volumes[mounts["/var/lib/isintool"]]["persistentVolumeClaim"]["claimName"]
+        == claim["metadata"]["name"]
+    )
+    assert volumes[mounts["/tmp"]]["emptyDir"] == {}
+    assert container["resources"]["limits"]["memory"] == "1Gi"  # bench/fetch.py: 335 MiB at the peak
+    assert cronjob["metadata"]["name"] == "n" * 52
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "message"),
+    [
+        pytest.param(
+            "systemd", ["--url", "http://x/\nExecStartPre=/bin/rm -rf /"], "line break", id="systemd-newline"
+        ),
+        pytest.param("systemd", ["-o", "/tmp/a\rb"], "line break", id="systemd-carriage-return"),
+        pytest.param("systemd", ["--", "--ping", "http://x/\0"], "line break", id="systemd-nul"),
+        pytest.param("systemd", ["--url", "https://alice:s3cret@x/"], "netrc", id="systemd-password"),
+        pytest.param("crontab", ["--url", "https://alice:s3cret@x/"], "netrc", id="crontab-password"),
+        pytest.param(
+            "kubernetes", ["--image", "i", "--url", "https://alice:s3cret@x/"], "netrc", id="k8s-password"
+        ),
+        pytest.param("kubernetes", [], "Missing option '--image'", id="k8s-no-image"),
+        pytest.param(
+            "kubernetes", ["--image", "i", "--timezone", "Mars/Olympus"], "not a time zone", id="k8s-zone"
+        ),
+        pytest.param("kubernetes", ["--image", "i", "--name", "n" * 53], "at most 52", id="k8s-long-name"),
+        pytest.param("kubernetes", ["--image", "i", "--name", "Fetch"], "DNS label", id="k8s-upper-case"),
+        pytest.param("systemd", ["--", "--bogus"], "No such option '--bogus'", id="bad-fetch-option"),
+        pytest.param("crontab", ["--", "--url", "http://x/"], "give --url before --", id="url-after-dashes"),
+    ],
+)
+def test_schedules_refuse_with_nothing_written(runner, tmp_path, command, args, message):
+    write = ["--write", str(tmp_path)] if command == "systemd" else []
+    result = runner.invoke(cli, [command, *write, *args])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert message in result.stderr
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("command", ["crontab", "systemd"])
+def test_schedules_warn_about_a_time_daylight_saving_skips(runner, command):
+    result = runner.invoke(cli, [command, "--at", "02:30"])
+    assert result.exit_code == 0
+    assert "daylight-saving" in result.stderr
+    quiet = runner.invoke(cli, ["kubernetes", "--image", "i", "--at", "02:30"])  # Etc/UTC has none
+    assert "daylight-saving" not in quiet.stderr
+
+
 # --- The README and CI ---------------------------------------------------------------------------------
 
 ROOT = Path(__file__).parent
 
 
 @pytest.mark.parametrize(
-    "args", [[], ["extract"], ["fetch"], ["crontab"]], ids=["main", "extract", "fetch", "crontab"]
+    "args",
+    [[], ["extract"], ["fetch"], ["crontab"], ["systemd"], ["kubernetes"]],
+    ids=["main", "extract", "fetch", "crontab", "systemd", "kubernetes"],
 )
 def test_readme_shows_the_current_help(runner, args):
     shown = runner.invoke(cli, [*args, "--help"], prog_name="isintool", terminal_width=80).stdout
