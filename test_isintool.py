@@ -556,6 +556,112 @@ def test_parse_isins(payload, column, expected, invalid, duplicates):
     assert parse([payload], column) == (expected, (len(expected), invalid, duplicates))
 
 
+FIRDS_LIKE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<BizData xmlns="urn:iso:std:iso:20022:tech:xsd:head.003.001.01"><Hdr><Id><OrgId>EU</OrgId></Id></Hdr>
+<Pyld><auth:Document xmlns:auth="urn:iso:std:iso:20022:tech:xsd:auth.036.001.02">
+<auth:FinInstrm><auth:FinInstrmGnlAttrbts><auth:Id>US0378331005</auth:Id></auth:FinInstrmGnlAttrbts>
+<auth:TradgVnRltdAttrbts><auth:Id>XEUB</auth:Id></auth:TradgVnRltdAttrbts>
+<auth:UndrlygInstrm><auth:ISIN>XS0110106365</auth:ISIN></auth:UndrlygInstrm></auth:FinInstrm>
+<FinInstrm><FinInstrmGnlAttrbts><Id scheme="ISIN">
+    GB0002634946
+</Id><IdType>DE000BAY0017</IdType><Id/><Id />
+<UnderlyingId>EU000A1G0BN7</UnderlyingId><Id>US0378331003</Id></FinInstrmGnlAttrbts></FinInstrm>
+</auth:Document></Pyld></BizData>
+"""
+BROKER_JSON = {
+    "data": [
+        {"isin": "US0378331005", "name": "Apple (US0378331005)", "underlying": {"isin": "XS0110106365"}},
+        {"isin": " GB0002634946 ", 'my"isin': "DE000BAY0017", "note": 'say "isin": "EU000A1G0BN7"'},
+        {"isin": "not one", "isins": ["AU0000XVGZA3"], "ISIN": "IE00B4L5Y983", "isin2": None},
+        {"isin": None},
+    ]
+}
+
+
+@pytest.mark.parametrize(
+    ("payload", "column", "expected", "invalid"),
+    [
+        pytest.param(FIRDS_LIKE, "Id", [b"GB0002634946", b"US0378331005"], 3, id="xml-local-name"),
+        pytest.param(FIRDS_LIKE, "ISIN", [b"XS0110106365"], 0, id="xml-not-underlying-isin"),
+        pytest.param(
+            FIRDS_LIKE.replace(b"\n", b""), "Id", [b"GB0002634946", b"US0378331005"], 3, id="xml-one-line"
+        ),
+        pytest.param(
+            json.dumps(BROKER_JSON).encode(),
+            "isin",
+            [b"GB0002634946", b"US0378331005", b"XS0110106365"],
+            1,
+            id="json-nested-keys",
+        ),
+        pytest.param(
+            json.dumps(BROKER_JSON, indent=2, ensure_ascii=False).encode(),
+            "isin",
+            [b"GB0002634946", b"US0378331005", b"XS0110106365"],
+            1,
+            id="json-pretty",
+        ),
+        pytest.param(
+            json.dumps(BROKER_JSON["data"], separators=(",", ":")).encode(),
+            "ISIN",
+            [b"IE00B4L5Y983"],
+            0,
+            id="json-compact-top-level-list",
+        ),
+    ],
+)
+def test_parse_column_in_xml_and_json(payload, column, expected, invalid):
+    """XML: the text of every element of that local name, whatever its prefix or attributes.
+    JSON: the string value of every key of that name, at any depth. Anything else is not read."""
+    for chunk_size in (1, 5, 64, 1 << 20):
+        chunks = [payload[i : i + chunk_size] for i in range(0, len(payload), chunk_size)]
+        isins, counts = parse(chunks, column)
+        assert (isins, counts.invalid) == (expected, invalid), chunk_size
+
+
+def test_parse_column_blocks_never_split_a_value(monkeypatch):
+    """Blocks end before a tag in XML and before a member in JSON: tiny blocks lose nothing."""
+    monkeypatch.setattr(isintool, "BLOCK_SIZE", 7)
+    isins = [isin for isin in VALID_ISINS for _ in range(30)]
+    xml = (
+        b"<r>"
+        + b"".join(b"<x:Id a='1'> %s </x:Id><Idx>%s</Idx>" % (i.encode(), i.encode()) for i in isins)
+        + b"</r>"
+    )
+    document = json.dumps({"d": [{"isin": isin, "n": "a, {b}"} for isin in isins]}).encode()
+    for payload, column in ((xml, "Id"), (document, "isin")):
+        assert parse([payload], column, workers=2)[0] == sorted({i.encode() for i in isins})
+
+
+def test_parse_column_neither_csv_xml_nor_json_is_an_error():
+    with pytest.raises(isintool.IsinToolError, match=r"no column named 'Id' .* no XML or JSON"):
+        parse([b"US0378331005 GB0002634946\n"], "Id")
+
+
+FIRDS_EXCERPT = (
+    Path(__file__).parent.parent
+    / "shared"
+    / "data"
+    / "real"
+    / "firds_DLTINS_20210117_01of01_first400records.xml"
+)
+
+
+@pytest.mark.skipif(not FIRDS_EXCERPT.exists(), reason="../shared/data/real is not beside this clone")
+def test_parse_firds_excerpt_column_id_gives_exactly_its_instruments():
+    import xml.etree.ElementTree as ElementTree
+
+    tree = ElementTree.parse(FIRDS_EXCERPT)
+    general = (element for element in tree.iter() if element.tag.endswith("}FinInstrmGnlAttrbts"))
+    instruments = {element.find("{*}Id").text for element in general}
+    everything = {
+        element.text for element in tree.iter() if element.text and isintool.is_valid_isin(element.text)
+    }
+    data = FIRDS_EXCERPT.read_bytes()
+    assert parse([data], "Id")[0] == sorted(i.encode() for i in instruments)
+    assert parse([data])[0] == sorted(i.encode() for i in everything)  # without --column: every token
+    assert len(instruments) < len(everything)
+
+
 def parse(chunks: list[bytes], column: str | None = None, workers: int = 1):
     """parse_isins, keeping what it writes: the ISINs (checked to be one a line), and the counts."""
     pieces: list[bytes] = []
@@ -1033,6 +1139,11 @@ def test_fetch_column_option(server, out):
     result = fetch("--url", server.url_for("/list"), "-o", str(out), "--column", "benchmark isin")
     assert result.exit_code == 0, result.stderr
     assert out.read_bytes() == b"EU000A1G0BN7\nXS0110106365\n"
+    server.expect_request("/firds.zip").respond_with_data(_zip(FIRDS_LIKE, "DLTINS_20261127_01of01.xml"))
+    result = fetch("--url", server.url_for("/firds.zip"), "-o", str(out), "--column", "Id", "--allow-shrink")
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes() == b"GB0002634946\nUS0378331005\n"
+    assert "(3 invalid skipped, 0 duplicates" in result.stderr
 
 
 @pytest.mark.parametrize(
