@@ -618,6 +618,13 @@ def test_parse_column_in_xml_and_json(payload, column, expected, invalid):
         assert (isins, counts.invalid) == (expected, invalid), chunk_size
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="US0378331005GBXab _<>", max_size=60))
+def test_isin_token_regex_reads_as_its_plain_form(text):
+    plain = re.compile(r"(?<![A-Za-z0-9])" + isintool.ISIN_PATTERN + r"(?![A-Za-z0-9])")
+    assert isintool._ISIN_TOKEN.findall(text) == plain.findall(text)
+
+
 def test_parse_column_blocks_never_split_a_value(monkeypatch):
     """Blocks end before a tag in XML and before a member in JSON: tiny blocks lose nothing."""
     monkeypatch.setattr(isintool, "BLOCK_SIZE", 7)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import subprocess
+import sys
 import threading
 import time
-from collections.abc import Sequence
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 
@@ -96,3 +100,37 @@ def report(results: list[Result], reference: str, memory: bool = True) -> str:
     if memory:
         lines.append("(peak = PSS of all the command's processes together, sampled every 50 ms)")
     return "\n".join(lines)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def served(folder: str, rate: float | None = None) -> Iterator[str]:
+    """Serve `folder` on 127.0.0.1 (at `rate` bytes a second, or as fast as it can) in a process
+    of its own, as a remote server would be; yields the base URL."""
+    port = free_port()
+    serve = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_serve.py")
+    command = [sys.executable, serve, folder, str(port), *(["--rate", str(rate)] if rate else [])]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):  # until it listens
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).close()
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def link_label(rate: float | None) -> str:
+    return "loopback (no limit)" if rate is None else f"{rate / 1e6:g} MB/s ({rate * 8 / 1e6:g} Mbit/s)"

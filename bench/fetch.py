@@ -1,11 +1,14 @@
 """Benchmark `isintool fetch` against a curl | funzip | cut | sort -u pipeline on a GLEIF-shaped zip.
 
-    python bench/fetch.py [--rows 8000000] [--rounds 3]
+    python bench/fetch.py [--rows 8000000] [--rounds 3] [--links loopback,35,12.5]
 
-Generates `LEI,ISIN` rows (about 1% bad check digits, 2% duplicate ISINs), zips them, serves the
-zip with `python -m http.server --bind 127.0.0.1`, and times a cold fetch (no earlier output) and
-the pipeline side by side in one run. The pipeline validates nothing. Needs curl and funzip
-(Debian: curl, unzip).
+Generates `LEI,ISIN` rows (about 1% bad check digits, 2% duplicate ISINs), zips them, and serves
+the zip from a process on 127.0.0.1 (bench/_serve.py) at each link speed in turn: as fast as
+loopback goes, then paced at the given MB/s, as a real link delivers it (a loopback benchmark
+hides the network: nothing can overlap with a transfer that takes no time). At each speed it
+times a cold fetch (no earlier output), the pipeline, and curl alone (the transfer itself),
+side by side in one run. The pipeline validates nothing. Needs curl and funzip (Debian: curl,
+unzip).
 """
 
 from __future__ import annotations
@@ -13,14 +16,12 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 
-from _measure import compare, report  # bench/ is on sys.path when run as a script
+from _measure import compare, link_label, report, served  # bench/ is on sys.path as a script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -75,16 +76,11 @@ def make_gleif_zip(path: str, rows: int) -> None:
             archive.write(csv_file.name, "isin-lei.csv")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=8_000_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--links", default="loopback,35,12.5", help="link speeds: loopback, or MB/s")
     parser.add_argument("--data", default=os.path.join(tempfile.gettempdir(), "isintool-bench"))
     args = parser.parse_args()
     os.makedirs(args.data, exist_ok=True)
@@ -94,42 +90,38 @@ def main() -> None:
         print(f"generating {archive} ...", file=sys.stderr)
         make_gleif_zip(archive + ".tmp", args.rows)
         os.replace(archive + ".tmp", archive)
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port), "--directory", args.data],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        time.sleep(1)
-        url = f"http://127.0.0.1:{port}/{name}"
-        ours = os.path.join(args.data, "isintool-isins.txt")
-        theirs = os.path.join(args.data, "pipeline-isins.txt")
-        os.environ["PYTHONPATH"] = ROOT  # -m, from cached bytecode, as the installed command
-        subprocess.run(
-            [sys.executable, "-m", "compileall", "-q", os.path.join(ROOT, "isintool.py")], check=True
-        )
-        tool = f"{sys.executable} -m isintool"
-        results = compare(
-            {
-                "isintool fetch (cold)": f"rm -f {ours} {ours}.json; {tool} fetch -q --url {url} -o {ours}",
-                "curl|funzip|cut|sort": f"curl -s {url} | funzip | tail -n +2 | cut -d, -f2 "
-                f"| LC_ALL=C sort -u > {theirs}",
-            },
-            args.rounds,
-            args.data,
-        )
-    finally:
-        server.terminate()
-    print(
-        f"fetch of {args.rows:,} rows ({os.path.getsize(archive) / 1e6:.0f} MB zipped), {args.rounds} rounds"
-    )
-    print(report(results, "curl|funzip|cut|sort"))
+    ours = os.path.join(args.data, "isintool-isins.txt")
+    theirs = os.path.join(args.data, "pipeline-isins.txt")
+    os.environ["PYTHONPATH"] = ROOT  # -m, from cached bytecode, as the installed command
+    subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.join(ROOT, "isintool.py")], check=True)
+    tool = f"{sys.executable} -m isintool"
+    size = os.path.getsize(archive)
+    print(f"fetch of {args.rows:,} rows ({size / 1e6:.0f} MB zipped), {args.rounds} rounds a link")
+    for link in args.links.split(","):
+        rate = None if link == "loopback" else float(link) * 1e6
+        with served(args.data, rate) as base:
+            url = f"{base}/{name}"
+            results = compare(
+                {
+                    "isintool fetch (cold)": f"rm -f {ours}*; {tool} fetch -q --url {url} -o {ours}",
+                    "curl|funzip|cut|sort": f"curl -s {url} | funzip | tail -n +2 | cut -d, -f2 "
+                    f"| LC_ALL=C sort -u > {theirs}",
+                    "curl alone": f"curl -s {url}",
+                },
+                args.rounds,
+                args.data,
+            )
+        print(f"\nlink: {link_label(rate)}")
+        print(report(results, "curl|funzip|cut|sort"))
+        transfer = next(r.seconds for r in results if r.name == "curl alone")
+        fetch_seconds = results[0].seconds
+        tail = fetch_seconds - transfer
+        print(f"fetch ends {tail:.2f} s after the transfer does (curl alone: {transfer:.2f} s)")
     with open(ours, "rb") as f:
         count = f.read().count(b"\n")
     with open(theirs, "rb") as f:
         unvalidated = f.read().count(b"\n")
-    print(f"isintool wrote {count:,} valid ISINs; the pipeline {unvalidated:,} unvalidated")
+    print(f"\nisintool wrote {count:,} valid ISINs; the pipeline {unvalidated:,} unvalidated")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,127 @@
+"""Benchmark `isintool fetch` on a FIRDS-shaped zip against curl | funzip | rg | sort -u.
+
+    python bench/firds.py [--mb 150] [--rounds 3] [--links loopback,35]
+
+ESMA's FIRDS files are zipped ISO 20022 XML on one long line: a 4 MB zip inflates to 143 MB.
+Each instrument's ISIN stands in <FinInstrmGnlAttrbts><Id>; <Id> also holds trading venues'
+MICs, and <ISIN> the underlyings'. This generates records shaped like those of
+../shared/data/real/'s excerpt (a bond's and an option's, random ISINs and LEIs), zips them, and
+times, side by side at each link speed:
+- `fetch --column Id` against `curl | funzip | rg -o '<Id>(PATTERN)</Id>' -r '$1' | sort -u`;
+- `fetch` (every ISIN-shaped token) against `curl | funzip | rg -o PATTERN | sort -u`.
+The pipelines validate nothing. Needs curl, funzip and rg (Debian: curl, unzip, ripgrep).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import zipfile
+
+from _measure import compare, link_label, report, served  # bench/ is on sys.path as a script
+from fetch import ROOT, random_isins
+
+ISIN_PATTERN = "[A-Z]{2}[A-Z0-9]{9}[0-9]"
+HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<BizData xmlns="urn:iso:std:iso:20022:tech:xsd:head.003.001.01">'
+    "<Hdr><AppHdr><Fr><OrgId><Id><OrgId><Othr><Id>EU</Id></Othr></OrgId></Id></OrgId></Fr></AppHdr></Hdr>"
+    '<Pyld><Document xmlns="urn:iso:std:iso:20022:tech:xsd:auth.036.001.02"><FinInstrmRptgRefDataDltaRpt>'
+)
+TAIL = "</FinInstrmRptgRefDataDltaRpt></Document></Pyld></BizData>"
+BOND = (
+    "<FinInstrm><TermntdRcrd><FinInstrmGnlAttrbts><Id>{isin}</Id><FullNm>Kreditanst.f.Wiederaufbau "
+    "Anl.v.2014 ({n})</FullNm><ShrtNm>KFW/1.625 ANL 20210115 GGAR</ShrtNm><ClssfctnTp>DBFTFB</ClssfctnTp>"
+    "<NtnlCcy>EUR</NtnlCcy><CmmdtyDerivInd>false</CmmdtyDerivInd></FinInstrmGnlAttrbts><Issr>{lei}</Issr>"
+    "<TradgVnRltdAttrbts><Id>{mic}</Id><IssrReq>false</IssrReq><FrstTradDt>2014-01-14T09:00:00Z</FrstTradDt>"
+    "<TermntnDt>2017-12-15T00:00:00Z</TermntnDt></TradgVnRltdAttrbts><DebtInstrmAttrbts><TtlIssdNmnlAmt "
+    'Ccy="EUR">5000000000</TtlIssdNmnlAmt><MtrtyDt>2021-01-15</MtrtyDt><NmnlValPerUnit Ccy="EUR">1000'
+    "</NmnlValPerUnit><IntrstRate><Fxd>1.625</Fxd></IntrstRate></DebtInstrmAttrbts><TechAttrbts>"
+    "<RlvntCmptntAuthrty>DE</RlvntCmptntAuthrty><RlvntTradgVn>{mic}</RlvntTradgVn></TechAttrbts>"
+    "</TermntdRcrd></FinInstrm>"
+)
+OPTION = (
+    "<FinInstrm><TermntdRcrd><FinInstrmGnlAttrbts><Id>{isin}</Id><FullNm>BOBAR.2101.{n}.C</FullNm>"
+    "<ShrtNm>ENXT BE/O 20210115 C A BAR 19.5</ShrtNm><ClssfctnTp>OCASPS</ClssfctnTp><NtnlCcy>EUR</NtnlCcy>"
+    "<CmmdtyDerivInd>false</CmmdtyDerivInd></FinInstrmGnlAttrbts><Issr>{lei}</Issr><TradgVnRltdAttrbts>"
+    "<Id>{mic}</Id><IssrReq>false</IssrReq><FrstTradDt>2020-11-24T00:00:00Z</FrstTradDt><TermntnDt>"
+    "2021-01-15T16:30:00Z</TermntnDt></TradgVnRltdAttrbts><DerivInstrmAttrbts><XpryDt>2021-01-15</XpryDt>"
+    "<PricMltplr>100</PricMltplr><UndrlygInstrm><Sngl><ISIN>{underlying}</ISIN></Sngl></UndrlygInstrm>"
+    '<OptnTp>CALL</OptnTp><StrkPric><Pric><MntryVal><Amt Ccy="EUR">19.5</Amt></MntryVal></Pric></StrkPric>'
+    "<OptnExrcStyle>AMER</OptnExrcStyle><DlvryTp>PHYS</DlvryTp></DerivInstrmAttrbts><TechAttrbts>"
+    "<RlvntCmptntAuthrty>BE</RlvntCmptntAuthrty><PblctnPrd><FrDtToDt><FrDt>2020-11-25</FrDt><ToDt>2021-01-16"
+    "</ToDt></FrDtToDt></PblctnPrd><RlvntTradgVn>{mic}</RlvntTradgVn></TechAttrbts></TermntdRcrd></FinInstrm>"
+)
+MICS = ["XEUB", "XEUM", "SPEX", "XBRD", "XMOT", "FRAA", "XSTU", "XFRA"]
+ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def make_firds_zip(path: str, megabytes: int) -> None:
+    """A zip holding one FIRDS-shaped XML file of about `megabytes` MB, on one line."""
+    rng = random.Random(20210117)
+    count = megabytes * 1_000_000 // 1000
+    isins = random_isins(count, rng).decode().split()
+    underlyings = isins[: count // 50]  # options on a few thousand underlyings
+    leis = ["".join(rng.choices(ALNUM, k=18)) + f"{rng.randint(0, 99):02d}" for _ in range(count // 20)]
+    records = []
+    for n, isin in enumerate(isins):
+        template = OPTION if n % 3 else BOND  # most of FIRDS is derivatives
+        fields = {"isin": isin, "n": n, "lei": rng.choice(leis), "mic": rng.choice(MICS)}
+        records.append(template.format(underlying=rng.choice(underlyings), **fields))
+    text = (HEAD + "".join(records) + TAIL).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("DLTINS_20261127_01of01.xml", text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mb", type=int, default=150, help="size of the XML in MB")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--links", default="loopback,35", help="link speeds: loopback, or MB/s")
+    parser.add_argument("--data", default=os.path.join(tempfile.gettempdir(), "isintool-bench"))
+    args = parser.parse_args()
+    os.makedirs(args.data, exist_ok=True)
+    name = f"firds-{args.mb}mb.zip"
+    archive = os.path.join(args.data, name)
+    if not os.path.exists(archive):
+        print(f"generating {archive} ...", file=sys.stderr)
+        make_firds_zip(archive + ".tmp", args.mb)
+        os.replace(archive + ".tmp", archive)
+    os.environ["PYTHONPATH"] = ROOT  # -m, from cached bytecode, as the installed command
+    subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.join(ROOT, "isintool.py")], check=True)
+    tool = f"{sys.executable} -m isintool"
+    out = os.path.join(args.data, "firds")
+    with zipfile.ZipFile(archive) as z:
+        inflated = z.infolist()[0].file_size
+    print(f"FIRDS-shaped zip: {os.path.getsize(archive) / 1e6:.1f} MB, {inflated / 1e6:.0f} MB of XML")
+    for link in args.links.split(","):
+        rate = None if link == "loopback" else float(link) * 1e6
+        with served(args.data, rate) as base:
+            url = f"{base}/{name}"
+            fetch = f"{tool} fetch -q --url {url}"
+            unzip = f"curl -s {url} | funzip | rg -o"
+            results = compare(
+                {
+                    "fetch --column Id": f"rm -f {out}-id*; {fetch} --column Id -o {out}-id.txt",
+                    "rg -o <Id>(ISIN)": f"{unzip} '<Id>({ISIN_PATTERN})</Id>' -r '$1' | LC_ALL=C sort -u",
+                    "fetch (every token)": f"rm -f {out}-all*; {fetch} -o {out}-all.txt",
+                    "rg -o ISIN": f"{unzip} '{ISIN_PATTERN}' | LC_ALL=C sort -u",
+                },
+                args.rounds,
+                args.data,
+            )
+        print(f"\nlink: {link_label(rate)}")
+        pairs = [("fetch --column Id", "rg -o <Id>(ISIN)"), ("fetch (every token)", "rg -o ISIN")]
+        for ours, theirs in pairs:
+            print(report([r for r in results if r.name in (ours, theirs)], theirs))
+    for label, suffix in (("fetch --column Id", "id"), ("fetch", "all")):
+        with open(f"{out}-{suffix}.txt", "rb") as f:
+            count = f.read().count(b"\n")
+        print(f"{label} wrote {count:,} ISINs")
+
+
+if __name__ == "__main__":
+    main()
