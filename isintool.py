@@ -1758,7 +1758,7 @@ class NightlyJob(NamedTuple):
     hour: int
     minute: int
     user: str
-    url: str
+    url: str | None  # None: from ISINTOOL_URL in the job's environment, kept out of the schedule
     output: str  # absolute
     log: str | None  # absolute: where the job's output goes instead of mail or the journal
     fetch_args: tuple[str, ...]  # passed to fetch as they are
@@ -1767,12 +1767,12 @@ class NightlyJob(NamedTuple):
     def fetch_argv(self, program: list[str], output: str | None = None, quiet: bool = False) -> list[str]:
         """The fetch command: `program`, then fetch's arguments (the output may be moved)."""
         quiet_flag = ["--quiet"] if quiet else []
+        url = ["--url", self.url] if self.url is not None else []
         return [
             *program,
             "fetch",
             *quiet_flag,
-            "--url",
-            self.url,
+            *url,
             "--output",
             output or self.output,
             *self.fetch_args,
@@ -1784,7 +1784,7 @@ def nightly_job(
     hour: int,
     minute: int,
     user: str,
-    url: str,
+    url: str | None,
     output: str,
     log: str | None = None,
     fetch_args: Iterable[str] = (),
@@ -1803,8 +1803,8 @@ def nightly_job(
         tuple(fetch_args),
         max_time,
     )
-    _refuse_line_breaks([job.user, job.url, job.output, job.log or "", *job.fetch_args])
-    if url_has_password(url):
+    _refuse_line_breaks([job.user, job.url or "", job.output, job.log or "", *job.fetch_args])
+    if url and url_has_password(url):
         raise IsinToolError(
             "the URL holds a password, which the schedule would show: put the credentials in "
             "~/.netrc (machine HOST login USER password PASSWORD, mode 0600, in the job user's HOME), "
@@ -1880,10 +1880,14 @@ def crontab_text(job: NightlyJob) -> str:
     command = job.fetch_argv(this_program(), quiet=job.log is None)
     entry = crontab_entry(command, user=job.user, hour=job.hour, minute=job.minute, log=job.log)
     return (
-        f"# isintool {__version__}: fetch the ISIN list from {redact_url(job.url)} daily at "
+        f"# isintool {__version__}: fetch the ISIN list from {_shown_source(job)} daily at "
         f"{job.hour:02d}:{job.minute:02d}.\n"
         "# Install: save as /etc/cron.d/isintool (no dots in the name), owned by root, mode 0644.\n" + entry
     )
+
+
+def _shown_source(job: NightlyJob) -> str:
+    return redact_url(job.url) if job.url is not None else "the URL in ISINTOOL_URL"
 
 
 def systemd_quote(args: Iterable[str]) -> str:
@@ -1897,8 +1901,9 @@ def systemd_quote(args: Iterable[str]) -> str:
     return " ".join(quoted)
 
 
-def systemd_units(job: NightlyJob, name: str) -> tuple[str, str]:
-    """The service and the timer that run the job: (NAME.service, NAME.timer) as text.
+def systemd_units(job: NightlyJob, name: str, url_file: str | None = None) -> tuple[str, str]:
+    """The service and the timer that run the job: (NAME.service, NAME.timer) as text; with
+    `url_file`, an EnvironmentFile= that sets ISINTOOL_URL (for a URL holding a token).
 
     The timer keeps cron's time of day, and Persistent= runs a run missed while the host was
     down at the next boot. The service is a oneshot with a time limit (a oneshot has none by
@@ -1910,9 +1915,12 @@ def systemd_units(job: NightlyJob, name: str) -> tuple[str, str]:
     folders = sorted({os.path.dirname(path) for path in (job.output, job.log) if path})
     root = job.user == "root"
     log_lines = [f"StandardOutput=append:{job.log}", f"StandardError=append:{job.log}"] if job.log else []
+    if url_file:
+        _refuse_line_breaks([url_file])
+        log_lines.insert(0, f"EnvironmentFile={os.path.abspath(url_file)}")
     service = "\n".join(
         [
-            f"# isintool {__version__}: fetch the ISIN list from {redact_url(job.url)} into {job.output}.",
+            f"# isintool {__version__}: fetch the ISIN list from {_shown_source(job)} into {job.output}.",
             f"# Install: save as {unit}.service beside {name}.timer, then",
             f"#   systemctl daemon-reload && systemctl enable --now {name}.timer",
             "[Unit]",
@@ -1977,10 +1985,18 @@ def systemd_units(job: NightlyJob, name: str) -> tuple[str, str]:
 
 
 def kubernetes_manifest(
-    job: NightlyJob, *, image: str, name: str, timezone: str, claim: str | None, namespace: str | None
+    job: NightlyJob,
+    *,
+    image: str,
+    name: str,
+    timezone: str,
+    claim: str | None = None,
+    namespace: str | None = None,
+    url_secret: str | None = None,
 ) -> str:
     """A batch/v1 CronJob that runs the job in `image` (this tool installed with pip) and, unless
-    `claim` names one that exists, the PersistentVolumeClaim that keeps the list, as YAML.
+    `claim` names one that exists, the PersistentVolumeClaim that keeps the list, as YAML. With
+    `url_secret`, ISINTOOL_URL comes from the key ISINTOOL_URL of that Secret.
 
     Forbid keeps runs from overlapping, and activeDeadlineSeconds keeps a hung run from
     blocking every later one; restartPolicy Never keeps a failed pod and its logs until the
@@ -1996,6 +2012,7 @@ def kubernetes_manifest(
         "image": image,
         "command": job.fetch_argv(["isintool"], output=output),
         "resources": KUBERNETES_RESOURCES,
+        **({"env": [_secret_variable("ISINTOOL_URL", url_secret)]} if url_secret else {}),
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True,
@@ -2044,10 +2061,14 @@ def kubernetes_manifest(
             {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": metadata, "spec": storage}
         )
     header = (
-        f"# isintool {__version__}: fetch the ISIN list from {redact_url(job.url)} daily at "
+        f"# isintool {__version__}: fetch the ISIN list from {_shown_source(job)} daily at "
         f"{job.hour:02d}:{job.minute:02d} {timezone}.\n# Apply: kubectl apply -f THIS_FILE\n"
     )
     return header + "".join("---\n" + "\n".join(_yaml_lines(document)) + "\n" for document in documents)
+
+
+def _secret_variable(name: str, secret: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": name}}}
 
 
 def _yaml_lines(value: dict[str, Any] | list[Any], indent: str = "") -> Iterator[str]:
@@ -2365,6 +2386,11 @@ def crontab(
     type=click.Path(file_okay=False),
     help="Write the two units into DIR (each atomically) instead of printing them.",
 )
+@click.option(
+    "--url-file",
+    metavar="PATH",
+    help="Read the URL from ISINTOOL_URL=... in PATH (a token stays out of the unit); not with --url.",
+)
 def systemd(
     at: str | None,
     user: str | None,
@@ -2374,6 +2400,7 @@ def systemd(
     fetch_args: tuple[str, ...],
     name: str,
     write: str | None,
+    url_file: str | None,
 ) -> None:
     """Print (or write) the systemd service and timer that run fetch every day.
 
@@ -2391,8 +2418,9 @@ def systemd(
         raise click.BadParameter(
             f"{name!r} is not a unit name (letters, digits, _ . : -)", param_hint="'--name'"
         )
-    job = _nightly_job(at=at, user=user, url=url, output=output, log=log, fetch_args=fetch_args)
-    service, timer = _usage_checked(systemd_units, job, name)
+    url_or_none = _url_unless(url, url_file, "--url-file")
+    job = _nightly_job(at=at, user=user, url=url_or_none, output=output, log=log, fetch_args=fetch_args)
+    service, timer = _usage_checked(systemd_units, job, name, url_file)
     if not write:
         click.echo(service + "\n" + timer, nl=False)
         return
@@ -2425,6 +2453,11 @@ _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
     "--name", default="isintool-fetch", show_default=True, metavar="NAME", help="The CronJob's name."
 )
 @click.option("--namespace", metavar="NS", help="The namespace (default: kubectl's current one).")
+@click.option(
+    "--url-secret",
+    metavar="NAME",
+    help="Take ISINTOOL_URL from the key ISINTOOL_URL of this Secret (for a token); not with --url.",
+)
 def kubernetes(
     at: str | None,
     url: str,
@@ -2435,6 +2468,7 @@ def kubernetes(
     claim: str | None,
     name: str,
     namespace: str | None,
+    url_secret: str | None,
 ) -> None:
     """Print a Kubernetes CronJob that runs fetch every day, with the claim that keeps the list.
 
@@ -2450,7 +2484,12 @@ def kubernetes(
     import datetime
     import zoneinfo
 
-    for option, label, longest in (("--name", name, KUBERNETES_NAME_CHARS), ("--claim", claim, 63)):
+    labels = (
+        ("--name", name, KUBERNETES_NAME_CHARS),
+        ("--claim", claim, 63),
+        ("--url-secret", url_secret, 253),
+    )
+    for option, label, longest in labels:
         if label is not None and not (_DNS_LABEL.fullmatch(label) and len(label) <= longest):
             message = f"{label!r} is not a DNS label of at most {longest} characters (a-z, 0-9, -)"
             raise click.BadParameter(message, param_hint=f"'{option}'")
@@ -2463,17 +2502,30 @@ def kubernetes(
             f"{timezone!r} is not a time zone zoneinfo knows", param_hint="'--timezone'"
         ) from None
     has_dst = any(zoneinfo.ZoneInfo(timezone).dst(datetime.datetime(2026, month, 1)) for month in (1, 7))
-    job = _nightly_job(at=at, url=url, output=output, fetch_args=fetch_args, on_this_host=False, dst=has_dst)
-    manifest = _usage_checked(
-        kubernetes_manifest, job, image=image, name=name, timezone=timezone, claim=claim, namespace=namespace
+    url_or_none = _url_unless(url, url_secret, "--url-secret")
+    job = _nightly_job(
+        at=at, url=url_or_none, output=output, fetch_args=fetch_args, on_this_host=False, dst=has_dst
     )
+    names = dict(name=name, claim=claim, namespace=namespace, url_secret=url_secret)
+    manifest = _usage_checked(kubernetes_manifest, job, image=image, timezone=timezone, **names)
     click.echo(manifest, nl=False)
+
+
+def _url_unless(url: str, elsewhere: str | None, option: str) -> str | None:
+    """The --url to put in the schedule, or None when `option` says where the job finds it."""
+    from click.core import ParameterSource
+
+    if elsewhere is None:
+        return url
+    if click.get_current_context().get_parameter_source("url") == ParameterSource.COMMANDLINE:
+        raise click.UsageError(f"give --url or {option}, not both")
+    return None
 
 
 def _nightly_job(
     *,
     at: str | None,
-    url: str,
+    url: str | None,
     output: str,
     fetch_args: tuple[str, ...],
     user: str | None = None,
@@ -2510,7 +2562,7 @@ def _nightly_job(
             "(the job may not run that day)",
             err=True,
         )
-    if redact_url(url) != url:
+    if url and redact_url(url) != url:
         click.echo(
             "Warning: the URL's query is shown to whoever can read the schedule; for a token, set "
             "ISINTOOL_URL from a file only the job's user can read (see the README's Credentials)",

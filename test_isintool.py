@@ -2352,6 +2352,46 @@ def test_systemd_exec_start_runs_the_argv_meant(runner, server, tmp_path, url):
     assert (request.path, request.query_string.decode()) == (unquote(sent.path), sent.query)
 
 
+@needs_systemd_analyze
+def test_systemd_url_file_keeps_a_token_out_of_the_unit(runner, server, tmp_path):
+    """The URL with its token lives in a file only the job's user reads; the service reads it."""
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    url_file = tmp_path / "url.env"
+    url_file.write_text(f"ISINTOOL_URL={server.url_for('/list')}?apikey={TOKEN}\n")
+    url_file.chmod(0o600)
+    output = tmp_path / "isins.txt"
+    result = runner.invoke(cli, ["systemd", "--user", "root", "-o", str(output), "--url-file", str(url_file)])
+    assert result.exit_code == 0, result.stderr
+    assert TOKEN not in result.stdout and "the URL in ISINTOOL_URL" in result.stdout
+    service = units(runner, "--user", "root", "-o", str(output), "--url-file", str(url_file))[0]
+    assert service["EnvironmentFile"] == [str(url_file)]
+    argv = systemd_split(service["ExecStart"][0])
+    assert "--url" not in argv
+    environment = dict(
+        line.split("=", 1) for line in url_file.read_text().splitlines()
+    )  # as systemd reads it
+    done = subprocess.run(
+        argv, env={**os.environ, **environment}, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert output.read_bytes().split() == GLEIF_ISINS
+    both = runner.invoke(cli, ["systemd", "--url", "https://x/", "--url-file", str(url_file)])
+    assert (both.exit_code, both.stdout) == (2, "") and "not both" in both.stderr
+
+
+def test_kubernetes_url_secret_keeps_a_token_out_of_the_manifest(runner):
+    (cronjob, _) = _manifest(runner, "--url-secret", "isin-source")
+    kubernetes_validate.validate(cronjob, kubernetes_validate.latest_version(), strict=True)
+    (container,) = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert "--url" not in container["command"]
+    assert container["env"] == [
+        {
+            "name": "ISINTOOL_URL",
+            "valueFrom": {"secretKeyRef": {"name": "isin-source", "key": "ISINTOOL_URL"}},
+        }
+    ]
+
+
 def _manifest(runner, *args: str) -> list[dict]:
     result = runner.invoke(cli, ["kubernetes", "--image", "registry.example/isintool:0.1.0", *args])
     assert result.exit_code == 0, result.stderr
