@@ -584,6 +584,13 @@ BROKER_JSON = {
         pytest.param(FIRDS_LIKE, "Id", [b"GB0002634946", b"US0378331005"], 3, id="xml-local-name"),
         pytest.param(FIRDS_LIKE, "ISIN", [b"XS0110106365"], 0, id="xml-not-underlying-isin"),
         pytest.param(
+            FIRDS_LIKE.replace(b"auth:", b""),
+            "Id",
+            [b"GB0002634946", b"US0378331005"],
+            3,
+            id="xml-no-prefixes",
+        ),
+        pytest.param(
             FIRDS_LIKE.replace(b"\n", b""), "Id", [b"GB0002634946", b"US0378331005"], 3, id="xml-one-line"
         ),
         pytest.param(

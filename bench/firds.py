@@ -64,7 +64,7 @@ def make_firds_zip(path: str, megabytes: int) -> None:
     rng = random.Random(20210117)
     count = megabytes * 1_000_000 // 1000
     isins = random_isins(count, rng).decode().split()
-    underlyings = isins[: count // 50]  # options on a few thousand underlyings
+    underlyings = random_isins(count // 50, rng).decode().split()  # options on a few thousand shares
     leis = ["".join(rng.choices(ALNUM, k=18)) + f"{rng.randint(0, 99):02d}" for _ in range(count // 20)]
     records = []
     for n, isin in enumerate(isins):
