@@ -430,9 +430,10 @@ def _keep_valid(candidates: list[str]) -> list[str]:
 
 # The units of fetch's work, a worker's task each: blocks of text to parse into sorted runs, and
 # key ranges of the list to merge. Large enough to amortise sending them, small enough to be worked
-# in the CPU's caches: 1 MiB and 64 ranges parse a GLEIF file 15% faster than 4 MiB and 8.
+# in the CPU's caches: 1 MiB and 64 ranges parse a GLEIF file 15% faster than 4 MiB and 8, and 128
+# ranges end the merge that follows the last byte 20% sooner than 64 (bench/fetch.py, 100 Mbit/s).
 BLOCK_SIZE = 1024 * 1024
-KEY_RANGES = 64
+KEY_RANGES = 128
 # Blocks parsed in this process before the rest go to a process per core: below 4 MiB of text,
 # starting them costs more than it saves. Decided on the text, not on the download's size: a 4 MB
 # zip of XML inflates to 143 MB.
@@ -692,7 +693,10 @@ def _merge_range(runs: list[str]) -> tuple[bytes, int, int]:
     isins = "".join(runs).split("\n")
     isins.pop()  # the text ends with a newline
     isins.sort()  # timsort merges the sorted runs rather than sorting afresh
-    unique = list(map(operator.itemgetter(0), itertools.groupby(isins)))  # duplicates are neighbours
+    # Duplicates are neighbours: keep each ISIN that differs from the one before (40% faster than
+    # itertools.groupby, as no group objects are made).
+    differs = itertools.chain((True,), map(operator.ne, isins[1:], isins))
+    unique = list(itertools.compress(isins, differs))
     text = "\n".join(unique) + "\n" if unique else ""
     return text.encode("ascii"), len(unique), len(isins) - len(unique)
 

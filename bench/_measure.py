@@ -11,7 +11,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 
@@ -100,6 +100,23 @@ def report(results: list[Result], reference: str, memory: bool = True) -> str:
     if memory:
         lines.append("(peak = PSS of all the command's processes together, sampled every 50 ms)")
     return "\n".join(lines)
+
+
+def generated(path: str, make: Callable[[str, int], None], size: int) -> str:
+    """`path`, made by make(temporary, size) unless it exists from an earlier run."""
+    if not os.path.exists(path):
+        print(f"generating {path} ...", file=sys.stderr)
+        make(path + ".tmp", size)
+        os.replace(path + ".tmp", path)
+    return path
+
+
+def isintool_command(root: str) -> str:
+    """The command that runs the tool in `root` as the installed one runs: `-m`, from bytecode
+    compiled ahead (pip compiles at install; without it every start compiles the whole file)."""
+    os.environ["PYTHONPATH"] = root
+    subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.join(root, "isintool.py")], check=True)
+    return f"{sys.executable} -m isintool"
 
 
 def free_port() -> int:

@@ -12,11 +12,10 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import subprocess
 import sys
 import tempfile
 
-from _measure import compare, report  # bench/ is on sys.path when run as a script
+from _measure import compare, isintool_command, report  # bench/ is on sys.path when run as a script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = (
@@ -71,12 +70,7 @@ def main() -> None:
         print(f"generating {orders} ...", file=sys.stderr)
         make_orders(orders + ".tmp", args.mb)
         os.replace(orders + ".tmp", orders)
-    # Run the module from cached bytecode, as the installed `isintool` command does (pip
-    # compiles it at install time): `python isintool.py`, or PYTHONDONTWRITEBYTECODE with no
-    # cache, would compile the whole file on every start.
-    os.environ["PYTHONPATH"] = ROOT
-    subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.join(ROOT, "isintool.py")], check=True)
-    tool = [sys.executable, "-m", "isintool"]
+    tool = isintool_command(ROOT).split()
     # As an API sends it: all on one line. grep is left out here: it works a line at a time
     # and took over 12 minutes on one 200 MB line.
     oneline = orders.replace(".json", "-oneline.json")

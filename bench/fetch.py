@@ -16,12 +16,18 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import zipfile
 
-from _measure import compare, link_label, report, served  # bench/ is on sys.path as a script
+from _measure import (  # bench/ is on sys.path as a script
+    compare,
+    generated,
+    isintool_command,
+    link_label,
+    report,
+    served,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -86,15 +92,10 @@ def main() -> None:
     os.makedirs(args.data, exist_ok=True)
     name = f"isin-lei-{args.rows}.zip"
     archive = os.path.join(args.data, name)
-    if not os.path.exists(archive):
-        print(f"generating {archive} ...", file=sys.stderr)
-        make_gleif_zip(archive + ".tmp", args.rows)
-        os.replace(archive + ".tmp", archive)
+    generated(archive, make_gleif_zip, args.rows)
+    tool = isintool_command(ROOT)
     ours = os.path.join(args.data, "isintool-isins.txt")
     theirs = os.path.join(args.data, "pipeline-isins.txt")
-    os.environ["PYTHONPATH"] = ROOT  # -m, from cached bytecode, as the installed command
-    subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.join(ROOT, "isintool.py")], check=True)
-    tool = f"{sys.executable} -m isintool"
     size = os.path.getsize(archive)
     print(f"fetch of {args.rows:,} rows ({size / 1e6:.0f} MB zipped), {args.rounds} rounds a link")
     for link in args.links.split(","):

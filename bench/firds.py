@@ -17,12 +17,17 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import subprocess
-import sys
 import tempfile
 import zipfile
 
-from _measure import compare, link_label, report, served  # bench/ is on sys.path as a script
+from _measure import (  # bench/ is on sys.path as a script
+    compare,
+    generated,
+    isintool_command,
+    link_label,
+    report,
+    served,
+)
 from fetch import ROOT, random_isins
 
 ISIN_PATTERN = "[A-Z]{2}[A-Z0-9]{9}[0-9]"
@@ -86,13 +91,8 @@ def main() -> None:
     os.makedirs(args.data, exist_ok=True)
     name = f"firds-{args.mb}mb.zip"
     archive = os.path.join(args.data, name)
-    if not os.path.exists(archive):
-        print(f"generating {archive} ...", file=sys.stderr)
-        make_firds_zip(archive + ".tmp", args.mb)
-        os.replace(archive + ".tmp", archive)
-    os.environ["PYTHONPATH"] = ROOT  # -m, from cached bytecode, as the installed command
-    subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.join(ROOT, "isintool.py")], check=True)
-    tool = f"{sys.executable} -m isintool"
+    generated(archive, make_firds_zip, args.mb)
+    tool = isintool_command(ROOT)
     out = os.path.join(args.data, "firds")
     with zipfile.ZipFile(archive) as z:
         inflated = z.infolist()[0].file_size
