@@ -681,10 +681,15 @@ def _pivots(runs: list[str], ranges: int) -> list[str]:
     return sorted({sample[len(sample) * k // ranges] for k in range(1, ranges)})
 
 
-def _cut_run(run: str, pivots: list[str]) -> list[str]:
-    """Cut a sorted run at the pivots: piece k holds the ISINs from pivots[k-1] up to pivots[k]."""
-    cuts = [0, *(_LINE * bisect.bisect_left(_Run(run), pivot) for pivot in pivots), len(run)]
-    return [run[start:end] for start, end in itertools.pairwise(cuts)]
+def _key_ranges(runs: list[str], pivots: list[str]) -> Iterator[list[str]]:
+    """The sorted runs cut at the pivots, a key range at a time: range k's pieces hold the ISINs
+    from pivots[k-1] up to pivots[k]. Lazy, so that the first range is merged while the next
+    are still being cut."""
+    cuts = [
+        [0, *(_LINE * bisect.bisect_left(_Run(run), pivot) for pivot in pivots), len(run)] for run in runs
+    ]
+    for k in range(len(pivots) + 1):
+        yield [run[run_cuts[k] : run_cuts[k + 1]] for run, run_cuts in zip(runs, cuts, strict=True)]
 
 
 def _merge_range(runs: list[str]) -> tuple[bytes, int, int]:
@@ -733,11 +738,7 @@ def parse_isins(
             invalid += block_invalid
             if run:
                 runs.append(run)
-        pivots = _pivots(runs, KEY_RANGES) if runs else []
-        ranges: list[list[str]] = [[] for _ in range(len(pivots) + 1)]
-        while runs:  # each run gives way to its pieces, so the text is not held twice
-            for pieces, piece in zip(ranges, _cut_run(runs.pop(), pivots), strict=True):
-                pieces.append(piece)
+        ranges = _key_ranges(runs, _pivots(runs, KEY_RANGES) if runs else [])
         for text, unique, dropped in pool.map(_merge_range, ranges, here_first=None):
             if text:
                 write(text)
