@@ -1720,7 +1720,9 @@ def test_fetch_refuses_a_redirect_from_https_to_http(tls_server, tls_ca, server,
 
 # --- Fetch: run as root beside other users, with secrets in the URL ----------------------------------------
 
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: files of another user")
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv: files of another user"
+)
 
 
 @pytest.fixture
