@@ -1,9 +1,9 @@
-"""isintool: pull order IDs out of JSON, keep a validated ISIN list fresh, and schedule it with cron.
+"""isintool: pull order IDs out of JSON, keep a validated ISIN list fresh, and schedule it nightly.
 
 Usage:
     isintool extract orders.json            # [1, 2, 3]
     isintool fetch -o /var/lib/isins.txt    # download, validate, replace atomically
-    isintool crontab | sudo tee /etc/cron.d/isintool
+    isintool crontab | sudo tee /etc/cron.d/isintool    # or: systemd, kubernetes
 """
 
 from __future__ import annotations
@@ -50,9 +50,14 @@ __all__ = [
     "extract_ids",
     "extract_stream",
     "fetch_to_file",
+    "fetch_to_stdout",
     "format_ids",
     "is_valid_isin",
+    "kubernetes_manifest",
+    "nightly_job",
     "parse_isins",
+    "redact_url",
+    "systemd_units",
     "write_atomically",
 ]
 
@@ -2180,7 +2185,8 @@ class _LockedExit(click.ClickException):
     "--column",
     metavar="NAME",
     default=None,
-    help="The CSV column to read (default: the one headed ISIN or ISIN NUMBER).",
+    help="The values to read: the CSV column headed NAME, the XML elements or the JSON keys named NAME "
+    "(default: the CSV column headed ISIN or ISIN NUMBER, else every ISIN-shaped token).",
 )
 @_setting(
     "--timeout",
@@ -2240,15 +2246,20 @@ def fetch(
 ) -> None:
     """Download a list of ISINs once, validate it, and replace OUTPUT atomically.
 
-    The payload is recognised by its bytes: a zip holding one file, gzip, or plain text. In a
-    CSV whose header names an ISIN column, only that column is read; any other text gives every
-    ISIN-shaped token. Each ISIN must pass the ISO 6166 check digit; invalid ones are counted
-    and skipped. The list is written sorted and unique, one ISIN a line.
+    The payload is recognised by its bytes (a zip holding one file, gzip, or plain text) and
+    parsed while it arrives. In a CSV whose header names an ISIN column, only that column is
+    read; --column picks another, or the elements of an XML file or the keys of a JSON file
+    (ESMA's FIRDS: --column Id). Any other text gives every ISIN-shaped token. Each ISIN must
+    pass the ISO 6166 check digit; invalid ones are counted and skipped. The list is written
+    sorted and unique, one ISIN a line.
 
     Readers of OUTPUT never see a partial list: on any failure the old file is kept as it was.
     A fetch also refuses an empty list, or one under half the size of the current file (see
-    --allow-shrink). OUTPUT.json records the source's ETag and Last-Modified, and the next fetch
-    downloads only if the source has changed. OUTPUT.lock keeps two fetches apart.
+    --allow-shrink). A transfer that breaks off resumes where it stopped when the source allows.
+    --max-time bounds the whole run, whatever the server does. OUTPUT.json records the source's
+    ETag and Last-Modified, and the next fetch downloads only if the source has changed.
+    OUTPUT.lock keeps two fetches apart. Credentials go in ~/.netrc; no message shows a URL's
+    user-info or query values.
     """
     options = dict(column=column, timeout=timeout, max_time=max_time, retries=retries, max_bytes=max_bytes)
     try:

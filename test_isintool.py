@@ -922,6 +922,22 @@ def test_zip_is_read_as_a_stream_in_every_layout(layout, chunk_size):
     assert _decompress(data, chunk_size=chunk_size) == GLEIF_CSV
 
 
+def test_zip_data_descriptor_without_its_signature():
+    """APPNOTE 4.3.9.3: the descriptor's signature is optional; some writers leave it out."""
+    data = _zip_layout("descriptor")
+    signature = data.index(b"PK\x07\x08")
+    assert _decompress(data[:signature] + data[signature + 4 :]) == GLEIF_CSV
+
+
+def test_workers_start_only_for_big_work():
+    """The pool starts once more items come than `here_first`; small work stays in this process."""
+    with isintool._Workers(2) as pool:
+        assert list(pool.map(abs, range(-4, 0), here_first=4)) == [4, 3, 2, 1]
+        assert pool._pool is None
+        assert list(pool.map(abs, range(-6, 0), here_first=4)) == [6, 5, 4, 3, 2, 1]
+        assert pool._pool is not None
+
+
 def _flip_in_data(data: bytes) -> bytes:
     """The zip with one byte of its file's data flipped."""
     start = 30 + int.from_bytes(data[26:28], "little") + int.from_bytes(data[28:30], "little")
