@@ -1080,7 +1080,10 @@ def hard_deadline(deadline: Deadline) -> Iterator[None]:
     except ValueError:  # not the main thread
         yield
         return
-    signal.setitimer(signal.ITIMER_REAL, max(deadline.remaining(), 0.001))
+    # A caller's own alarm (pytest-timeout's, say) is put back when the block ends, less the
+    # time the block took.
+    started = time.monotonic()
+    their_alarm, _ = signal.setitimer(signal.ITIMER_REAL, max(deadline.remaining(), 0.001))
     try:
         yield
     except _OutOfTime:
@@ -1089,6 +1092,8 @@ def hard_deadline(deadline: Deadline) -> Iterator[None]:
         armed = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if their_alarm:
+            signal.setitimer(signal.ITIMER_REAL, max(their_alarm - (time.monotonic() - started), 0.001))
 
 
 class StartOver(Exception):

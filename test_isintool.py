@@ -1408,6 +1408,26 @@ def test_fetch_max_time_is_a_hard_bound(out, answers):
     assert elapsed < 2.5 + 1.5, elapsed
 
 
+def test_hard_deadline_puts_back_the_callers_alarm():
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(True))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 30)
+        with isintool.hard_deadline(isintool.Deadline(5)):
+            assert 4 < signal.getitimer(signal.ITIMER_REAL)[0] <= 5
+        assert 29 < signal.getitimer(signal.ITIMER_REAL)[0] <= 30
+        message = r"gave up after 0.2 seconds \(--max-time\)"
+        with (
+            pytest.raises(isintool.IsinToolError, match=message),
+            isintool.hard_deadline(isintool.Deadline(0.2)),
+        ):
+            time.sleep(5)
+        assert fired == [] and 28 < signal.getitimer(signal.ITIMER_REAL)[0] <= 30
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _valid_isins(count: int, seed: int) -> list[str]:
     rng = random.Random(seed)
     bases = ("US" + "".join(rng.choices(string.digits + string.ascii_uppercase, k=9)) for _ in range(count))
