@@ -2585,7 +2585,7 @@ def _nightly_job(
             "(the job may not run that day)",
             err=True,
         )
-    if url and redact_url(url) != url:
+    if url and "?" in url:
         click.echo(
             "Warning: the URL's query is shown to whoever can read the schedule; for a token, set "
             "ISINTOOL_URL from a file only the job's user can read (see the README's Credentials)",
