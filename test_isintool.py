@@ -2535,6 +2535,15 @@ def test_schedules_refuse_with_nothing_written(runner, tmp_path, command, args, 
 
 
 @pytest.mark.parametrize("command", ["crontab", "systemd"])
+def test_schedules_warn_when_the_url_shows_a_query(runner, command):
+    shown = runner.invoke(cli, [command, "--at", "05:00", "--url", "https://x.example/l?apikey=T0KEN"])
+    assert shown.exit_code == 0 and "--url-file" not in shown.stdout
+    assert "the URL's query is shown" in shown.stderr
+    plain = runner.invoke(cli, [command, "--at", "05:00", "--url", "https://alice@x.example/l"])
+    assert "query" not in plain.stderr
+
+
+@pytest.mark.parametrize("command", ["crontab", "systemd"])
 def test_schedules_warn_about_a_time_daylight_saving_skips(runner, command):
     result = runner.invoke(cli, [command, "--at", "02:30"])
     assert result.exit_code == 0
