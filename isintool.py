@@ -302,6 +302,11 @@ class _Workers:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)  # on an error, waits only for running items
 
+    @property
+    def started(self) -> bool:
+        """Whether the worker processes were started."""
+        return self._pool is not None
+
     def map(self, func: Callable[[T], R], items: Iterable[T], here_first: int | None) -> Iterator[R]:
         """func(item) for each item, in order: `here_first` items here (None: all, unless the pool
         runs already), the rest by the pool, a few items ahead."""
@@ -686,15 +691,34 @@ def _pivots(runs: list[str], ranges: int) -> list[str]:
     return sorted({sample[len(sample) * k // ranges] for k in range(1, ranges)})
 
 
-def _key_ranges(runs: list[str], pivots: list[str]) -> Iterator[list[str]]:
-    """The sorted runs cut at the pivots, a key range at a time: range k's pieces hold the ISINs
-    from pivots[k-1] up to pivots[k]. Lazy, so that the first range is merged while the next
-    are still being cut."""
-    cuts = [
-        [0, *(_LINE * bisect.bisect_left(_Run(run), pivot) for pivot in pivots), len(run)] for run in runs
-    ]
-    for k in range(len(pivots) + 1):
-        yield [run[run_cuts[k] : run_cuts[k + 1]] for run, run_cuts in zip(runs, cuts, strict=True)]
+class _KeyRanges(NamedTuple):
+    """Sorted runs, and where the pivots cut each: range k of a run is run[cuts[k]:cuts[k + 1]],
+    the ISINs from pivots[k-1] up to pivots[k]."""
+
+    runs: list[str]
+    cuts: list[list[int]]
+
+    @classmethod
+    def of(cls, runs: list[str], pivots: list[str]) -> _KeyRanges:
+        cuts = [
+            [0, *(_LINE * bisect.bisect_left(_Run(run), pivot) for pivot in pivots), len(run)] for run in runs
+        ]
+        return cls(runs, cuts)
+
+    def pieces(self, k: int) -> list[str]:
+        """Range k's piece of every run."""
+        return [run[cuts[k] : cuts[k + 1]] for run, cuts in zip(self.runs, self.cuts, strict=True)]
+
+
+# The key ranges being merged. Set before the merge's worker processes are forked, so that they
+# inherit the runs in memory shared with this process: only a range's number goes down a pipe,
+# where the runs themselves (100 MB for GLEIF's file) would go twice.
+_MERGING = _KeyRanges([], [])
+
+
+def _merge_key_range(k: int) -> tuple[bytes, int, int]:
+    """Worker: range k of the runs being merged, as _merge_range gives it."""
+    return _merge_range(_MERGING.pieces(k))
 
 
 def _merge_range(runs: list[str]) -> tuple[bytes, int, int]:
@@ -735,6 +759,7 @@ def parse_isins(
     if reading.layout:
         first = first[reading.layout.data_start :]
     blocks = _blocks(itertools.chain([first], chunks), reading)
+    global _MERGING
     runs = []
     invalid = count = duplicates = 0
     with _Workers(workers) as pool:
@@ -743,12 +768,21 @@ def parse_isins(
             invalid += block_invalid
             if run:
                 runs.append(run)
-        ranges = _key_ranges(runs, _pivots(runs, KEY_RANGES) if runs else [])
-        for text, unique, dropped in pool.map(_merge_range, ranges, here_first=None):
-            if text:
-                write(text)
-            count += unique
-            duplicates += dropped
+        parallel = pool.started
+    pivots = _pivots(runs, KEY_RANGES) if runs else []
+    _MERGING = _KeyRanges.of(runs, pivots)
+    try:
+        with _Workers(workers) as pool:  # forked only now: see _MERGING
+            ranges = range(len(pivots) + 1)
+            for text, unique, dropped in pool.map(
+                _merge_key_range, ranges, here_first=0 if parallel else None
+            ):
+                if text:
+                    write(text)
+                count += unique
+                duplicates += dropped
+    finally:
+        _MERGING = _KeyRanges([], [])
     return ListCounts(count, invalid, duplicates)
 
 

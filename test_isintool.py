@@ -714,8 +714,8 @@ def test_key_ranges_are_balanced_for_a_payload_sorted_already():
     isins = [f"US{i:09d}0" for i in range(10_000)]  # sorted; pivots need no check digits
     runs = ["".join(i + "\n" for i in isins[k : k + 1000]) for k in range(0, 10_000, 1000)]
     pivots = isintool._pivots(runs, 8)
-    ranges = isintool._key_ranges(runs, pivots)
-    sizes = [len("".join(pieces)) // 13 for pieces in ranges]
+    ranges = isintool._KeyRanges.of(runs, pivots)
+    sizes = [len("".join(ranges.pieces(k))) // 13 for k in range(len(pivots) + 1)]
     assert len(sizes) == 8 and sum(sizes) == 10_000
     assert max(sizes) <= 1.2 * 10_000 / 8
 
