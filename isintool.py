@@ -1289,7 +1289,8 @@ class Transfer:
     def _pause(self, exc: _Retryable) -> None:
         """Wait before the next attempt; raise the failure when no attempt or time is left."""
         if self._attempt >= self.retries:
-            raise IsinToolError(f"{exc} (after {self._attempt + 1} attempts)") from None
+            attempts = self._attempt + 1
+            raise IsinToolError(f"{exc} (after {attempts} attempt{'s' if attempts > 1 else ''})") from None
         backoff = min(BACKOFF_SECONDS * 2**self._attempt, MAX_BACKOFF_SECONDS)
         wait = exc.retry_after if exc.retry_after is not None else backoff
         if wait >= self.deadline.left():
@@ -2440,7 +2441,7 @@ def crontab(
 @click.option(
     "--write",
     metavar="DIR",
-    type=click.Path(file_okay=False),
+    type=click.Path(file_okay=False, exists=True),
     help="Write the two units into DIR (each atomically) instead of printing them.",
 )
 @click.option(
