@@ -2505,7 +2505,7 @@ _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 @click.option(
     "--claim",
     metavar="NAME",
-    help="A PersistentVolumeClaim that exists, for the list (default: print one named NAME).",
+    help="A PersistentVolumeClaim that exists, for the list (default: print one named as --name).",
 )
 @click.option(
     "--name", default="isintool-fetch", show_default=True, metavar="NAME", help="The CronJob's name."
