@@ -2634,7 +2634,8 @@ def _fetch_max_time(fetch_args: tuple[str, ...]) -> float:
     from click.core import ParameterSource
 
     try:
-        with fetch.make_context("fetch", list(fetch_args)) as context:
+        # Under this command's context, so that fetch keeps the group's settings (-h as --help).
+        with fetch.make_context("fetch", list(fetch_args), parent=click.get_current_context()) as context:
             for param in ("url", "output"):
                 if context.get_parameter_source(param) == ParameterSource.COMMANDLINE:
                     raise click.UsageError(f"give --{param} before --, not among fetch's options")

@@ -2534,6 +2534,13 @@ def test_schedules_refuse_with_nothing_written(runner, tmp_path, command, args, 
     assert os.listdir(tmp_path) == []
 
 
+def test_schedules_parse_fetch_options_without_changing_fetch(runner):
+    """The fetch options after -- are parsed by fetch's own parser; fetch keeps its -h."""
+    assert runner.invoke(cli, ["crontab", "--at", "05:00", "--", "--max-time", "60"]).exit_code == 0
+    result = runner.invoke(cli, ["fetch", "-h"])
+    assert (result.exit_code, result.stdout.startswith("Usage: ")) == (0, True), result.stderr
+
+
 @pytest.mark.parametrize("command", ["crontab", "systemd"])
 def test_schedules_warn_when_the_url_shows_a_query(runner, command):
     shown = runner.invoke(cli, [command, "--at", "05:00", "--url", "https://x.example/l?apikey=T0KEN"])
