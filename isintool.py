@@ -72,9 +72,10 @@ BACKSLASH = ord("\\")
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024
 SEGMENT_BYTES = 16 * 1024 * 1024  # the unit of work a core takes; its output is held until written
 # A JSON string as written: quotes, and any escape pair within (an unrolled loop, linear time).
-JSON_STRING = rb'"[^"\\]*(?:\\.[^"\\]*)*"'
+_OPEN_STRING = rb'"[^"\\]*(?:\\.[^"\\]*)*'
+JSON_STRING = _OPEN_STRING + b'"'
 # After a key, its string value: whole, or cut short by the end of the text.
-_STRING_VALUE = re.compile(rb'\s*:\s*"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
+_STRING_VALUE = re.compile(rb"\s*:\s*" + _OPEN_STRING + rb'(?:"|\\?\Z)', re.DOTALL)
 
 
 T = TypeVar("T")
@@ -93,8 +94,8 @@ def _json_key(key: str) -> bytes:
     return json.dumps(key, ensure_ascii=False).encode()
 
 
-def _key_pattern(key: str, value: bytes) -> re.Pattern[bytes]:
-    """Compile a regex for the object member `"KEY": VALUE`, whose groups are VALUE's.
+def _key_regex(key: str, value: bytes) -> bytes:
+    """A regex for the object member `"KEY": VALUE`, whose groups are VALUE's.
 
     The quoted key comes first, so the regex engine's fast literal search finds candidates. It
     counts only where the key's opening quote is not escaped: in valid JSON such a quoted KEY
@@ -104,7 +105,7 @@ def _key_pattern(key: str, value: bytes) -> re.Pattern[bytes]:
     """
     quoted = _json_key(key)
     unescaped = b"(?<!\\\\" + re.escape(quoted) + b")"  # no backslash before the opening quote
-    return re.compile(re.escape(quoted) + unescaped + rb"\s*:\s*" + value, re.DOTALL)
+    return re.escape(quoted) + unescaped + rb"\s*:\s*" + value
 
 
 # What extract prints: an integer as written (any sign and size; the look-ahead rejects 1.5 and
@@ -143,7 +144,7 @@ def extract_ids(chunks: Iterable[bytes], key: str = "id") -> Iterator[list[bytes
     Each chunk is cut before its last `{` or `,` outside a match and the rest carried into the
     next, so memory stays at a few chunks unless the input runs for megabytes without one.
     """
-    pattern = _key_pattern(key, _ID_VALUE)
+    pattern = re.compile(_key_regex(key, _ID_VALUE), re.DOTALL)
     for buffer, end in _regroup(chunks, _cut_before_member(key)):
         yield pattern.findall(buffer, 0, end)
 
@@ -613,8 +614,8 @@ def _column_pattern(reading: Reading, prefixed: bool = True) -> re.Pattern[str]:
         prefix = r"(?:[A-Za-z_][\w.-]*:)?" if prefixed else ""
         name = re.escape(reading.column or "")
         return re.compile("<" + prefix + name + r"(?:\s[^>]*)?(?<!/)>\s*(?:" + isin + r"\s*(?=<|\Z))?")
-    value = _key_pattern(reading.column or "", b'"[ \t]*(?:' + isin.encode() + b'[ \t]*")?')
-    return re.compile(value.pattern.decode("latin-1"), re.DOTALL)
+    value = b'"[ \t]*(?:' + isin.encode() + b'[ \t]*")?'
+    return re.compile(_key_regex(reading.column or "", value).decode("latin-1"), re.DOTALL)
 
 
 def _fixed_width_column(block: bytes, layout: CsvLayout) -> bytes | None:
@@ -1794,7 +1795,7 @@ _CRON_HOURS = tuple(hour for hour in range(24) if hour not in DST_HOURS)
 TIME_LIMIT_MARGIN = 60  # seconds a scheduler grants beyond fetch's --max-time before it kills it
 KUBERNETES_MOUNT = "/var/lib/isintool"  # where the claim holding the list is mounted
 KUBERNETES_NAME_CHARS = 52  # a CronJob's name: its Jobs' names add 11 characters to 63
-# Requests and limits for the container, from bench/fetch.py's peak memory (335 MiB for GLEIF).
+# Requests and limits for the container, from bench/fetch.py's peak memory (170 MiB for GLEIF).
 KUBERNETES_RESOURCES = {
     "requests": {"cpu": "500m", "memory": "512Mi"},
     "limits": {"cpu": "2", "memory": "1Gi"},
@@ -1966,10 +1967,11 @@ def systemd_units(job: NightlyJob, name: str, url_file: str | None = None) -> tu
     unit = f"/etc/systemd/system/{name}"
     folders = sorted({os.path.dirname(path) for path in (job.output, job.log) if path})
     root = job.user == "root"
-    log_lines = [f"StandardOutput=append:{job.log}", f"StandardError=append:{job.log}"] if job.log else []
+    environment = []
     if url_file:
         _refuse_line_breaks([url_file])
-        log_lines.insert(0, f"EnvironmentFile={os.path.abspath(url_file)}")
+        environment = [f"EnvironmentFile={os.path.abspath(url_file)}"]
+    log_lines = [f"StandardOutput=append:{job.log}", f"StandardError=append:{job.log}"] if job.log else []
     service = "\n".join(
         [
             f"# isintool {__version__}: fetch the ISIN list from {_shown_source(job)} into {job.output}.",
@@ -1985,6 +1987,7 @@ def systemd_units(job: NightlyJob, name: str, url_file: str | None = None) -> tu
             f"User={job.user}",
             f"ExecStart={systemd_quote(job.fetch_argv(this_program()))}",
             f"TimeoutStartSec={math.ceil(job.max_time) + TIME_LIMIT_MARGIN}",
+            *environment,
             *log_lines,
             "UMask=0022",
             # Confinement: read-only everywhere but the output's folder; the tool and its
@@ -2054,6 +2057,17 @@ def kubernetes_manifest(
     blocking every later one; restartPolicy Never keeps a failed pod and its logs until the
     history limit removes them (OnFailure would delete them at the backoff limit).
     """
+    labels = (
+        ("--name", name, KUBERNETES_NAME_CHARS),
+        ("--claim", claim, 63),
+        ("--namespace", namespace, 63),
+        ("--url-secret", url_secret, 253),
+    )
+    for option, label, longest in labels:
+        if label is not None and not (_DNS_LABEL.fullmatch(label) and len(label) <= longest):
+            raise IsinToolError(
+                f"{option} {label!r} is not a DNS label of at most {longest} characters (a-z, 0-9, -)"
+            )
     deadline = math.ceil(job.max_time) + TIME_LIMIT_MARGIN
     if deadline + KUBERNETES_STARTING_DEADLINE >= 24 * 3600:
         raise IsinToolError(f"--max-time {job.max_time:g} leaves a run no time to end before the next day's")
@@ -2117,6 +2131,21 @@ def kubernetes_manifest(
         f"{job.hour:02d}:{job.minute:02d} {timezone}.\n# Apply: kubectl apply -f THIS_FILE\n"
     )
     return header + "".join("---\n" + "\n".join(_yaml_lines(document)) + "\n" for document in documents)
+
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def zone_has_dst(zone: str) -> bool:
+    """Whether the IANA time zone changes its offset in the year (daylight-saving time)."""
+    import datetime
+    import zoneinfo
+
+    try:
+        info = zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise IsinToolError(f"{zone!r} is not a time zone zoneinfo knows") from None
+    return any(info.dst(datetime.datetime(2026, month, 1)) for month in (1, 7))
 
 
 def _secret_variable(name: str, secret: str) -> dict[str, Any]:
@@ -2489,9 +2518,6 @@ def systemd(
         raise click.ClickException(f"cannot write the units: {_os_error_message(exc)}") from None
 
 
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-
-
 @cli.command(context_settings={"ignore_unknown_options": True}, epilog=_SCHEDULE_EPILOG)
 @_job_options(user=None, log=None)
 @click.option("--image", required=True, metavar="IMAGE", help="An image with this tool installed by pip.")
@@ -2539,27 +2565,10 @@ def kubernetes(
     a minute, and a late run still starts within 6 hours. Options after -- go to fetch as they
     are.
     """
-    import datetime
-    import zoneinfo
-
-    labels = (
-        ("--name", name, KUBERNETES_NAME_CHARS),
-        ("--claim", claim, 63),
-        ("--url-secret", url_secret, 253),
-    )
-    for option, label, longest in labels:
-        if label is not None and not (_DNS_LABEL.fullmatch(label) and len(label) <= longest):
-            message = f"{label!r} is not a DNS label of at most {longest} characters (a-z, 0-9, -)"
-            raise click.BadParameter(message, param_hint=f"'{option}'")
-    if namespace is not None and not (_DNS_LABEL.fullmatch(namespace) and len(namespace) <= 63):
-        raise click.BadParameter(f"{namespace!r} is not a namespace name", param_hint="'--namespace'")
     try:
-        zoneinfo.ZoneInfo(timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise click.BadParameter(
-            f"{timezone!r} is not a time zone zoneinfo knows", param_hint="'--timezone'"
-        ) from None
-    has_dst = any(zoneinfo.ZoneInfo(timezone).dst(datetime.datetime(2026, month, 1)) for month in (1, 7))
+        has_dst = zone_has_dst(timezone)
+    except IsinToolError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--timezone'") from None
     url_or_none = _url_unless(url, url_secret, "--url-secret")
     job = _nightly_job(
         at=at, url=url_or_none, output=output, fetch_args=fetch_args, on_this_host=False, dst=has_dst
