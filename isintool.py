@@ -299,9 +299,13 @@ class _Workers:
     def __enter__(self) -> _Workers:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, traceback: object) -> None:
         if self._pool is not None:
+            from concurrent.futures.process import BrokenProcessPool
+
             self._pool.shutdown(cancel_futures=True)  # on an error, waits only for running items
+            if isinstance(exc, BrokenProcessPool):
+                raise IsinToolError("a worker process died (out of memory?)") from None
 
     @property
     def started(self) -> bool:
@@ -322,6 +326,10 @@ class _Workers:
             self._start()
         yield from self._ordered(func, items)
 
+    def submit(self, func: Callable[[T], R], item: T) -> Future[R]:
+        """func(item) in a worker process, apart from `map`'s order (the pool must run)."""
+        return self._pool.submit(func, item)
+
     def _start(self) -> None:
         from concurrent.futures import ProcessPoolExecutor  # only the parallel path pays for the import
         from multiprocessing import get_context
@@ -329,18 +337,13 @@ class _Workers:
         self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("fork"))
 
     def _ordered(self, func: Callable[[T], R], items: Iterator[T]) -> Iterator[R]:
-        from concurrent.futures.process import BrokenProcessPool
-
         pending: deque[Future[R]] = deque()
-        try:
-            for item in items:
-                pending.append(self._pool.submit(func, item))
-                if len(pending) > 2 * self.workers:  # bounds memory when the reader of our output is slow
-                    yield pending.popleft().result()
-            while pending:
+        for item in items:
+            pending.append(self._pool.submit(func, item))
+            if len(pending) > 2 * self.workers:  # bounds memory when the reader of our output is slow
                 yield pending.popleft().result()
-        except BrokenProcessPool:
-            raise IsinToolError("a worker process died (out of memory?)") from None
+        while pending:
+            yield pending.popleft().result()
 
 
 _END = object()  # the end of an iterator, for next()
@@ -449,6 +452,13 @@ KEY_RANGES = 128
 # starting them costs more than it saves. Decided on the text, not on the download's size: a 4 MB
 # zip of XML inflates to 143 MB.
 PARALLEL_MIN_BLOCKS = 4
+# While the payload arrives more slowly than the workers parse it, they also merge every
+# COMBINE_RUNS runs into one, in time the link leaves idle, so that the merge after the last byte
+# has ten times fewer runs: at 12.5 MB/s it ends 0.4 s sooner (bench/fetch.py). "More slowly":
+# this process waited for the payload, off the CPU, for IDLE_SHARE of the time or more. On a
+# fast link or from a disk the workers are busy parsing, and merging early would delay them.
+COMBINE_RUNS = 32
+IDLE_SHARE = 0.5
 ISIN_COLUMN_NAMES = ("isin", "isin number")  # NSE India writes " ISIN NUMBER"
 _DELIMITERS = (",", ";", "\t")
 HEADER_SEARCH_LINES = 100  # preamble lines allowed before the header (Xetra's file has a few)
@@ -672,6 +682,33 @@ def _parse_block(job: tuple[bytes, Reading]) -> tuple[str, int]:
     return "\n".join(valid) + "\n" if valid else "", rows - len(valid)
 
 
+class _Waiting:
+    """A payload's chunks, timing how long this process waits for them off the CPU: the time a
+    slow link leaves the cores idle."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._waited = 0.0
+        self._since = time.monotonic()
+
+    def __iter__(self) -> _Waiting:
+        return self
+
+    def __next__(self) -> bytes:
+        wall, cpu = time.monotonic(), time.process_time()
+        try:
+            return next(self._chunks)
+        finally:
+            self._waited += (time.monotonic() - wall) - (time.process_time() - cpu)
+
+    def idle_share(self) -> float:
+        """The share of the wall time since the last call (or the start) spent waiting."""
+        now = time.monotonic()
+        share = self._waited / max(now - self._since, 1e-9)
+        self._waited, self._since = 0.0, now
+        return share
+
+
 class _Run:
     """A sorted run seen as a sequence of ISINs, for bisect, without splitting it."""
 
@@ -718,13 +755,15 @@ _MERGING = _KeyRanges([], [])
 
 
 def _merge_key_range(k: int) -> tuple[bytes, int, int]:
-    """Worker: range k of the runs being merged, as _merge_range gives it."""
-    return _merge_range(_MERGING.pieces(k))
+    """Worker: range k of the runs being merged, as text for the list, with the counts of ISINs
+    written and of duplicates dropped."""
+    text, dropped = _merge_runs(_MERGING.pieces(k))
+    return text.encode("ascii"), len(text) // _LINE, dropped
 
 
-def _merge_range(runs: list[str]) -> tuple[bytes, int, int]:
-    """Worker: the text of a key range's unique ISINs from its sorted runs, with the counts of
-    ISINs written and of duplicates dropped."""
+def _merge_runs(runs: list[str]) -> tuple[str, int]:
+    """Worker: one sorted run of the unique ISINs of sorted runs, and how many duplicates it
+    dropped."""
     isins = "".join(runs).split("\n")
     isins.pop()  # the text ends with a newline
     isins.sort()  # timsort merges the sorted runs rather than sorting afresh
@@ -732,8 +771,7 @@ def _merge_range(runs: list[str]) -> tuple[bytes, int, int]:
     # itertools.groupby, as no group objects are made).
     differs = itertools.chain((True,), map(operator.ne, isins[1:], isins))
     unique = list(itertools.compress(isins, differs))
-    text = "\n".join(unique) + "\n" if unique else ""
-    return text.encode("ascii"), len(unique), len(isins) - len(unique)
+    return "\n".join(unique) + "\n" if unique else "", len(isins) - len(unique)
 
 
 def parse_isins(
@@ -749,29 +787,21 @@ def parse_isins(
     check digit count as invalid.
 
     A sample sort, so that `workers` processes share the work: each block of text becomes a
-    sorted run of valid ISINs; the runs are cut into key ranges (set by a sample of them); each
-    range's pieces are merged into unique ISINs; the ranges' texts, in order, are the list, and
-    each goes to `write` as soon as it and those before it are done. Blocks are parsed while
-    the chunks still arrive; the workers start only once the text passes PARALLEL_MIN_BLOCKS.
+    sorted run of valid ISINs (see _sorted_runs); the runs are cut into key ranges (set by a
+    sample of them); each range's pieces are merged into unique ISINs; the ranges' texts, in
+    order, are the list, and each goes to `write` as soon as it and those before it are done.
     """
-    chunks = iter(chunks)
+    chunks = _Waiting(chunks)
     first = _head(chunks).removeprefix(b"\xef\xbb\xbf")
     reading = choose_reading(first, column)
     if reading.layout:
         first = first[reading.layout.data_start :]
     blocks = _blocks(itertools.chain([first], chunks), reading)
     global _MERGING
-    runs = []
-    invalid = count = duplicates = 0
-    with _Workers(workers) as pool:
-        jobs = ((block, reading) for block in blocks)
-        for run, block_invalid in pool.map(_parse_block, jobs, here_first=PARALLEL_MIN_BLOCKS):
-            invalid += block_invalid
-            if run:
-                runs.append(run)
-        parallel = pool.started
+    runs, invalid, duplicates, parallel = _sorted_runs(blocks, reading, workers, chunks)
     pivots = _pivots(runs, KEY_RANGES) if runs else []
     _MERGING = _KeyRanges.of(runs, pivots)
+    count = 0
     try:
         with _Workers(workers) as pool:  # forked only now: see _MERGING
             ranges = range(len(pivots) + 1)
@@ -785,6 +815,36 @@ def parse_isins(
     finally:
         _MERGING = _KeyRanges([], [])
     return ListCounts(count, invalid, duplicates)
+
+
+def _sorted_runs(
+    blocks: Iterator[bytes], reading: Reading, workers: int, arrival: _Waiting
+) -> tuple[list[str], int, int, bool]:
+    """Parse blocks as they come into sorted runs of valid ISINs, in worker processes once they
+    pass PARALLEL_MIN_BLOCKS; the runs, the count of invalid values, that of duplicates already
+    dropped, and whether the workers ran. While the payload's `arrival` leaves them idle, the
+    workers merge each COMBINE_RUNS runs into one."""
+    runs: list[str] = []
+    fresh: list[str] = []  # runs not yet merged
+    merging: list[Future[tuple[str, int]]] = []
+    invalid = duplicates = 0
+    with _Workers(workers) as pool:
+        jobs = ((block, reading) for block in blocks)
+        for run, block_invalid in pool.map(_parse_block, jobs, here_first=PARALLEL_MIN_BLOCKS):
+            invalid += block_invalid
+            if run:
+                fresh.append(run)
+            if len(fresh) == COMBINE_RUNS:
+                if pool.started and arrival.idle_share() >= IDLE_SHARE:
+                    merging.append(pool.submit(_merge_runs, fresh))
+                else:
+                    runs += fresh
+                fresh = []
+        for future in merging:
+            run, dropped = future.result()
+            runs.append(run)
+            duplicates += dropped
+        return runs + fresh, invalid, duplicates, pool.started
 
 
 def decompressed_chunks(chunks: Iterable[bytes], max_bytes: int) -> Iterator[bytes]:

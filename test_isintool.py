@@ -708,6 +708,55 @@ def test_parse_isins_in_worker_processes_matches_one_process():
     assert counts.invalid == sum(1 for r in rows[1:] if r[21:].decode() not in VALID_ISINS)
 
 
+def test_runs_merged_while_the_payload_arrives_give_the_same_list(monkeypatch):
+    """While the link leaves the workers idle they merge runs early; the list and the counts
+    (duplicates dropped early or late) are those of one process."""
+    rng = random.Random(13)
+    rows = [b"LEI,ISIN"]
+    for _ in range(20_000):
+        rows.append(b"5493001KJTIIGC8Y1R12," + rng.choice(VALID_ISINS + INVALID_ISINS[:4]).encode())
+    payload = b"\n".join(rows) + b"\n"
+    chunks = [payload[i : i + 4096] for i in range(0, len(payload), 4096)]
+    serial = parse(chunks)
+    submitted = []
+    submit = isintool._Workers.submit
+    monkeypatch.setattr(
+        isintool._Workers, "submit", lambda pool, *job: submitted.append(job) or submit(pool, *job)
+    )
+    monkeypatch.setattr(isintool, "COMBINE_RUNS", 3)
+    monkeypatch.setattr(isintool, "IDLE_SHARE", 0.0)  # the link is always slow enough
+    assert parse(chunks, workers=2) == serial
+    assert len(submitted) > 20 and all(len(runs) == 3 for _merge, runs in submitted)
+    monkeypatch.setattr(isintool, "IDLE_SHARE", 1.01)  # never
+    submitted.clear()
+    assert parse(chunks, workers=2) == serial and submitted == []
+
+
+def test_waiting_measures_the_time_spent_off_the_cpu_waiting_for_chunks():
+    def slow():
+        for _ in range(4):
+            time.sleep(0.05)
+            yield b"x"
+
+    def busy():
+        for _ in range(4):
+            spent = time.process_time() + 0.05
+            while time.process_time() < spent:
+                pass
+            yield b"x"
+
+    waiting = isintool._Waiting(slow())
+    assert list(waiting) == [b"x"] * 4
+    assert waiting.idle_share() > 0.8
+    spent = time.process_time() + 0.05
+    while time.process_time() < spent:  # busy, but not waiting for a chunk
+        pass
+    assert waiting.idle_share() == 0.0
+    waiting = isintool._Waiting(busy())
+    assert list(waiting) == [b"x"] * 4
+    assert waiting.idle_share() < 0.5
+
+
 def test_key_ranges_are_balanced_for_a_payload_sorted_already():
     """Each run of a sorted payload covers a narrow range: pivots from one run would put
     everything after it into the last range, and leave one worker to merge it alone."""
