@@ -452,12 +452,14 @@ KEY_RANGES = 128
 # starting them costs more than it saves. Decided on the text, not on the download's size: a 4 MB
 # zip of XML inflates to 143 MB.
 PARALLEL_MIN_BLOCKS = 4
-# While the payload arrives more slowly than the workers parse it, they also merge every
+# While the payload arrives more slowly than the workers parse it, they also merge each
 # COMBINE_RUNS runs into one, in time the link leaves idle, so that the merge after the last byte
-# has ten times fewer runs: at 12.5 MB/s it ends 0.4 s sooner (bench/fetch.py). "More slowly":
-# this process waited for the payload, off the CPU, for IDLE_SHARE of the time or more. On a
-# fast link or from a disk the workers are busy parsing, and merging early would delay them.
-COMBINE_RUNS = 32
+# has ten times fewer runs: at 12.5 MB/s fetch then ends 0.7 s sooner, 0.96x the pipeline's time
+# instead of 1.05x (bench/fetch.py; 16, 32 and 64 runs measure alike, and 16 keeps the workers'
+# memory lowest). "More slowly": this process waited for the payload, off the CPU, for
+# IDLE_SHARE of the time or more. On a fast link or from a disk the workers are busy parsing,
+# and merging early there measured 0.7 s slower.
+COMBINE_RUNS = 16
 IDLE_SHARE = 0.5
 ISIN_COLUMN_NAMES = ("isin", "isin number")  # NSE India writes " ISIN NUMBER"
 _DELIMITERS = (",", ";", "\t")
