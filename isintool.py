@@ -1857,7 +1857,7 @@ _CRON_HOURS = tuple(hour for hour in range(24) if hour not in DST_HOURS)
 TIME_LIMIT_MARGIN = 60  # seconds a scheduler grants beyond fetch's --max-time before it kills it
 KUBERNETES_MOUNT = "/var/lib/isintool"  # where the claim holding the list is mounted
 KUBERNETES_NAME_CHARS = 52  # a CronJob's name: its Jobs' names add 11 characters to 63
-# Requests and limits for the container, from bench/fetch.py's peak memory (170 MiB for GLEIF).
+# Requests and limits for the container, from bench/fetch.py's peak memory (170-230 MiB for GLEIF).
 KUBERNETES_RESOURCES = {
     "requests": {"cpu": "500m", "memory": "512Mi"},
     "limits": {"cpu": "2", "memory": "1Gi"},
