@@ -454,8 +454,8 @@ KEY_RANGES = 128
 PARALLEL_MIN_BLOCKS = 4
 # While the payload arrives more slowly than the workers parse it, they also merge each
 # COMBINE_RUNS runs into one, in time the link leaves idle, so that the merge after the last byte
-# has ten times fewer runs: at 12.5 MB/s fetch then ends 0.7 s sooner, 0.96x the pipeline's time
-# instead of 1.05x (bench/fetch.py; 16, 32 and 64 runs measure alike, and 16 keeps the workers'
+# has ten times fewer runs: at 12.5 MB/s fetch then takes 0.96-0.98x the pipeline's time instead
+# of 1.03-1.06x (bench/fetch.py; 16, 32 and 64 runs measure alike, and 16 keeps the workers'
 # memory lowest). "More slowly": this process waited for the payload, off the CPU, for
 # IDLE_SHARE of the time or more. On a fast link or from a disk the workers are busy parsing,
 # and merging early there measured 0.7 s slower.
@@ -684,33 +684,6 @@ def _parse_block(job: tuple[bytes, Reading]) -> tuple[str, int]:
     return "\n".join(valid) + "\n" if valid else "", rows - len(valid)
 
 
-class _Waiting:
-    """A payload's chunks, timing how long this process waits for them off the CPU: the time a
-    slow link leaves the cores idle."""
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks = iter(chunks)
-        self._waited = 0.0
-        self._since = time.monotonic()
-
-    def __iter__(self) -> _Waiting:
-        return self
-
-    def __next__(self) -> bytes:
-        wall, cpu = time.monotonic(), time.process_time()
-        try:
-            return next(self._chunks)
-        finally:
-            self._waited += (time.monotonic() - wall) - (time.process_time() - cpu)
-
-    def idle_share(self) -> float:
-        """The share of the wall time since the last call (or the start) spent waiting."""
-        now = time.monotonic()
-        share = self._waited / max(now - self._since, 1e-9)
-        self._waited, self._since = 0.0, now
-        return share
-
-
 class _Run:
     """A sorted run seen as a sequence of ISINs, for bisect, without splitting it."""
 
@@ -776,6 +749,63 @@ def _merge_runs(runs: list[str]) -> tuple[str, int]:
     return "\n".join(unique) + "\n" if unique else "", len(isins) - len(unique)
 
 
+class _Waiting:
+    """A payload's chunks, timing how long this process waits for them off the CPU: the time a
+    slow link leaves the cores idle."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._waited = 0.0
+        self._since = time.monotonic()
+
+    def __iter__(self) -> _Waiting:
+        return self
+
+    def __next__(self) -> bytes:
+        wall, cpu = time.monotonic(), time.process_time()
+        try:
+            return next(self._chunks)
+        finally:
+            self._waited += (time.monotonic() - wall) - (time.process_time() - cpu)
+
+    def idle_share(self) -> float:
+        """The share of the wall time since the last call (or the start) spent waiting."""
+        now = time.monotonic()
+        share = self._waited / max(now - self._since, 1e-9)
+        self._waited, self._since = 0.0, now
+        return share
+
+
+def _sorted_runs(
+    blocks: Iterator[bytes], reading: Reading, workers: int, arrival: _Waiting
+) -> tuple[list[str], int, int, bool]:
+    """Parse blocks as they come into sorted runs of valid ISINs, in worker processes once they
+    pass PARALLEL_MIN_BLOCKS; the runs, the count of invalid values, that of duplicates already
+    dropped, and whether the workers ran. While the payload's `arrival` leaves them idle, the
+    workers merge each COMBINE_RUNS runs into one."""
+    runs: list[str] = []
+    fresh: list[str] = []  # runs not yet merged
+    merging: list[Future[tuple[str, int]]] = []
+    invalid = duplicates = 0
+    with _Workers(workers) as pool:
+        jobs = ((block, reading) for block in blocks)
+        for run, block_invalid in pool.map(_parse_block, jobs, here_first=PARALLEL_MIN_BLOCKS):
+            invalid += block_invalid
+            if run:
+                fresh.append(run)
+            if len(fresh) == COMBINE_RUNS:
+                if pool.started and arrival.idle_share() >= IDLE_SHARE:
+                    merging.append(pool.submit(_merge_runs, fresh))
+                else:
+                    runs += fresh
+                fresh = []
+        for future in merging:
+            run, dropped = future.result()
+            runs.append(run)
+            duplicates += dropped
+        return runs + fresh, invalid, duplicates, pool.started
+
+
 def parse_isins(
     chunks: Iterable[bytes], write: Callable[[bytes], object], column: str | None = None, workers: int = 1
 ) -> ListCounts:
@@ -817,36 +847,6 @@ def parse_isins(
     finally:
         _MERGING = _KeyRanges([], [])
     return ListCounts(count, invalid, duplicates)
-
-
-def _sorted_runs(
-    blocks: Iterator[bytes], reading: Reading, workers: int, arrival: _Waiting
-) -> tuple[list[str], int, int, bool]:
-    """Parse blocks as they come into sorted runs of valid ISINs, in worker processes once they
-    pass PARALLEL_MIN_BLOCKS; the runs, the count of invalid values, that of duplicates already
-    dropped, and whether the workers ran. While the payload's `arrival` leaves them idle, the
-    workers merge each COMBINE_RUNS runs into one."""
-    runs: list[str] = []
-    fresh: list[str] = []  # runs not yet merged
-    merging: list[Future[tuple[str, int]]] = []
-    invalid = duplicates = 0
-    with _Workers(workers) as pool:
-        jobs = ((block, reading) for block in blocks)
-        for run, block_invalid in pool.map(_parse_block, jobs, here_first=PARALLEL_MIN_BLOCKS):
-            invalid += block_invalid
-            if run:
-                fresh.append(run)
-            if len(fresh) == COMBINE_RUNS:
-                if pool.started and arrival.idle_share() >= IDLE_SHARE:
-                    merging.append(pool.submit(_merge_runs, fresh))
-                else:
-                    runs += fresh
-                fresh = []
-        for future in merging:
-            run, dropped = future.result()
-            runs.append(run)
-            duplicates += dropped
-        return runs + fresh, invalid, duplicates, pool.started
 
 
 def decompressed_chunks(chunks: Iterable[bytes], max_bytes: int) -> Iterator[bytes]:
