@@ -1057,6 +1057,7 @@ def _data_descriptor(stream: _ByteStream, entry: _ZipEntry) -> _ZipEntry:
 # --- Download --------------------------------------------------------------------------------------
 
 GLEIF_ISIN_LEI_URL = "https://mapping.gleif.org/api/v2/isin-lei/latest/download"
+DEFAULT_OUTPUT = "isins.txt"
 DEFAULT_TIMEOUT = 30.0  # seconds to connect, and for each read
 DEFAULT_MAX_TIME = 3600.0  # seconds for the whole run
 DEFAULT_RETRIES = 3
@@ -1077,9 +1078,13 @@ def redact_url(url: str) -> str:
 
     parts = urlsplit(url)
     netloc = "***@" + parts.netloc.rpartition("@")[2] if "@" in parts.netloc else parts.netloc
-    fields = (field.partition("=") for field in parts.query.split("&")) if parts.query else ()
-    query = "&".join(name + "=***" if equals else "***" for name, equals, _ in fields)
+    query = "&".join(name + "=***" if equals else "***" for name, equals, _ in _query_fields(parts.query))
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _query_fields(query: str) -> list[tuple[str, str, str]]:
+    """A query's `name=value` fields as (name, "=", value), or (text, "", "") where no `=` is."""
+    return [field.partition("=") for field in query.split("&")] if query else []
 
 
 def _check_http_url(url: str) -> None:
@@ -1103,14 +1108,13 @@ def _scrub(message: str, url: str) -> str:
     each query value, as written and percent-decoded (libraries quote either)."""
     from urllib.parse import unquote, unquote_plus, urlsplit
 
-    parts = urlsplit(url)
-    message = message.replace(url, redact_url(url))
+    parts, redacted = urlsplit(url), redact_url(url)
+    message = message.replace(url, redacted)
     if parts.query:
-        message = message.replace(parts.query, urlsplit(redact_url(url)).query)
+        message = message.replace(parts.query, urlsplit(redacted).query)
     pieces = [parts.netloc.rpartition("@")[0]] if "@" in parts.netloc else []
     pieces += pieces[0].split(":", 1) if pieces else []
-    for name, equals, value in (field.partition("=") for field in parts.query.split("&")):
-        pieces.append(value if equals else name)
+    pieces += [value if equals else name for name, equals, value in _query_fields(parts.query)]
     secrets = {form for piece in pieces for form in (piece, unquote(piece), unquote_plus(piece))}
     for secret in sorted(secrets, key=len, reverse=True):
         if len(secret) >= MIN_SECRET_CHARS:
@@ -2016,6 +2020,9 @@ def systemd_quote(args: Iterable[str]) -> str:
     return " ".join(quoted)
 
 
+_UNIT_NAME = re.compile(r"[A-Za-z0-9_.:-]+")  # systemd.unit(5), less `@` (templates) and `\`
+
+
 def systemd_units(job: NightlyJob, name: str, url_file: str | None = None) -> tuple[str, str]:
     """The service and the timer that run the job: (NAME.service, NAME.timer) as text; with
     `url_file`, an EnvironmentFile= that sets ISINTOOL_URL (for a URL holding a token).
@@ -2026,6 +2033,8 @@ def systemd_units(job: NightlyJob, name: str, url_file: str | None = None) -> tu
     log's). fetch runs without --quiet: its one summary line a day is what the journal should
     keep of a run; with --log, both streams are appended to that file instead.
     """
+    if not _UNIT_NAME.fullmatch(name):
+        raise IsinToolError(f"--name {name!r} is not a unit name (letters, digits, _ . : -)")
     unit = f"/etc/systemd/system/{name}"
     folders = sorted({os.path.dirname(path) for path in (job.output, job.log) if path})
     root = job.user == "root"
@@ -2130,6 +2139,7 @@ def kubernetes_manifest(
             raise IsinToolError(
                 f"{option} {label!r} is not a DNS label of at most {longest} characters (a-z, 0-9, -)"
             )
+    zone_has_dst(timezone)  # refuses a zone zoneinfo does not know
     deadline = math.ceil(job.max_time) + TIME_LIMIT_MARGIN
     if deadline + KUBERNETES_STARTING_DEADLINE >= 24 * 3600:
         raise IsinToolError(f"--max-time {job.max_time:g} leaves a run no time to end before the next day's")
@@ -2309,7 +2319,7 @@ class _LockedExit(click.ClickException):
     "-o",
     "--output",
     metavar="PATH",
-    default="isins.txt",
+    default=DEFAULT_OUTPUT,
     help="The file to replace, one ISIN a line; - writes to standard output.",
 )
 @_setting(
@@ -2471,7 +2481,7 @@ def _job_options(
             help="As in fetch; no password.",
         ),
         click.option(
-            "-o", "--output", metavar="PATH", default="isins.txt", show_default=True, help="As in fetch."
+            "-o", "--output", metavar="PATH", default=DEFAULT_OUTPUT, show_default=True, help="As in fetch."
         ),
         click.option("--log", metavar="PATH", help=log) if log else None,
         click.argument("fetch_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- FETCH-OPTIONS...]"),
@@ -2563,10 +2573,6 @@ def systemd(
     journal keeps each run's summary line: journalctl -u isintool-fetch. Options after -- go
     to fetch as they are.
     """
-    if not re.fullmatch(r"[A-Za-z0-9_.:-]+", name):
-        raise click.BadParameter(
-            f"{name!r} is not a unit name (letters, digits, _ . : -)", param_hint="'--name'"
-        )
     url_or_none = _url_unless(url, url_file, "--url-file")
     job = _nightly_job(at=at, user=user, url=url_or_none, output=output, log=log, fetch_args=fetch_args)
     service, timer = _usage_checked(systemd_units, job, name, url_file)

@@ -2548,7 +2548,7 @@ def test_kubernetes_cronjob_settings(runner):
         == claim["metadata"]["name"]
     )
     assert volumes[mounts["/tmp"]]["emptyDir"] == {}
-    assert container["resources"]["limits"]["memory"] == "1Gi"  # bench/fetch.py: 335 MiB at the peak
+    assert container["resources"]["limits"]["memory"] == "1Gi"  # bench/fetch.py: 170-230 MiB at the peak
     assert cronjob["metadata"]["name"] == "n" * 52
 
 
@@ -2571,6 +2571,7 @@ def test_kubernetes_cronjob_settings(runner):
         ),
         pytest.param("kubernetes", ["--image", "i", "--name", "n" * 53], "at most 52", id="k8s-long-name"),
         pytest.param("kubernetes", ["--image", "i", "--name", "Fetch"], "DNS label", id="k8s-upper-case"),
+        pytest.param("systemd", ["--name", "isin fetch"], "not a unit name", id="systemd-name"),
         pytest.param("systemd", ["--", "--bogus"], "No such option '--bogus'", id="bad-fetch-option"),
         pytest.param("crontab", ["--", "--url", "http://x/"], "give --url before --", id="url-after-dashes"),
     ],
