@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -53,6 +55,20 @@ def _sample_tree(pid: int, done: threading.Event, peak: list[int]) -> None:
     """Record in peak[0] the largest total PSS of the tree under pid until `done`."""
     while not done.wait(0.05):
         peak[0] = max(peak[0], sum(_pss_kib(p) for p in _tree(pid)))
+
+
+def parse_arguments(
+    parser: argparse.ArgumentParser, rounds: int, links: str | None = None
+) -> argparse.Namespace:
+    """Add the options every bench script has (--rounds, --data, and --links where a server
+    paces the payload), parse the command line, and make the data folder."""
+    parser.add_argument("--rounds", type=int, default=rounds, help="runs of each command")
+    if links:
+        parser.add_argument("--links", default=links, help="link speeds: loopback, or MB/s")
+    parser.add_argument("--data", default=os.path.join(tempfile.gettempdir(), "isintool-bench"))
+    args = parser.parse_args()
+    os.makedirs(args.data, exist_ok=True)
+    return args
 
 
 def run_once(command: str | Sequence[str], stdout_path: str) -> tuple[float, float]:

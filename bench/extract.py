@@ -13,9 +13,13 @@ import argparse
 import os
 import random
 import sys
-import tempfile
 
-from _measure import compare, isintool_command, report  # bench/ is on sys.path when run as a script
+from _measure import (  # bench/ is on sys.path when run as a script
+    compare,
+    isintool_command,
+    parse_arguments,
+    report,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = (
@@ -61,10 +65,7 @@ def make_orders(path: str, megabytes: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=200, help="size of the generated input in MB")
-    parser.add_argument("--rounds", type=int, default=5, help="runs of each command")
-    parser.add_argument("--data", default=os.path.join(tempfile.gettempdir(), "isintool-bench"))
-    args = parser.parse_args()
-    os.makedirs(args.data, exist_ok=True)
+    args = parse_arguments(parser, rounds=5)
     orders = os.path.join(args.data, f"orders-{args.mb}mb.json")
     if not os.path.exists(orders):
         print(f"generating {orders} ...", file=sys.stderr)

@@ -25,6 +25,7 @@ from _measure import (  # bench/ is on sys.path as a script
     generated,
     isintool_command,
     link_label,
+    parse_arguments,
     report,
     served,
 )
@@ -85,11 +86,7 @@ def make_gleif_zip(path: str, rows: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=8_000_000)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--links", default="loopback,35,12.5", help="link speeds: loopback, or MB/s")
-    parser.add_argument("--data", default=os.path.join(tempfile.gettempdir(), "isintool-bench"))
-    args = parser.parse_args()
-    os.makedirs(args.data, exist_ok=True)
+    args = parse_arguments(parser, rounds=3, links="loopback,35,12.5")
     name = f"isin-lei-{args.rows}.zip"
     archive = os.path.join(args.data, name)
     generated(archive, make_gleif_zip, args.rows)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import tempfile
 import zipfile
 
 from _measure import (  # bench/ is on sys.path as a script
@@ -25,6 +24,7 @@ from _measure import (  # bench/ is on sys.path as a script
     generated,
     isintool_command,
     link_label,
+    parse_arguments,
     report,
     served,
 )
@@ -84,11 +84,7 @@ def make_firds_zip(path: str, megabytes: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=150, help="size of the XML in MB")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--links", default="loopback,35", help="link speeds: loopback, or MB/s")
-    parser.add_argument("--data", default=os.path.join(tempfile.gettempdir(), "isintool-bench"))
-    args = parser.parse_args()
-    os.makedirs(args.data, exist_ok=True)
+    args = parse_arguments(parser, rounds=3, links="loopback,35")
     name = f"firds-{args.mb}mb.zip"
     archive = os.path.join(args.data, name)
     generated(archive, make_firds_zip, args.mb)
