@@ -61,22 +61,6 @@ __all__ = [
     "write_atomically",
 ]
 
-# --- Constants -------------------------------------------------------------------------------------
-
-CHUNK_SIZE = 1024 * 1024  # extract's reads: enough to amortise a regex call, small to stay flat
-# JSON writes a `{` or `,` before every object member, and a match (key, colon, value) holds one
-# only inside a string value: input is cut just before one of these bytes.
-_MEMBER_STARTS = b"{,"
-BACKSLASH = ord("\\")
-# Files at least this big are split between the CPU cores; below it, starting workers costs more.
-PARALLEL_MIN_BYTES = 64 * 1024 * 1024
-SEGMENT_BYTES = 16 * 1024 * 1024  # the unit of work a core takes; its output is held until written
-# A JSON string as written: quotes, and any escape pair within (an unrolled loop, linear time).
-_OPEN_STRING = rb'"[^"\\]*(?:\\.[^"\\]*)*'
-JSON_STRING = _OPEN_STRING + b'"'
-# After a key, its string value: whole, or cut short by the end of the text.
-_STRING_VALUE = re.compile(rb"\s*:\s*" + _OPEN_STRING + rb'(?:"|\\?\Z)', re.DOTALL)
-
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -86,67 +70,22 @@ class IsinToolError(Exception):
     """Base class of every error isintool reports to its user."""
 
 
-# --- Extract ---------------------------------------------------------------------------------------
+# --- Shared: chunks and worker processes ----------------------------------------------------------
 
 
-def _json_key(key: str) -> bytes:
-    """The key as JSON writes it: quoted, with `"` and `\\` escaped, UTF-8."""
-    return json.dumps(key, ensure_ascii=False).encode()
+CHUNK_SIZE = 1024 * 1024  # extract's reads: enough to amortise a regex call, small to stay flat
 
 
-def _key_regex(key: str, value: bytes) -> bytes:
-    """A regex for the object member `"KEY": VALUE`, whose groups are VALUE's.
-
-    The quoted key comes first, so the regex engine's fast literal search finds candidates. It
-    counts only where the key's opening quote is not escaped: in valid JSON such a quoted KEY
-    followed by a colon always begins an object member (were the quote a string's closing one,
-    the key's text would follow a string, which JSON does not allow), so `{"my\\"id": 3}` and
-    `"a,\\"id\\":5"` inside a string give nothing.
-    """
-    quoted = _json_key(key)
-    unescaped = b"(?<!\\\\" + re.escape(quoted) + b")"  # no backslash before the opening quote
-    return re.escape(quoted) + unescaped + rb"\s*:\s*" + value
-
-
-# What extract prints: an integer as written (any sign and size; the look-ahead rejects 1.5 and
-# 1e3) or a string as written, so that the list stays JSON.
-_ID_VALUE = rb"(-?\d+(?![\d.eE])|" + JSON_STRING + rb")"
-
-
-def _cut_before_member(key: str) -> Callable[[bytes], int]:
-    """Where text may be cut without splitting a match of `"KEY": value`: before the last `{` or
-    `,`, unless that stands in the string value of the last KEY, then before that KEY. 0 when
-    there is no such place (a key holding both bytes is never cut)."""
-    quoted = _json_key(key)
-    stops = [bytes([b]) for b in _MEMBER_STARTS if b not in quoted]
-
-    def cut(buffer: bytes) -> int:
-        if not stops:
-            return 0
-        end = max(buffer.rfind(stop) for stop in stops)
-        last_key = buffer.rfind(quoted)  # a value holds no key: only the last key's may span `end`
-        while last_key > 0 and buffer[last_key - 1] == BACKSLASH:  # `\"id"` inside a string is none
-            last_key = buffer.rfind(quoted, 0, last_key + len(quoted) - 1)
-        if 0 <= last_key < end:
-            value = _STRING_VALUE.match(buffer, last_key + len(quoted))
-            if value and value.end() > end:
-                end = max(buffer.rfind(stop, 0, last_key) for stop in stops)  # keep KEY with its value
-        return max(end, 0)
-
-    return cut
-
-
-def extract_ids(chunks: Iterable[bytes], key: str = "id") -> Iterator[list[bytes]]:
-    """Yield, a batch per chunk, every integer or string value of the key KEY in JSON text, as
-    written (a string with its quotes).
-
-    The text arrives in chunks of any size; a match split between chunks is found exactly once.
-    Each chunk is cut before its last `{` or `,` outside a match and the rest carried into the
-    next, so memory stays at a few chunks unless the input runs for megabytes without one.
-    """
-    pattern = re.compile(_key_regex(key, _ID_VALUE), re.DOTALL)
-    for buffer, end in _regroup(chunks, _cut_before_member(key)):
-        yield pattern.findall(buffer, 0, end)
+def _read_chunks(stream: BinaryIO, size: int = CHUNK_SIZE, limit: int | None = None) -> Iterator[bytes]:
+    """Yield the stream's bytes in chunks of at most `size`, stopping after `limit` bytes if given."""
+    left = limit
+    while left is None or left > 0:
+        chunk = stream.read(size if left is None else min(size, left))
+        if not chunk:
+            return
+        if left is not None:
+            left -= len(chunk)
+        yield chunk
 
 
 def _regroup(chunks: Iterable[bytes], cut: Callable[[bytes], int]) -> Iterator[tuple[bytes, int]]:
@@ -162,118 +101,9 @@ def _regroup(chunks: Iterable[bytes], cut: Callable[[bytes], int]) -> Iterator[t
     yield carry, len(carry)
 
 
-def format_ids(batches: Iterable[list[bytes]], lines: bool = False) -> Iterator[bytes]:
-    """Render batches of IDs as one JSON list, `[1, "a2", 3]`, or an ID a line with strings
-    decoded; yields output pieces."""
-    return _join_pieces((_render(ids, lines) for ids in batches if ids), lines)
-
-
-def _render(ids: list[bytes], lines: bool) -> bytes:
-    """A batch of IDs as one piece: joined by `, ` for a list, or a line each with strings decoded."""
-    if not lines:
-        return b", ".join(ids)
-    text = b"\n".join(ids)
-    if b'"' in text:  # string IDs: per-ID work only for them
-        text = b"\n".join(_decode_string(i) if i.startswith(b'"') else i for i in ids)
-    return text
-
-
-def _decode_string(written: bytes) -> bytes:
-    """A JSON string's value in UTF-8, from the string as written; bytes that are no UTF-8 kept."""
-    try:
-        return json.loads(written.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
-    except (ValueError, UnicodeError):  # a stray escape, or a lone surrogate such as \ud800
-        return written[1:-1]
-
-
-def _join_pieces(pieces: Iterable[bytes], lines: bool) -> Iterator[bytes]:
-    """Rendered pieces as the list `[a, b]` or as lines."""
-    if lines:
-        for piece in pieces:
-            yield piece + b"\n"
-        return
-    separator = b"["  # written with the first IDs, so a read error before them prints nothing
-    for piece in pieces:
-        yield separator + piece
-        separator = b", "
-    yield b"[]\n" if separator == b"[" else b"]\n"
-
-
-def _read_chunks(stream: BinaryIO, size: int = CHUNK_SIZE, limit: int | None = None) -> Iterator[bytes]:
-    """Yield the stream's bytes in chunks of at most `size`, stopping after `limit` bytes if given."""
-    left = limit
-    while left is None or left > 0:
-        chunk = stream.read(size if left is None else min(size, left))
-        if not chunk:
-            return
-        if left is not None:
-            left -= len(chunk)
-        yield chunk
-
-
-def extract_stream(stream: BinaryIO, key: str = "id", lines: bool = False) -> Iterator[bytes]:
-    """Output pieces for any stream (a pipe too), read in order on one core."""
-    return format_ids(extract_ids(_read_chunks(stream), key), lines=lines)
-
-
-def extract_file(path: str, key: str = "id", lines: bool = False) -> Iterator[bytes]:
-    """Output pieces for a regular file, scanned by all CPU cores in order-keeping segments."""
-    workers = _available_cores()
-    size = os.path.getsize(path)
-    if workers < 2 or size < PARALLEL_MIN_BYTES:
-        with open(path, "rb") as stream:
-            yield from extract_stream(stream, key, lines)
-        return
-    with open(path, "rb") as stream:
-        points = _cut_points(stream, size, size // SEGMENT_BYTES + 1, _json_key(key))
-    jobs = [(path, start, end, key, lines) for start, end in itertools.pairwise(points)]
-    pieces = itertools.chain.from_iterable(_parallel_map(_extract_segment, jobs, workers))
-    yield from _join_pieces(pieces, lines)  # each segment comes back rendered, as one piece or none
-
-
 def _available_cores() -> int:
     """The CPU cores this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def _cut_points(stream: BinaryIO, size: int, parts: int, quoted_key: bytes) -> list[int]:
-    """Offsets from 0 to `size` that cut a file into about `parts` pieces, each just before a
-    quoted key whose opening quote is not escaped: no match spans such a place."""
-    points = [0]
-    for part in range(1, parts):
-        found = _next_key(stream, max(size * part // parts, points[-1] + 1), quoted_key)
-        if found is None:
-            break
-        points.append(found)
-    return [*points, size] if points[-1] < size else points
-
-
-def _next_key(stream: BinaryIO, offset: int, quoted_key: bytes) -> int | None:
-    """The offset of the first `quoted_key` at or after `offset` (> 0) not preceded by `\\`."""
-    position = offset - 1  # the file offset of window[0]: one byte early, to see a backslash
-    stream.seek(position)
-    window = b""
-    for chunk in _read_chunks(stream, 64 * 1024):
-        window += chunk
-        found = window.find(quoted_key, 1)
-        while found > 0:
-            if window[found - 1] != BACKSLASH:
-                return position + found
-            found = window.find(quoted_key, found + 1)
-        tail = window[-len(quoted_key) :]  # may hold the start of a key the next read completes
-        position += len(window) - len(tail)
-        window = tail
-    return None
-
-
-def _extract_segment(job: tuple[str, int, int, str, bool]) -> list[bytes]:
-    """Worker: the IDs in bytes [start, end) of a file, rendered as one piece (none if no IDs)."""
-    path, start, end, key, lines = job
-    with open(path, "rb") as stream:
-        stream.seek(start)
-        batches = extract_ids(_read_chunks(stream, limit=end - start), key)
-        pieces = [_render(ids, lines) for ids in batches if ids]
-    return [(b"\n" if lines else b", ").join(pieces)] if pieces else []
 
 
 def _parallel_map(func: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
@@ -349,712 +179,181 @@ class _Workers:
 _END = object()  # the end of an iterator, for next()
 
 
-# --- ISIN validation -------------------------------------------------------------------------------
-
-# ISO 6166 shape: a two-letter prefix (a country, or XS, EU, XF...), nine alphanumerics, a check digit.
-# Parsing works on text decoded as latin-1 (a byte a character, never an error): CPython sorts
-# and searches such str a fifth faster than bytes.
-ISIN_PATTERN = r"[A-Z]{2}[A-Z0-9]{9}[0-9]"
-_ISIN_LINE = re.compile(r"(?m)^" + ISIN_PATTERN + r"$")
-# What an ISIN token must not touch on either side (the look-arounds of _ISIN_TOKEN).
-_TOKEN_BYTES = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-# The look-behind comes after the first letter, so that the regex starts with a character set,
-# which the engine skips to quickly; it is 30% faster on XML than with the look-behind first.
-_ISIN_TOKEN = re.compile(r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z][A-Z0-9]{9}[0-9](?![A-Za-z0-9])")  # ISIN_PATTERN
+# --- JSON text and extract ------------------------------------------------------------------------
 
 
-def _luhn_digit(digit: int, doubled: bool) -> int:
-    """What one digit adds to a Luhn sum: itself, or its double with the two digits added."""
-    return (2 * digit - 9 if digit >= 5 else 2 * digit) if doubled else digit
+# JSON writes a `{` or `,` before every object member, and a match (key, colon, value) holds one
+# only inside a string value: input is cut just before one of these bytes.
+_MEMBER_STARTS = b"{,"
+BACKSLASH = ord("\\")
+# Files at least this big are split between the CPU cores; below it, starting workers costs more.
+PARALLEL_MIN_BYTES = 64 * 1024 * 1024
+SEGMENT_BYTES = 16 * 1024 * 1024  # the unit of work a core takes; its output is held until written
+# A JSON string as written: quotes, and any escape pair within (an unrolled loop, linear time).
+_OPEN_STRING = rb'"[^"\\]*(?:\\.[^"\\]*)*'
+JSON_STRING = _OPEN_STRING + b'"'
+# After a key, its string value: whole, or cut short by the end of the text.
+_STRING_VALUE = re.compile(rb"\s*:\s*" + _OPEN_STRING + rb'(?:"|\\?\Z)', re.DOTALL)
 
 
-def _isin_char_sum(value: int, doubled: bool) -> int:
-    """What one ISIN character (0-9, A=10 ... Z=35) adds; a letter counts as its two digits."""
-    if value < 10:
-        return _luhn_digit(value, doubled)
-    tens, ones = divmod(value, 10)
-    return _luhn_digit(ones, doubled) + _luhn_digit(tens, not doubled)
+def _json_key(key: str) -> bytes:
+    """The key as JSON writes it: quoted, with `"` and `\\` escaped, UTF-8."""
+    return json.dumps(key, ensure_ascii=False).encode()
 
 
-def _table(mapping: Callable[[int], int]) -> bytes:
-    """A bytes.translate table from a function of the byte value."""
-    return bytes(mapping(b) & 0xFF for b in range(256))
+def _key_regex(key: str, value: bytes) -> bytes:
+    """A regex for the object member `"KEY": VALUE`, whose groups are VALUE's.
 
-
-_ALPHANUMERIC = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_CHAR_VALUE = _table(lambda b: max(_ALPHANUMERIC.find(b), 0))
-_IS_DIGIT = _table(lambda b: 48 <= b <= 57)
-_IS_LETTER = _table(lambda b: 65 <= b <= 90)
-_IS_ALPHANUMERIC = _table(lambda b: b in _ALPHANUMERIC)
-_SHAPE = (_IS_LETTER,) * 2 + (_IS_ALPHANUMERIC,) * 9 + (_IS_DIGIT,)  # ISIN_PATTERN, a position each
-# Indexed by value + 36 * doubled: what a character adds to the sum (at most 18).
-_CHAR_SUM = _table(lambda b: _isin_char_sum(b % 36, b >= 36) if b < 72 else 0)
-_SUM_OK = _table(lambda b: b % 10 == 0)
-_LINE = 13  # an ISIN and its newline: lists of them are fixed-width records, cut and read blind
-
-
-def _isin_mask(lines: bytes) -> bytes:
-    """One byte per 13-byte line (12 characters and a newline): 1 where the line is an ISIN,
-    of ISIN_PATTERN's shape and with a check digit that holds, else 0.
-
-    ISO 6166: write letters as numbers (A=10 ... Z=35), then the Luhn sum of all the digits,
-    check digit included, must end in 0. Luhn doubles every second digit from the right, so a
-    character is doubled when an odd number of digit characters stand to its right (a letter
-    adds two digits, which keeps the parity).
-
-    All lines are checked at once, a character position at a time: a column's bytes, turned
-    into numbers by `translate`, are read as one big integer with a byte per line, and adding
-    such integers adds every line's figures side by side. No figure passes 255 (12 characters
-    add at most 12 * 18), so nothing carries into a neighbour. Python's big-integer arithmetic
-    does in C what would otherwise be a loop over millions of strings.
+    The quoted key comes first, so the regex engine's fast literal search finds candidates. It
+    counts only where the key's opening quote is not escaped: in valid JSON such a quoted KEY
+    followed by a colon always begins an object member (were the quote a string's closing one,
+    the key's text would follow a string, which JSON does not allow), so `{"my\\"id": 3}` and
+    `"a,\\"id\\":5"` inside a string give nothing.
     """
-    count = len(lines) // _LINE
-    total = doubled = 0  # doubled: 1 in a line's byte while an odd number of digits stand to the right
-    shaped = int.from_bytes(b"\x01" * count, "big")
-    for position in reversed(range(12)):
-        chars = lines[position::_LINE]
-        shaped &= int.from_bytes(chars.translate(_SHAPE[position]), "big")
-        index = int.from_bytes(chars.translate(_CHAR_VALUE), "big") + 36 * doubled
-        total += int.from_bytes(index.to_bytes(count, "big").translate(_CHAR_SUM), "big")
-        doubled ^= int.from_bytes(chars.translate(_IS_DIGIT), "big")
-    ok = int.from_bytes(total.to_bytes(count, "big").translate(_SUM_OK), "big")
-    return (ok & shaped).to_bytes(count, "big")
+    quoted = _json_key(key)
+    unescaped = b"(?<!\\\\" + re.escape(quoted) + b")"  # no backslash before the opening quote
+    return re.escape(quoted) + unescaped + rb"\s*:\s*" + value
 
 
-def is_valid_isin(text: str) -> bool:
-    """True when `text` is an upper-case ISIN whose check digit holds."""
-    return len(text) == 12 and text.isascii() and _isin_mask(text.encode("ascii") + b"\n") == b"\x01"
+# What extract prints: an integer as written (any sign and size; the look-ahead rejects 1.5 and
+# 1e3) or a string as written, so that the list stays JSON.
+_ID_VALUE = rb"(-?\d+(?![\d.eE])|" + JSON_STRING + rb")"
 
 
-def _valid_isins(lines: bytes) -> list[str]:
-    """The ISINs among 13-byte lines, in order."""
-    return list(itertools.compress(lines.decode("latin-1").split("\n"), _isin_mask(lines)))
+def _cut_before_member(key: str) -> Callable[[bytes], int]:
+    """Where text may be cut without splitting a match of `"KEY": value`: before the last `{` or
+    `,`, unless that stands in the string value of the last KEY, then before that KEY. 0 when
+    there is no such place (a key holding both bytes is never cut)."""
+    quoted = _json_key(key)
+    stops = [bytes([b]) for b in _MEMBER_STARTS if b not in quoted]
+
+    def cut(buffer: bytes) -> int:
+        if not stops:
+            return 0
+        end = max(buffer.rfind(stop) for stop in stops)
+        last_key = buffer.rfind(quoted)  # a value holds no key: only the last key's may span `end`
+        while last_key > 0 and buffer[last_key - 1] == BACKSLASH:  # `\"id"` inside a string is none
+            last_key = buffer.rfind(quoted, 0, last_key + len(quoted) - 1)
+        if 0 <= last_key < end:
+            value = _STRING_VALUE.match(buffer, last_key + len(quoted))
+            if value and value.end() > end:
+                end = max(buffer.rfind(stop, 0, last_key) for stop in stops)  # keep KEY with its value
+        return max(end, 0)
+
+    return cut
 
 
-def _keep_valid(candidates: list[str]) -> list[str]:
-    """The ISIN-shaped candidates whose check digit holds, in order (_valid_isins for a list:
-    the regex's candidates need no decode and split, and most often all of them are kept)."""
-    mask = _isin_mask("\n".join([*candidates, ""]).encode("latin-1"))
-    if b"\x00" not in mask:
-        return candidates
-    return list(itertools.compress(candidates, mask))
+def extract_ids(chunks: Iterable[bytes], key: str = "id") -> Iterator[list[bytes]]:
+    """Yield, a batch per chunk, every integer or string value of the key KEY in JSON text, as
+    written (a string with its quotes).
+
+    The text arrives in chunks of any size; a match split between chunks is found exactly once.
+    Each chunk is cut before its last `{` or `,` outside a match and the rest carried into the
+    next, so memory stays at a few chunks unless the input runs for megabytes without one.
+    """
+    pattern = re.compile(_key_regex(key, _ID_VALUE), re.DOTALL)
+    for buffer, end in _regroup(chunks, _cut_before_member(key)):
+        yield pattern.findall(buffer, 0, end)
 
 
-# --- Parse -----------------------------------------------------------------------------------------
-
-# The units of fetch's work, a worker's task each: blocks of text to parse into sorted runs, and
-# key ranges of the list to merge. Large enough to amortise sending them, small enough to be worked
-# in the CPU's caches: 1 MiB and 64 ranges parse a GLEIF file 15% faster than 4 MiB and 8, and 128
-# ranges end the merge that follows the last byte 20% sooner than 64 (bench/fetch.py, 100 Mbit/s).
-BLOCK_SIZE = 1024 * 1024
-KEY_RANGES = 128
-# Blocks parsed in this process before the rest go to a process per core: below 4 MiB of text,
-# starting them costs more than it saves. Decided on the text, not on the download's size: a 4 MB
-# zip of XML inflates to 143 MB.
-PARALLEL_MIN_BLOCKS = 4
-# While the payload arrives more slowly than the workers parse it, they also merge each
-# COMBINE_RUNS runs into one, in time the link leaves idle, so that the merge after the last byte
-# has ten times fewer runs: at 12.5 MB/s fetch then takes 0.96-0.98x the pipeline's time instead
-# of 1.03-1.06x (bench/fetch.py; 16, 32 and 64 runs measure alike, and 16 keeps the workers'
-# memory lowest). "More slowly": this process waited for the payload, off the CPU, for
-# IDLE_SHARE of the time or more. On a fast link or from a disk the workers are busy parsing,
-# and merging early there measured 0.7 s slower.
-COMBINE_RUNS = 16
-IDLE_SHARE = 0.5
-ISIN_COLUMN_NAMES = ("isin", "isin number")  # NSE India writes " ISIN NUMBER"
-_DELIMITERS = (",", ";", "\t")
-HEADER_SEARCH_LINES = 100  # preamble lines allowed before the header (Xetra's file has a few)
+def format_ids(batches: Iterable[list[bytes]], lines: bool = False) -> Iterator[bytes]:
+    """Render batches of IDs as one JSON list, `[1, "a2", 3]`, or an ID a line with strings
+    decoded; yields output pieces."""
+    return _join_pieces((_render(ids, lines) for ids in batches if ids), lines)
 
 
-class CsvLayout(NamedTuple):
-    """Where the ISINs stand in a CSV file."""
-
-    delimiter: str
-    column: int
-    data_start: int  # offset of the first data row in the text searched for the header
-
-
-class ListCounts(NamedTuple):
-    """What parsing found: the ISINs in the list (sorted and unique) and what was left out."""
-
-    count: int
-    invalid: int
-    duplicates: int
+def _render(ids: list[bytes], lines: bool) -> bytes:
+    """A batch of IDs as one piece: joined by `, ` for a list, or a line each with strings decoded."""
+    if not lines:
+        return b", ".join(ids)
+    text = b"\n".join(ids)
+    if b'"' in text:  # string IDs: per-ID work only for them
+        text = b"\n".join(_decode_string(i) if i.startswith(b'"') else i for i in ids)
+    return text
 
 
-class Reading(NamedTuple):
-    """How a payload's text gives its ISINs: the values of a CSV column (kind "csv"), the text of
-    the XML elements or the string values of the JSON keys named `column` ("xml", "json"), or
-    every ISIN-shaped token ("tokens")."""
-
-    kind: str
-    layout: CsvLayout | None = None
-    column: str | None = None
+def _decode_string(written: bytes) -> bytes:
+    """A JSON string's value in UTF-8, from the string as written; bytes that are no UTF-8 kept."""
+    try:
+        return json.loads(written.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+    except (ValueError, UnicodeError):  # a stray escape, or a lone surrogate such as \ud800
+        return written[1:-1]
 
 
-def choose_reading(head: bytes, column: str | None = None) -> Reading:
-    """How to read a payload, from its first lines and the --column asked for."""
-    layout = find_csv_layout(head, column)
-    if layout:
-        return Reading("csv", layout)
-    if not column:
-        return Reading("tokens")
-    first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    if first == b"<":
-        return Reading("xml", column=column)
-    if first in (b"{", b"["):
-        return Reading("json", column=column)
-    raise IsinToolError(
-        f"no column named {column!r} in the first {HEADER_SEARCH_LINES} lines, and the text is no XML or JSON"
-    )
+def _join_pieces(pieces: Iterable[bytes], lines: bool) -> Iterator[bytes]:
+    """Rendered pieces as the list `[a, b]` or as lines."""
+    if lines:
+        for piece in pieces:
+            yield piece + b"\n"
+        return
+    separator = b"["  # written with the first IDs, so a read error before them prints nothing
+    for piece in pieces:
+        yield separator + piece
+        separator = b", "
+    yield b"[]\n" if separator == b"[" else b"]\n"
 
 
-def find_csv_layout(head: bytes, column: str | None = None) -> CsvLayout | None:
-    """Find the header naming the ISIN column (or `column`, in any case) in the first lines;
-    None when there is none."""
-    wanted = {column.strip().lower()} if column else set(ISIN_COLUMN_NAMES)
-    offset = 0
-    for line in head.split(b"\n")[:HEADER_SEARCH_LINES]:
-        text = line.decode("utf-8", "replace").lstrip("\ufeff")
-        for delimiter in _DELIMITERS:
-            names = _header_names(text, delimiter)
-            if wanted & set(names):
-                return CsvLayout(
-                    delimiter,
-                    next(i for i, name in enumerate(names) if name in wanted),
-                    offset + len(line) + 1,
-                )
-        offset += len(line) + 1
+def extract_stream(stream: BinaryIO, key: str = "id", lines: bool = False) -> Iterator[bytes]:
+    """Output pieces for any stream (a pipe too), read in order on one core."""
+    return format_ids(extract_ids(_read_chunks(stream), key), lines=lines)
+
+
+def extract_file(path: str, key: str = "id", lines: bool = False) -> Iterator[bytes]:
+    """Output pieces for a regular file, scanned by all CPU cores in order-keeping segments."""
+    workers = _available_cores()
+    size = os.path.getsize(path)
+    if workers < 2 or size < PARALLEL_MIN_BYTES:
+        with open(path, "rb") as stream:
+            yield from extract_stream(stream, key, lines)
+        return
+    with open(path, "rb") as stream:
+        points = _cut_points(stream, size, size // SEGMENT_BYTES + 1, _json_key(key))
+    jobs = [(path, start, end, key, lines) for start, end in itertools.pairwise(points)]
+    pieces = itertools.chain.from_iterable(_parallel_map(_extract_segment, jobs, workers))
+    yield from _join_pieces(pieces, lines)  # each segment comes back rendered, as one piece or none
+
+
+def _cut_points(stream: BinaryIO, size: int, parts: int, quoted_key: bytes) -> list[int]:
+    """Offsets from 0 to `size` that cut a file into about `parts` pieces, each just before a
+    quoted key whose opening quote is not escaped: no match spans such a place."""
+    points = [0]
+    for part in range(1, parts):
+        found = _next_key(stream, max(size * part // parts, points[-1] + 1), quoted_key)
+        if found is None:
+            break
+        points.append(found)
+    return [*points, size] if points[-1] < size else points
+
+
+def _next_key(stream: BinaryIO, offset: int, quoted_key: bytes) -> int | None:
+    """The offset of the first `quoted_key` at or after `offset` (> 0) not preceded by `\\`."""
+    position = offset - 1  # the file offset of window[0]: one byte early, to see a backslash
+    stream.seek(position)
+    window = b""
+    for chunk in _read_chunks(stream, 64 * 1024):
+        window += chunk
+        found = window.find(quoted_key, 1)
+        while found > 0:
+            if window[found - 1] != BACKSLASH:
+                return position + found
+            found = window.find(quoted_key, found + 1)
+        tail = window[-len(quoted_key) :]  # may hold the start of a key the next read completes
+        position += len(window) - len(tail)
+        window = tail
     return None
 
 
-def _header_names(line: str, delimiter: str) -> list[str]:
-    """The fields of a possible header line, stripped and lower-cased; none if it is no CSV."""
-    try:
-        fields = next(csv.reader([line], delimiter=delimiter), [])
-    except csv.Error:  # a NUL or a stray carriage return: binary data, not a header
-        return []
-    return [field.strip().lower() for field in fields]
-
-
-def _head(chunks: Iterator[bytes]) -> bytes:
-    """Take chunks until they hold the lines where a header may stand (or the text ends)."""
-    head = b""
-    while head.count(b"\n") < HEADER_SEARCH_LINES and len(head) < BLOCK_SIZE:
-        chunk = next(chunks, b"")
-        if not chunk:
-            break
-        head += chunk
-    return head
-
-
-def _blocks(chunks: Iterable[bytes], reading: Reading) -> Iterator[bytes]:
-    """Regroup chunks into blocks that no match spans: of whole records in a CSV, cut before a
-    tag in XML, before an object member in JSON, and between tokens in other text."""
-
-    def after_last_record(buffer: bytes) -> int:
-        end = buffer.rfind(b"\n") + 1
-        # A newline inside a quoted field is not the end of a record: quotes before a real
-        # record end come in pairs ("" escapes a quote, which keeps the count even). A stray
-        # quote would keep the count odd for good, so past a few blocks take the last newline.
-        if len(buffer) >= 4 * BLOCK_SIZE or b'"' not in buffer:  # `in` is fast, `count` not
-            return end
-        odd = buffer.count(b'"', 0, end) % 2
-        while odd and end:
-            previous = buffer.rfind(b"\n", 0, end - 1) + 1
-            odd ^= buffer.count(b'"', previous, end) % 2
-            end = previous
-        return end
-
-    def after_last_token(buffer: bytes) -> int:
-        # A token ends at a byte that is no letter or digit, so a block may end after any such
-        # byte: JSON or XML on one long line is then cut into blocks too.
-        return len(buffer.rstrip(_TOKEN_BYTES))
-
-    def before_last_tag(buffer: bytes) -> int:
-        return max(buffer.rfind(b"<"), 0)  # element text runs from `>` to `<`
-
-    cuts = {"csv": after_last_record, "xml": before_last_tag, "tokens": after_last_token}
-    cut = _cut_before_member(reading.column or "") if reading.kind == "json" else cuts[reading.kind]
-    for buffer, end in _regroup(chunks, cut):
-        if end:
-            yield buffer[:end]
-
-
-def _csv_isin_pattern(layout: CsvLayout) -> re.Pattern[str]:
-    """A regex for rows whose ISIN column holds an ISIN-shaped value (group 1), in unquoted
-    text where every row starts with a newline (the block's first row too)."""
-    d = re.escape(layout.delimiter)
-    fields_before = ("[^" + d + "\n]*" + d) * layout.column  # written out: faster than {n}
-    # Anchored on the newline, which the regex engine finds fast, rather than on `^`, which it
-    # would try at every character. The value may be padded with blanks; the field ends there.
-    return re.compile("\n" + fields_before + "[ \t]*(" + ISIN_PATTERN + ")[ \t]*\r?(?![^" + d + "\n])")
-
-
-_BLANK_LINE = re.compile(r"\n(?=\r?\n)")
-
-
-def _csv_candidates(block: str, layout: CsvLayout) -> tuple[list[str], int]:
-    """The ISIN-shaped values of the ISIN column in a block of whole records, and its row count."""
-    if '"' in block:  # quoted fields may hold delimiters and newlines: let the csv module read them
-        reader = csv.reader(io.StringIO(block, newline=""), delimiter=layout.delimiter)
-        try:
-            rows = [row for row in reader if row]
-        except csv.Error as exc:
-            raise IsinToolError(f"malformed CSV near row {reader.line_num}: {exc}") from None
-        fields = [row[layout.column].strip() if len(row) > layout.column else "" for row in rows]
-        return _ISIN_LINE.findall("\n".join(fields)), len(rows)
-    text = "\n" + block if block.endswith("\n") else "\n" + block + "\n"
-    rows = text.count("\n") - 1
-    if "\n\n" in text or "\n\r\n" in text:
-        rows -= len(_BLANK_LINE.findall(text))
-    return _csv_isin_pattern(layout).findall(text), rows
-
-
-def _column_pattern(reading: Reading, prefixed: bool = True) -> re.Pattern[str]:
-    """The regex for the values --column names in XML or JSON text (decoded as latin-1): one
-    match a value, its group the value when it is ISIN-shaped, else empty (counted invalid).
-
-    XML: an element whose local name is the column, whatever its prefix and attributes; its
-    text runs to the next tag (blocks are cut before a `<`, so a block's end is one too). For
-    text where no `:NAME` occurs (`prefixed` False; ESMA's files use a default namespace), the
-    regex starts with the literal `<NAME`, which the regex engine finds six times faster. JSON:
-    a key's string value, found as extract finds keys. Blanks around the value are stripped.
-    """
-    isin = "(" + ISIN_PATTERN + ")"
-    if reading.kind == "xml":
-        prefix = r"(?:[A-Za-z_][\w.-]*:)?" if prefixed else ""
-        name = re.escape(reading.column or "")
-        return re.compile("<" + prefix + name + r"(?:\s[^>]*)?(?<!/)>\s*(?:" + isin + r"\s*(?=<|\Z))?")
-    value = b'"[ \t]*(?:' + isin.encode() + b'[ \t]*")?'
-    return re.compile(_key_regex(reading.column or "", value).decode("latin-1"), re.DOTALL)
-
-
-def _fixed_width_column(block: bytes, layout: CsvLayout) -> bytes | None:
-    """The ISIN column of a block as 13-byte lines, when every row is laid out like the first:
-    the same length, with its delimiters and line end in the same places, and no quotes.
-
-    Files that machines write, such as GLEIF's (a 20-character LEI, a comma, a 12-character
-    ISIN), are laid out so. Then the column is twelve strided slices, a character position each,
-    and needs no regex. None when the block is not that regular, or the first row's field is
-    not 12 characters wide: the regex reads it then.
-    """
-    width = block.find(b"\n") + 1
-    rows = len(block) // width if width else 0
-    if not rows or rows * width != len(block) or b'"' in block:  # quoted fields: the csv module's
-        return None
-    marks = bytearray(256)  # a delimiter reads 1, a carriage return 2, a newline 3, the rest 0
-    marks[ord(layout.delimiter)], marks[13], marks[10] = 1, 2, 3
-    first = block[:width]
-    if block.translate(marks) != first.translate(marks) * rows:
-        return None  # a row has its marks elsewhere than the first row has them
-    fields = first[:-1].split(layout.delimiter.encode("latin-1"))
-    if len(fields) <= layout.column or len(fields[layout.column].removesuffix(b"\r")) != 12:
-        return None
-    start = sum(len(field) + 1 for field in fields[: layout.column])
-    lines = bytearray(_LINE * rows)
-    for position in range(12):
-        lines[position::_LINE] = block[start + position :: width]
-    lines[12::_LINE] = b"\n" * rows
-    return bytes(lines)
-
-
-def _parse_block(job: tuple[bytes, Reading]) -> tuple[str, int]:
-    """Worker: a block's valid ISINs as a sorted run (text, a line each), and how many rows,
-    values or ISIN-shaped tokens it had that were not valid ISINs."""
-    block, reading = job
-    layout = reading.layout
-    lines = _fixed_width_column(block, layout) if layout else None
-    if lines is not None:
-        valid = _valid_isins(lines)
-        rows = len(lines) // _LINE
-    else:  # the general reading: a regex (or the csv module for quoted CSV)
-        text = block.decode("latin-1")
-        if layout:
-            candidates, rows = _csv_candidates(text, layout)
-        elif reading.kind == "tokens":
-            candidates = _ISIN_TOKEN.findall(text)
-            rows = len(candidates)
-        else:
-            prefixed = reading.kind == "xml" and ":" + (reading.column or "") in text
-            values = _column_pattern(reading, prefixed).findall(text)
-            candidates, rows = [value for value in values if value], len(values)
-        valid = _keep_valid(candidates)
-    valid.sort()
-    return "\n".join(valid) + "\n" if valid else "", rows - len(valid)
-
-
-class _Run:
-    """A sorted run seen as a sequence of ISINs, for bisect, without splitting it."""
-
-    def __init__(self, run: str) -> None:
-        self.run = run
-
-    def __len__(self) -> int:
-        return len(self.run) // _LINE
-
-    def __getitem__(self, i: int) -> str:
-        return self.run[i * _LINE : i * _LINE + 12]
-
-
-def _pivots(runs: list[str], ranges: int) -> list[str]:
-    """ISINs that cut the runs into `ranges` key ranges of about equal size, from a sample of
-    every run (a payload sorted already has runs that each cover a narrow range)."""
-    sample = sorted(isins[len(isins) * k // ranges] for isins in map(_Run, runs) for k in range(ranges))
-    return sorted({sample[len(sample) * k // ranges] for k in range(1, ranges)})
-
-
-class _KeyRanges(NamedTuple):
-    """Sorted runs, and where the pivots cut each: range k of a run is run[cuts[k]:cuts[k + 1]],
-    the ISINs from pivots[k-1] up to pivots[k]."""
-
-    runs: list[str]
-    cuts: list[list[int]]
-
-    @classmethod
-    def of(cls, runs: list[str], pivots: list[str]) -> _KeyRanges:
-        cuts = [
-            [0, *(_LINE * bisect.bisect_left(_Run(run), pivot) for pivot in pivots), len(run)] for run in runs
-        ]
-        return cls(runs, cuts)
-
-    def pieces(self, k: int) -> list[str]:
-        """Range k's piece of every run."""
-        return [run[cuts[k] : cuts[k + 1]] for run, cuts in zip(self.runs, self.cuts, strict=True)]
-
-
-# The key ranges being merged. Set before the merge's worker processes are forked, so that they
-# inherit the runs in memory shared with this process: only a range's number goes down a pipe,
-# where the runs themselves (100 MB for GLEIF's file) would go twice.
-_MERGING = _KeyRanges([], [])
-
-
-def _merge_key_range(k: int) -> tuple[bytes, int, int]:
-    """Worker: range k of the runs being merged, as text for the list, with the counts of ISINs
-    written and of duplicates dropped."""
-    text, dropped = _merge_runs(_MERGING.pieces(k))
-    return text.encode("ascii"), len(text) // _LINE, dropped
-
-
-def _merge_runs(runs: list[str]) -> tuple[str, int]:
-    """Worker: one sorted run of the unique ISINs of sorted runs, and how many duplicates it
-    dropped."""
-    isins = "".join(runs).split("\n")
-    isins.pop()  # the text ends with a newline
-    isins.sort()  # timsort merges the sorted runs rather than sorting afresh
-    # Duplicates are neighbours: keep each ISIN that differs from the one before (40% faster than
-    # itertools.groupby, as no group objects are made).
-    differs = itertools.chain((True,), map(operator.ne, isins[1:], isins))
-    unique = list(itertools.compress(isins, differs))
-    return "\n".join(unique) + "\n" if unique else "", len(isins) - len(unique)
-
-
-class _Waiting:
-    """A payload's chunks, timing how long this process waits for them off the CPU: the time a
-    slow link leaves the cores idle."""
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks = iter(chunks)
-        self._waited = 0.0
-        self._since = time.monotonic()
-
-    def __iter__(self) -> _Waiting:
-        return self
-
-    def __next__(self) -> bytes:
-        wall, cpu = time.monotonic(), time.process_time()
-        try:
-            return next(self._chunks)
-        finally:
-            self._waited += (time.monotonic() - wall) - (time.process_time() - cpu)
-
-    def idle_share(self) -> float:
-        """The share of the wall time since the last call (or the start) spent waiting."""
-        now = time.monotonic()
-        share = self._waited / max(now - self._since, 1e-9)
-        self._waited, self._since = 0.0, now
-        return share
-
-
-def _sorted_runs(
-    blocks: Iterator[bytes], reading: Reading, workers: int, arrival: _Waiting
-) -> tuple[list[str], int, int, bool]:
-    """Parse blocks as they come into sorted runs of valid ISINs, in worker processes once they
-    pass PARALLEL_MIN_BLOCKS; the runs, the count of invalid values, that of duplicates already
-    dropped, and whether the workers ran. While the payload's `arrival` leaves them idle, the
-    workers merge each COMBINE_RUNS runs into one."""
-    runs: list[str] = []
-    fresh: list[str] = []  # runs not yet merged
-    merging: list[Future[tuple[str, int]]] = []
-    invalid = duplicates = 0
-    with _Workers(workers) as pool:
-        jobs = ((block, reading) for block in blocks)
-        for run, block_invalid in pool.map(_parse_block, jobs, here_first=PARALLEL_MIN_BLOCKS):
-            invalid += block_invalid
-            if run:
-                fresh.append(run)
-            if len(fresh) == COMBINE_RUNS:
-                if pool.started and arrival.idle_share() >= IDLE_SHARE:
-                    merging.append(pool.submit(_merge_runs, fresh))
-                else:
-                    runs += fresh
-                fresh = []
-        for future in merging:
-            run, dropped = future.result()
-            runs.append(run)
-            duplicates += dropped
-        return runs + fresh, invalid, duplicates, pool.started
-
-
-def parse_isins(
-    chunks: Iterable[bytes], write: Callable[[bytes], object], column: str | None = None, workers: int = 1
-) -> ListCounts:
-    """Collect the valid ISINs from a payload's text, given in chunks of any size, and hand the
-    list (sorted and unique, a line each) to `write` in pieces, in order.
-
-    A CSV whose header names an ISIN column (or `column`) gives that column only, so the ISINs
-    of a benchmark or an underlying in other columns are not taken; rows whose field is empty
-    or not a valid ISIN count as invalid. In XML or JSON, `column` names the elements or keys
-    whose values to read. Any other text gives every ISIN-shaped token, and those failing the
-    check digit count as invalid.
-
-    A sample sort, so that `workers` processes share the work: each block of text becomes a
-    sorted run of valid ISINs (see _sorted_runs); the runs are cut into key ranges (set by a
-    sample of them); each range's pieces are merged into unique ISINs; the ranges' texts, in
-    order, are the list, and each goes to `write` as soon as it and those before it are done.
-    """
-    chunks = _Waiting(chunks)
-    first = _head(chunks).removeprefix(b"\xef\xbb\xbf")
-    reading = choose_reading(first, column)
-    if reading.layout:
-        first = first[reading.layout.data_start :]
-    blocks = _blocks(itertools.chain([first], chunks), reading)
-    global _MERGING
-    runs, invalid, duplicates, parallel = _sorted_runs(blocks, reading, workers, chunks)
-    pivots = _pivots(runs, KEY_RANGES) if runs else []
-    _MERGING = _KeyRanges.of(runs, pivots)
-    count = 0
-    try:
-        with _Workers(workers) as pool:  # forked only now: see _MERGING
-            ranges = range(len(pivots) + 1)
-            for text, unique, dropped in pool.map(
-                _merge_key_range, ranges, here_first=0 if parallel else None
-            ):
-                if text:
-                    write(text)
-                count += unique
-                duplicates += dropped
-    finally:
-        _MERGING = _KeyRanges([], [])
-    return ListCounts(count, invalid, duplicates)
-
-
-def decompressed_chunks(chunks: Iterable[bytes], max_bytes: int) -> Iterator[bytes]:
-    """Yield the text of a payload given in chunks as it arrives, recognised by its first bytes:
-    a zip's one file, gzip, or plain. Raises at the end if a checksum or a size fails."""
-    stream = _ByteStream(chunks)
-    magic = stream.peek(4)
-    if magic.startswith(b"PK\x03\x04"):
-        text = _zip_member(stream)
-    elif magic.startswith(b"\x1f\x8b"):
-        text = _gunzip(stream)
-    else:
-        text = stream.pieces()
-    total = 0
-    try:
-        for chunk in text:
-            total += len(chunk)
-            if total > max_bytes:
-                raise IsinToolError(f"the payload decompresses to more than {max_bytes} bytes (--max-bytes)")
-            yield chunk
-    except zlib.error as exc:
-        raise IsinToolError(f"corrupt payload: {exc}") from None
-
-
-class _ByteStream:
-    """Chunks read as a stream: exact reads for a format's headers, pieces for its data."""
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks = iter(chunks)
-        self._buffer = b""
-
-    def peek(self, size: int) -> bytes:
-        """The next `size` bytes (fewer at the end), left to be read."""
-        while len(self._buffer) < size:
-            chunk = next(self._chunks, b"")
-            if not chunk:
-                break
-            self._buffer += chunk
-        return self._buffer[:size]
-
-    def read(self, size: int) -> bytes:
-        """Exactly the next `size` bytes; a payload that ends first is truncated."""
-        data = self.peek(size)
-        if len(data) < size:
-            raise IsinToolError("truncated payload: it ends inside a zip header or trailer")
-        self._buffer = self._buffer[size:]
-        return data
-
-    def pieces(self, limit: int | None = None) -> Iterator[bytes]:
-        """The bytes that follow, as they come: all, or the next `limit`."""
-        left = limit
-        while left is None or left > 0:
-            piece = self._buffer or next(self._chunks, b"")
-            if not piece:
-                return
-            if left is not None:
-                piece, self._buffer = piece[:left], piece[left:]
-                left -= len(piece)
-            else:
-                self._buffer = b""
-            yield piece
-
-    def unread(self, data: bytes) -> None:
-        """Put bytes back, to be read next."""
-        self._buffer = data + self._buffer
-
-
-def _inflate(inflater: Any, data: bytes) -> Iterator[bytes]:
-    """Inflate `data` a block at most at a time: a small input that inflates hugely stays small."""
-    while data and not inflater.eof:
-        yield inflater.decompress(data, BLOCK_SIZE)
-        data = inflater.unconsumed_tail
-
-
-def _gunzip(stream: _ByteStream) -> Iterator[bytes]:
-    """gzip (RFC 1952), every member; zlib checks each member's CRC-32 and size."""
-    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
-    started = False
-    for piece in stream.pieces():
-        while piece:
-            started = True
-            yield from _inflate(inflater, piece)
-            piece = inflater.unused_data if inflater.eof else b""
-            if inflater.eof:
-                inflater, started = zlib.decompressobj(zlib.MAX_WBITS | 16), False
-    if started:
-        raise IsinToolError("truncated payload: the gzip stream ends early")
-
-
-# The zip format, as PKWARE's APPNOTE.TXT defines it (section numbers below). Python's zipfile
-# starts from the central directory at the end of the file; a stream is read from the front.
-_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")  # 4.3.7, 30 bytes; sizes 0xFFFFFFFF: see zip64
-_ZIP64_EXTRA_ID = 0x0001  # 4.5.3: the real sizes, 8 bytes each
-_ENCRYPTED, _DATA_DESCRIPTOR = 0x0001, 0x0008  # general purpose bit flag, bits 0 and 3 (4.4.4)
-_STORED, _DEFLATED = 0, 8  # compression method (4.4.5)
-_DESCRIPTOR_SIGNATURE = b"PK\x07\x08"  # 4.3.9.3: optional before a data descriptor
-_END_SIGNATURE = b"PK\x05\x06"  # 4.3.16: 22 bytes, the last two the length of the comment after them
-_MAX_END_RECORD = 22 + 0xFFFF
-_CENTRAL_SIGNATURES = (b"PK\x01\x02", b"PK\x05\x05", _END_SIGNATURE, b"PK\x06\x06", b"PK\x06\x07")
-
-
-class _ZipEntry(NamedTuple):
-    """A local file header (4.3.7), the sizes from its zip64 extra field where it has one."""
-
-    name: str
-    flags: int
-    method: int
-    crc: int
-    compressed: int
-    size: int
-    zip64: bool
-
-
-def _zip_member(stream: _ByteStream) -> Iterator[bytes]:
-    """The one file in a zip, inflated as it streams: folder entries before it are skipped, its
-    CRC-32 and sizes are checked at its end, and a second file is refused."""
-    entry = _next_file_entry(stream)
-    if entry is None:
-        raise IsinToolError("expected one file in the zip, found nothing")
-    yield from _entry_data(stream, entry)
-    second = _next_file_entry(stream)
-    if second is not None:
-        raise IsinToolError(f"expected one file in the zip, found {entry.name}, {second.name}")
-    tail = b""
-    for piece in stream.pieces():  # the central directory, read to the end of the payload
-        tail = (tail + piece)[-_MAX_END_RECORD:]
-    end = tail.rfind(_END_SIGNATURE)
-    if end < 0 or len(tail) - end - 22 != int.from_bytes(tail[end + 20 : end + 22], "little"):
-        raise IsinToolError("truncated payload: the zip lacks its end of central directory record")
-
-
-def _next_file_entry(stream: _ByteStream) -> _ZipEntry | None:
-    """The next local file header that is not a folder's (whose data is read past); None at the
-    central directory."""
-    while True:
-        signature = stream.peek(4)
-        if signature in _CENTRAL_SIGNATURES or signature == b"":
-            return None
-        entry = _local_header(stream)
-        if not entry.name.endswith("/"):
-            return entry
-        for _ in _entry_data(stream, entry):  # a folder: empty, but it may be deflated even so
-            pass
-
-
-def _local_header(stream: _ByteStream) -> _ZipEntry:
-    """Read a local file header (4.3.7) with its name and extra field."""
-    fields = _LOCAL_HEADER.unpack(stream.read(_LOCAL_HEADER.size))
-    magic, _version, flags, method, _time, _date, crc, compressed, size, name_length, extra_length = fields
-    if magic != b"PK\x03\x04":
-        raise IsinToolError("corrupt zip: no local file header where one should be")
-    name = stream.read(name_length).decode("utf-8" if flags & 0x0800 else "cp437")  # 4.4.4 bit 11
-    extra = stream.read(extra_length)
-    zip64 = False
-    while len(extra) >= 4:  # 4.5.1: blocks of an id and a size, then the data
-        block_id, block_size = struct.unpack_from("<HH", extra)
-        if block_id == _ZIP64_EXTRA_ID:
-            values = iter(struct.unpack_from(f"<{block_size // 8}Q", extra, 4))
-            size = next(values) if size == 0xFFFFFFFF else size  # 4.5.3: in this order
-            compressed = next(values) if compressed == 0xFFFFFFFF else compressed
-            zip64 = True
-        extra = extra[4 + block_size :]
-    return _ZipEntry(name, flags, method, crc, compressed, size, zip64)
-
-
-def _entry_data(stream: _ByteStream, entry: _ZipEntry) -> Iterator[bytes]:
-    """An entry's data, inflated as it streams; its CRC-32 and sizes checked at its end."""
-    if entry.flags & _ENCRYPTED:
-        raise IsinToolError(f"{entry.name} is encrypted in the zip")
-    if entry.method not in (_STORED, _DEFLATED):
-        raise IsinToolError(
-            f"{entry.name} is compressed with zip method {entry.method}: only 0 and 8 are read"
-        )
-    crc = size = compressed = 0
-    if entry.method == _DEFLATED:  # deflate marks its own end, so the sizes may come after the data
-        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-        for piece in stream.pieces():
-            compressed += len(piece)
-            for text in _inflate(inflater, piece):
-                crc, size = zlib.crc32(text, crc), size + len(text)
-                yield text
-            if inflater.eof:
-                compressed -= len(inflater.unused_data)
-                stream.unread(inflater.unused_data)
-                break
-        else:
-            raise IsinToolError(f"truncated payload: the zip ends inside {entry.name}")
-    elif entry.flags & _DATA_DESCRIPTOR:
-        raise IsinToolError(f"{entry.name} is stored with its sizes after it: it cannot be read as a stream")
-    else:
-        for text in stream.pieces(entry.compressed):
-            crc, size, compressed = zlib.crc32(text, crc), size + len(text), compressed + len(text)
-            yield text
-    expected = _data_descriptor(stream, entry) if entry.flags & _DATA_DESCRIPTOR else entry
-    if (crc, size, compressed) != (expected.crc, expected.size, expected.compressed):
-        raise IsinToolError(f"corrupt zip: {entry.name} fails its CRC-32 or size check")
-
-
-def _data_descriptor(stream: _ByteStream, entry: _ZipEntry) -> _ZipEntry:
-    """The CRC-32 and sizes written after the data (4.3.9), 8-byte sizes after a zip64 header."""
-    if stream.peek(4) == _DESCRIPTOR_SIGNATURE:
-        stream.read(4)
-    layout = struct.Struct("<IQQ" if entry.zip64 else "<III")
-    crc, compressed, size = layout.unpack(stream.read(layout.size))
-    return entry._replace(crc=crc, compressed=compressed, size=size)
-
-
-# --- Download --------------------------------------------------------------------------------------
+def _extract_segment(job: tuple[str, int, int, str, bool]) -> list[bytes]:
+    """Worker: the IDs in bytes [start, end) of a file, rendered as one piece (none if no IDs)."""
+    path, start, end, key, lines = job
+    with open(path, "rb") as stream:
+        stream.seek(start)
+        batches = extract_ids(_read_chunks(stream, limit=end - start), key)
+        pieces = [_render(ids, lines) for ids in batches if ids]
+    return [(b"\n" if lines else b", ").join(pieces)] if pieces else []
+
+
+# --- Download -------------------------------------------------------------------------------------
 
 GLEIF_ISIN_LEI_URL = "https://mapping.gleif.org/api/v2/isin-lei/latest/download"
 DEFAULT_OUTPUT = "isins.txt"
@@ -1455,7 +754,722 @@ def _reason(exc: BaseException) -> str:
     return str(reason if isinstance(reason, BaseException) else exc)
 
 
-# --- Write -----------------------------------------------------------------------------------------
+# --- Decompress: gzip, and the dispatch by first bytes --------------------------------------------
+
+
+def decompressed_chunks(chunks: Iterable[bytes], max_bytes: int) -> Iterator[bytes]:
+    """Yield the text of a payload given in chunks as it arrives, recognised by its first bytes:
+    a zip's one file, gzip, or plain. Raises at the end if a checksum or a size fails."""
+    stream = _ByteStream(chunks)
+    magic = stream.peek(4)
+    if magic.startswith(b"PK\x03\x04"):
+        text = _zip_member(stream)
+    elif magic.startswith(b"\x1f\x8b"):
+        text = _gunzip(stream)
+    else:
+        text = stream.pieces()
+    total = 0
+    try:
+        for chunk in text:
+            total += len(chunk)
+            if total > max_bytes:
+                raise IsinToolError(f"the payload decompresses to more than {max_bytes} bytes (--max-bytes)")
+            yield chunk
+    except zlib.error as exc:
+        raise IsinToolError(f"corrupt payload: {exc}") from None
+
+
+class _ByteStream:
+    """Chunks read as a stream: exact reads for a format's headers, pieces for its data."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._buffer = b""
+
+    def peek(self, size: int) -> bytes:
+        """The next `size` bytes (fewer at the end), left to be read."""
+        while len(self._buffer) < size:
+            chunk = next(self._chunks, b"")
+            if not chunk:
+                break
+            self._buffer += chunk
+        return self._buffer[:size]
+
+    def read(self, size: int) -> bytes:
+        """Exactly the next `size` bytes; a payload that ends first is truncated."""
+        data = self.peek(size)
+        if len(data) < size:
+            raise IsinToolError("truncated payload: it ends inside a zip header or trailer")
+        self._buffer = self._buffer[size:]
+        return data
+
+    def pieces(self, limit: int | None = None) -> Iterator[bytes]:
+        """The bytes that follow, as they come: all, or the next `limit`."""
+        left = limit
+        while left is None or left > 0:
+            piece = self._buffer or next(self._chunks, b"")
+            if not piece:
+                return
+            if left is not None:
+                piece, self._buffer = piece[:left], piece[left:]
+                left -= len(piece)
+            else:
+                self._buffer = b""
+            yield piece
+
+    def unread(self, data: bytes) -> None:
+        """Put bytes back, to be read next."""
+        self._buffer = data + self._buffer
+
+
+def _inflate(inflater: Any, data: bytes) -> Iterator[bytes]:
+    """Inflate `data` a block at most at a time: a small input that inflates hugely stays small."""
+    while data and not inflater.eof:
+        yield inflater.decompress(data, BLOCK_SIZE)
+        data = inflater.unconsumed_tail
+
+
+def _gunzip(stream: _ByteStream) -> Iterator[bytes]:
+    """gzip (RFC 1952), every member; zlib checks each member's CRC-32 and size."""
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    started = False
+    for piece in stream.pieces():
+        while piece:
+            started = True
+            yield from _inflate(inflater, piece)
+            piece = inflater.unused_data if inflater.eof else b""
+            if inflater.eof:
+                inflater, started = zlib.decompressobj(zlib.MAX_WBITS | 16), False
+    if started:
+        raise IsinToolError("truncated payload: the gzip stream ends early")
+
+
+# --- Zip ------------------------------------------------------------------------------------------
+
+
+# The zip format, as PKWARE's APPNOTE.TXT defines it (section numbers below). Python's zipfile
+# starts from the central directory at the end of the file; a stream is read from the front.
+_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")  # 4.3.7, 30 bytes; sizes 0xFFFFFFFF: see zip64
+_ZIP64_EXTRA_ID = 0x0001  # 4.5.3: the real sizes, 8 bytes each
+_ENCRYPTED, _DATA_DESCRIPTOR = 0x0001, 0x0008  # general purpose bit flag, bits 0 and 3 (4.4.4)
+_STORED, _DEFLATED = 0, 8  # compression method (4.4.5)
+_DESCRIPTOR_SIGNATURE = b"PK\x07\x08"  # 4.3.9.3: optional before a data descriptor
+_END_SIGNATURE = b"PK\x05\x06"  # 4.3.16: 22 bytes, the last two the length of the comment after them
+_MAX_END_RECORD = 22 + 0xFFFF
+_CENTRAL_SIGNATURES = (b"PK\x01\x02", b"PK\x05\x05", _END_SIGNATURE, b"PK\x06\x06", b"PK\x06\x07")
+
+
+class _ZipEntry(NamedTuple):
+    """A local file header (4.3.7), the sizes from its zip64 extra field where it has one."""
+
+    name: str
+    flags: int
+    method: int
+    crc: int
+    compressed: int
+    size: int
+    zip64: bool
+
+
+def _zip_member(stream: _ByteStream) -> Iterator[bytes]:
+    """The one file in a zip, inflated as it streams: folder entries before it are skipped, its
+    CRC-32 and sizes are checked at its end, and a second file is refused."""
+    entry = _next_file_entry(stream)
+    if entry is None:
+        raise IsinToolError("expected one file in the zip, found nothing")
+    yield from _entry_data(stream, entry)
+    second = _next_file_entry(stream)
+    if second is not None:
+        raise IsinToolError(f"expected one file in the zip, found {entry.name}, {second.name}")
+    tail = b""
+    for piece in stream.pieces():  # the central directory, read to the end of the payload
+        tail = (tail + piece)[-_MAX_END_RECORD:]
+    end = tail.rfind(_END_SIGNATURE)
+    if end < 0 or len(tail) - end - 22 != int.from_bytes(tail[end + 20 : end + 22], "little"):
+        raise IsinToolError("truncated payload: the zip lacks its end of central directory record")
+
+
+def _next_file_entry(stream: _ByteStream) -> _ZipEntry | None:
+    """The next local file header that is not a folder's (whose data is read past); None at the
+    central directory."""
+    while True:
+        signature = stream.peek(4)
+        if signature in _CENTRAL_SIGNATURES or signature == b"":
+            return None
+        entry = _local_header(stream)
+        if not entry.name.endswith("/"):
+            return entry
+        for _ in _entry_data(stream, entry):  # a folder: empty, but it may be deflated even so
+            pass
+
+
+def _local_header(stream: _ByteStream) -> _ZipEntry:
+    """Read a local file header (4.3.7) with its name and extra field."""
+    fields = _LOCAL_HEADER.unpack(stream.read(_LOCAL_HEADER.size))
+    magic, _version, flags, method, _time, _date, crc, compressed, size, name_length, extra_length = fields
+    if magic != b"PK\x03\x04":
+        raise IsinToolError("corrupt zip: no local file header where one should be")
+    name = stream.read(name_length).decode("utf-8" if flags & 0x0800 else "cp437")  # 4.4.4 bit 11
+    extra = stream.read(extra_length)
+    zip64 = False
+    while len(extra) >= 4:  # 4.5.1: blocks of an id and a size, then the data
+        block_id, block_size = struct.unpack_from("<HH", extra)
+        if block_id == _ZIP64_EXTRA_ID:
+            values = iter(struct.unpack_from(f"<{block_size // 8}Q", extra, 4))
+            size = next(values) if size == 0xFFFFFFFF else size  # 4.5.3: in this order
+            compressed = next(values) if compressed == 0xFFFFFFFF else compressed
+            zip64 = True
+        extra = extra[4 + block_size :]
+    return _ZipEntry(name, flags, method, crc, compressed, size, zip64)
+
+
+def _entry_data(stream: _ByteStream, entry: _ZipEntry) -> Iterator[bytes]:
+    """An entry's data, inflated as it streams; its CRC-32 and sizes checked at its end."""
+    if entry.flags & _ENCRYPTED:
+        raise IsinToolError(f"{entry.name} is encrypted in the zip")
+    if entry.method not in (_STORED, _DEFLATED):
+        raise IsinToolError(
+            f"{entry.name} is compressed with zip method {entry.method}: only 0 and 8 are read"
+        )
+    crc = size = compressed = 0
+    if entry.method == _DEFLATED:  # deflate marks its own end, so the sizes may come after the data
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        for piece in stream.pieces():
+            compressed += len(piece)
+            for text in _inflate(inflater, piece):
+                crc, size = zlib.crc32(text, crc), size + len(text)
+                yield text
+            if inflater.eof:
+                compressed -= len(inflater.unused_data)
+                stream.unread(inflater.unused_data)
+                break
+        else:
+            raise IsinToolError(f"truncated payload: the zip ends inside {entry.name}")
+    elif entry.flags & _DATA_DESCRIPTOR:
+        raise IsinToolError(f"{entry.name} is stored with its sizes after it: it cannot be read as a stream")
+    else:
+        for text in stream.pieces(entry.compressed):
+            crc, size, compressed = zlib.crc32(text, crc), size + len(text), compressed + len(text)
+            yield text
+    expected = _data_descriptor(stream, entry) if entry.flags & _DATA_DESCRIPTOR else entry
+    if (crc, size, compressed) != (expected.crc, expected.size, expected.compressed):
+        raise IsinToolError(f"corrupt zip: {entry.name} fails its CRC-32 or size check")
+
+
+def _data_descriptor(stream: _ByteStream, entry: _ZipEntry) -> _ZipEntry:
+    """The CRC-32 and sizes written after the data (4.3.9), 8-byte sizes after a zip64 header."""
+    if stream.peek(4) == _DESCRIPTOR_SIGNATURE:
+        stream.read(4)
+    layout = struct.Struct("<IQQ" if entry.zip64 else "<III")
+    crc, compressed, size = layout.unpack(stream.read(layout.size))
+    return entry._replace(crc=crc, compressed=compressed, size=size)
+
+
+# --- Read the payload -----------------------------------------------------------------------------
+
+# The units of fetch's work, a worker's task each: blocks of text to parse into sorted runs, and
+# key ranges of the list to merge. Large enough to amortise sending them, small enough to be worked
+# in the CPU's caches: 1 MiB and 64 ranges parse a GLEIF file 15% faster than 4 MiB and 8, and 128
+# ranges end the merge that follows the last byte 20% sooner than 64 (bench/fetch.py, 100 Mbit/s).
+BLOCK_SIZE = 1024 * 1024
+KEY_RANGES = 128
+# Blocks parsed in this process before the rest go to a process per core: below 4 MiB of text,
+# starting them costs more than it saves. Decided on the text, not on the download's size: a 4 MB
+# zip of XML inflates to 143 MB.
+PARALLEL_MIN_BLOCKS = 4
+# While the payload arrives more slowly than the workers parse it, they also merge each
+# COMBINE_RUNS runs into one, in time the link leaves idle, so that the merge after the last byte
+# has ten times fewer runs: at 12.5 MB/s fetch then takes 0.96-0.98x the pipeline's time instead
+# of 1.03-1.06x (bench/fetch.py; 16, 32 and 64 runs measure alike, and 16 keeps the workers'
+# memory lowest). "More slowly": this process waited for the payload, off the CPU, for
+# IDLE_SHARE of the time or more. On a fast link or from a disk the workers are busy parsing,
+# and merging early there measured 0.7 s slower.
+COMBINE_RUNS = 16
+IDLE_SHARE = 0.5
+ISIN_COLUMN_NAMES = ("isin", "isin number")  # NSE India writes " ISIN NUMBER"
+_DELIMITERS = (",", ";", "\t")
+HEADER_SEARCH_LINES = 100  # preamble lines allowed before the header (Xetra's file has a few)
+
+
+class CsvLayout(NamedTuple):
+    """Where the ISINs stand in a CSV file."""
+
+    delimiter: str
+    column: int
+    data_start: int  # offset of the first data row in the text searched for the header
+
+
+class ListCounts(NamedTuple):
+    """What parsing found: the ISINs in the list (sorted and unique) and what was left out."""
+
+    count: int
+    invalid: int
+    duplicates: int
+
+
+class Reading(NamedTuple):
+    """How a payload's text gives its ISINs: the values of a CSV column (kind "csv"), the text of
+    the XML elements or the string values of the JSON keys named `column` ("xml", "json"), or
+    every ISIN-shaped token ("tokens")."""
+
+    kind: str
+    layout: CsvLayout | None = None
+    column: str | None = None
+
+
+def choose_reading(head: bytes, column: str | None = None) -> Reading:
+    """How to read a payload, from its first lines and the --column asked for."""
+    layout = find_csv_layout(head, column)
+    if layout:
+        return Reading("csv", layout)
+    if not column:
+        return Reading("tokens")
+    first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if first == b"<":
+        return Reading("xml", column=column)
+    if first in (b"{", b"["):
+        return Reading("json", column=column)
+    raise IsinToolError(
+        f"no column named {column!r} in the first {HEADER_SEARCH_LINES} lines, and the text is no XML or JSON"
+    )
+
+
+def find_csv_layout(head: bytes, column: str | None = None) -> CsvLayout | None:
+    """Find the header naming the ISIN column (or `column`, in any case) in the first lines;
+    None when there is none."""
+    wanted = {column.strip().lower()} if column else set(ISIN_COLUMN_NAMES)
+    offset = 0
+    for line in head.split(b"\n")[:HEADER_SEARCH_LINES]:
+        text = line.decode("utf-8", "replace").lstrip("\ufeff")
+        for delimiter in _DELIMITERS:
+            names = _header_names(text, delimiter)
+            if wanted & set(names):
+                return CsvLayout(
+                    delimiter,
+                    next(i for i, name in enumerate(names) if name in wanted),
+                    offset + len(line) + 1,
+                )
+        offset += len(line) + 1
+    return None
+
+
+def _header_names(line: str, delimiter: str) -> list[str]:
+    """The fields of a possible header line, stripped and lower-cased; none if it is no CSV."""
+    try:
+        fields = next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:  # a NUL or a stray carriage return: binary data, not a header
+        return []
+    return [field.strip().lower() for field in fields]
+
+
+def _head(chunks: Iterator[bytes]) -> bytes:
+    """Take chunks until they hold the lines where a header may stand (or the text ends)."""
+    head = b""
+    while head.count(b"\n") < HEADER_SEARCH_LINES and len(head) < BLOCK_SIZE:
+        chunk = next(chunks, b"")
+        if not chunk:
+            break
+        head += chunk
+    return head
+
+
+def _blocks(chunks: Iterable[bytes], reading: Reading) -> Iterator[bytes]:
+    """Regroup chunks into blocks that no match spans: of whole records in a CSV, cut before a
+    tag in XML, before an object member in JSON, and between tokens in other text."""
+
+    def after_last_record(buffer: bytes) -> int:
+        end = buffer.rfind(b"\n") + 1
+        # A newline inside a quoted field is not the end of a record: quotes before a real
+        # record end come in pairs ("" escapes a quote, which keeps the count even). A stray
+        # quote would keep the count odd for good, so past a few blocks take the last newline.
+        if len(buffer) >= 4 * BLOCK_SIZE or b'"' not in buffer:  # `in` is fast, `count` not
+            return end
+        odd = buffer.count(b'"', 0, end) % 2
+        while odd and end:
+            previous = buffer.rfind(b"\n", 0, end - 1) + 1
+            odd ^= buffer.count(b'"', previous, end) % 2
+            end = previous
+        return end
+
+    def after_last_token(buffer: bytes) -> int:
+        # A token ends at a byte that is no letter or digit, so a block may end after any such
+        # byte: JSON or XML on one long line is then cut into blocks too.
+        return len(buffer.rstrip(_TOKEN_BYTES))
+
+    def before_last_tag(buffer: bytes) -> int:
+        return max(buffer.rfind(b"<"), 0)  # element text runs from `>` to `<`
+
+    cuts = {"csv": after_last_record, "xml": before_last_tag, "tokens": after_last_token}
+    cut = _cut_before_member(reading.column or "") if reading.kind == "json" else cuts[reading.kind]
+    for buffer, end in _regroup(chunks, cut):
+        if end:
+            yield buffer[:end]
+
+
+def _csv_isin_pattern(layout: CsvLayout) -> re.Pattern[str]:
+    """A regex for rows whose ISIN column holds an ISIN-shaped value (group 1), in unquoted
+    text where every row starts with a newline (the block's first row too)."""
+    d = re.escape(layout.delimiter)
+    fields_before = ("[^" + d + "\n]*" + d) * layout.column  # written out: faster than {n}
+    # Anchored on the newline, which the regex engine finds fast, rather than on `^`, which it
+    # would try at every character. The value may be padded with blanks; the field ends there.
+    return re.compile("\n" + fields_before + "[ \t]*(" + ISIN_PATTERN + ")[ \t]*\r?(?![^" + d + "\n])")
+
+
+_BLANK_LINE = re.compile(r"\n(?=\r?\n)")
+
+
+def _csv_candidates(block: str, layout: CsvLayout) -> tuple[list[str], int]:
+    """The ISIN-shaped values of the ISIN column in a block of whole records, and its row count."""
+    if '"' in block:  # quoted fields may hold delimiters and newlines: let the csv module read them
+        reader = csv.reader(io.StringIO(block, newline=""), delimiter=layout.delimiter)
+        try:
+            rows = [row for row in reader if row]
+        except csv.Error as exc:
+            raise IsinToolError(f"malformed CSV near row {reader.line_num}: {exc}") from None
+        fields = [row[layout.column].strip() if len(row) > layout.column else "" for row in rows]
+        return _ISIN_LINE.findall("\n".join(fields)), len(rows)
+    text = "\n" + block if block.endswith("\n") else "\n" + block + "\n"
+    rows = text.count("\n") - 1
+    if "\n\n" in text or "\n\r\n" in text:
+        rows -= len(_BLANK_LINE.findall(text))
+    return _csv_isin_pattern(layout).findall(text), rows
+
+
+def _column_pattern(reading: Reading, prefixed: bool = True) -> re.Pattern[str]:
+    """The regex for the values --column names in XML or JSON text (decoded as latin-1): one
+    match a value, its group the value when it is ISIN-shaped, else empty (counted invalid).
+
+    XML: an element whose local name is the column, whatever its prefix and attributes; its
+    text runs to the next tag (blocks are cut before a `<`, so a block's end is one too). For
+    text where no `:NAME` occurs (`prefixed` False; ESMA's files use a default namespace), the
+    regex starts with the literal `<NAME`, which the regex engine finds six times faster. JSON:
+    a key's string value, found as extract finds keys. Blanks around the value are stripped.
+    """
+    isin = "(" + ISIN_PATTERN + ")"
+    if reading.kind == "xml":
+        prefix = r"(?:[A-Za-z_][\w.-]*:)?" if prefixed else ""
+        name = re.escape(reading.column or "")
+        return re.compile("<" + prefix + name + r"(?:\s[^>]*)?(?<!/)>\s*(?:" + isin + r"\s*(?=<|\Z))?")
+    value = b'"[ \t]*(?:' + isin.encode() + b'[ \t]*")?'
+    return re.compile(_key_regex(reading.column or "", value).decode("latin-1"), re.DOTALL)
+
+
+def _fixed_width_column(block: bytes, layout: CsvLayout) -> bytes | None:
+    """The ISIN column of a block as 13-byte lines, when every row is laid out like the first:
+    the same length, with its delimiters and line end in the same places, and no quotes.
+
+    Files that machines write, such as GLEIF's (a 20-character LEI, a comma, a 12-character
+    ISIN), are laid out so. Then the column is twelve strided slices, a character position each,
+    and needs no regex. None when the block is not that regular, or the first row's field is
+    not 12 characters wide: the regex reads it then.
+    """
+    width = block.find(b"\n") + 1
+    rows = len(block) // width if width else 0
+    if not rows or rows * width != len(block) or b'"' in block:  # quoted fields: the csv module's
+        return None
+    marks = bytearray(256)  # a delimiter reads 1, a carriage return 2, a newline 3, the rest 0
+    marks[ord(layout.delimiter)], marks[13], marks[10] = 1, 2, 3
+    first = block[:width]
+    if block.translate(marks) != first.translate(marks) * rows:
+        return None  # a row has its marks elsewhere than the first row has them
+    fields = first[:-1].split(layout.delimiter.encode("latin-1"))
+    if len(fields) <= layout.column or len(fields[layout.column].removesuffix(b"\r")) != 12:
+        return None
+    start = sum(len(field) + 1 for field in fields[: layout.column])
+    lines = bytearray(_LINE * rows)
+    for position in range(12):
+        lines[position::_LINE] = block[start + position :: width]
+    lines[12::_LINE] = b"\n" * rows
+    return bytes(lines)
+
+
+def _parse_block(job: tuple[bytes, Reading]) -> tuple[str, int]:
+    """Worker: a block's valid ISINs as a sorted run (text, a line each), and how many rows,
+    values or ISIN-shaped tokens it had that were not valid ISINs."""
+    block, reading = job
+    layout = reading.layout
+    lines = _fixed_width_column(block, layout) if layout else None
+    if lines is not None:
+        valid = _valid_isins(lines)
+        rows = len(lines) // _LINE
+    else:  # the general reading: a regex (or the csv module for quoted CSV)
+        text = block.decode("latin-1")
+        if layout:
+            candidates, rows = _csv_candidates(text, layout)
+        elif reading.kind == "tokens":
+            candidates = _ISIN_TOKEN.findall(text)
+            rows = len(candidates)
+        else:
+            prefixed = reading.kind == "xml" and ":" + (reading.column or "") in text
+            values = _column_pattern(reading, prefixed).findall(text)
+            candidates, rows = [value for value in values if value], len(values)
+        valid = _keep_valid(candidates)
+    valid.sort()
+    return "\n".join(valid) + "\n" if valid else "", rows - len(valid)
+
+
+# --- ISIN validation ------------------------------------------------------------------------------
+
+# ISO 6166 shape: a two-letter prefix (a country, or XS, EU, XF...), nine alphanumerics, a check digit.
+# Parsing works on text decoded as latin-1 (a byte a character, never an error): CPython sorts
+# and searches such str a fifth faster than bytes.
+ISIN_PATTERN = r"[A-Z]{2}[A-Z0-9]{9}[0-9]"
+_ISIN_LINE = re.compile(r"(?m)^" + ISIN_PATTERN + r"$")
+# What an ISIN token must not touch on either side (the look-arounds of _ISIN_TOKEN).
+_TOKEN_BYTES = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+# The look-behind comes after the first letter, so that the regex starts with a character set,
+# which the engine skips to quickly; it is 30% faster on XML than with the look-behind first.
+_ISIN_TOKEN = re.compile(r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z][A-Z0-9]{9}[0-9](?![A-Za-z0-9])")  # ISIN_PATTERN
+
+
+def _luhn_digit(digit: int, doubled: bool) -> int:
+    """What one digit adds to a Luhn sum: itself, or its double with the two digits added."""
+    return (2 * digit - 9 if digit >= 5 else 2 * digit) if doubled else digit
+
+
+def _isin_char_sum(value: int, doubled: bool) -> int:
+    """What one ISIN character (0-9, A=10 ... Z=35) adds; a letter counts as its two digits."""
+    if value < 10:
+        return _luhn_digit(value, doubled)
+    tens, ones = divmod(value, 10)
+    return _luhn_digit(ones, doubled) + _luhn_digit(tens, not doubled)
+
+
+def _table(mapping: Callable[[int], int]) -> bytes:
+    """A bytes.translate table from a function of the byte value."""
+    return bytes(mapping(b) & 0xFF for b in range(256))
+
+
+_ALPHANUMERIC = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_CHAR_VALUE = _table(lambda b: max(_ALPHANUMERIC.find(b), 0))
+_IS_DIGIT = _table(lambda b: 48 <= b <= 57)
+_IS_LETTER = _table(lambda b: 65 <= b <= 90)
+_IS_ALPHANUMERIC = _table(lambda b: b in _ALPHANUMERIC)
+_SHAPE = (_IS_LETTER,) * 2 + (_IS_ALPHANUMERIC,) * 9 + (_IS_DIGIT,)  # ISIN_PATTERN, a position each
+# Indexed by value + 36 * doubled: what a character adds to the sum (at most 18).
+_CHAR_SUM = _table(lambda b: _isin_char_sum(b % 36, b >= 36) if b < 72 else 0)
+_SUM_OK = _table(lambda b: b % 10 == 0)
+_LINE = 13  # an ISIN and its newline: lists of them are fixed-width records, cut and read blind
+
+
+def _isin_mask(lines: bytes) -> bytes:
+    """One byte per 13-byte line (12 characters and a newline): 1 where the line is an ISIN,
+    of ISIN_PATTERN's shape and with a check digit that holds, else 0.
+
+    ISO 6166: write letters as numbers (A=10 ... Z=35), then the Luhn sum of all the digits,
+    check digit included, must end in 0. Luhn doubles every second digit from the right, so a
+    character is doubled when an odd number of digit characters stand to its right (a letter
+    adds two digits, which keeps the parity).
+
+    All lines are checked at once, a character position at a time: a column's bytes, turned
+    into numbers by `translate`, are read as one big integer with a byte per line, and adding
+    such integers adds every line's figures side by side. No figure passes 255 (12 characters
+    add at most 12 * 18), so nothing carries into a neighbour. Python's big-integer arithmetic
+    does in C what would otherwise be a loop over millions of strings.
+    """
+    count = len(lines) // _LINE
+    total = doubled = 0  # doubled: 1 in a line's byte while an odd number of digits stand to the right
+    shaped = int.from_bytes(b"\x01" * count, "big")
+    for position in reversed(range(12)):
+        chars = lines[position::_LINE]
+        shaped &= int.from_bytes(chars.translate(_SHAPE[position]), "big")
+        index = int.from_bytes(chars.translate(_CHAR_VALUE), "big") + 36 * doubled
+        total += int.from_bytes(index.to_bytes(count, "big").translate(_CHAR_SUM), "big")
+        doubled ^= int.from_bytes(chars.translate(_IS_DIGIT), "big")
+    ok = int.from_bytes(total.to_bytes(count, "big").translate(_SUM_OK), "big")
+    return (ok & shaped).to_bytes(count, "big")
+
+
+def is_valid_isin(text: str) -> bool:
+    """True when `text` is an upper-case ISIN whose check digit holds."""
+    return len(text) == 12 and text.isascii() and _isin_mask(text.encode("ascii") + b"\n") == b"\x01"
+
+
+def _valid_isins(lines: bytes) -> list[str]:
+    """The ISINs among 13-byte lines, in order."""
+    return list(itertools.compress(lines.decode("latin-1").split("\n"), _isin_mask(lines)))
+
+
+def _keep_valid(candidates: list[str]) -> list[str]:
+    """The ISIN-shaped candidates whose check digit holds, in order (_valid_isins for a list:
+    the regex's candidates need no decode and split, and most often all of them are kept)."""
+    mask = _isin_mask("\n".join([*candidates, ""]).encode("latin-1"))
+    if b"\x00" not in mask:
+        return candidates
+    return list(itertools.compress(candidates, mask))
+
+
+# --- Sort and merge -------------------------------------------------------------------------------
+
+
+class _Run:
+    """A sorted run seen as a sequence of ISINs, for bisect, without splitting it."""
+
+    def __init__(self, run: str) -> None:
+        self.run = run
+
+    def __len__(self) -> int:
+        return len(self.run) // _LINE
+
+    def __getitem__(self, i: int) -> str:
+        return self.run[i * _LINE : i * _LINE + 12]
+
+
+def _pivots(runs: list[str], ranges: int) -> list[str]:
+    """ISINs that cut the runs into `ranges` key ranges of about equal size, from a sample of
+    every run (a payload sorted already has runs that each cover a narrow range)."""
+    sample = sorted(isins[len(isins) * k // ranges] for isins in map(_Run, runs) for k in range(ranges))
+    return sorted({sample[len(sample) * k // ranges] for k in range(1, ranges)})
+
+
+class _KeyRanges(NamedTuple):
+    """Sorted runs, and where the pivots cut each: range k of a run is run[cuts[k]:cuts[k + 1]],
+    the ISINs from pivots[k-1] up to pivots[k]."""
+
+    runs: list[str]
+    cuts: list[list[int]]
+
+    @classmethod
+    def of(cls, runs: list[str], pivots: list[str]) -> _KeyRanges:
+        cuts = [
+            [0, *(_LINE * bisect.bisect_left(_Run(run), pivot) for pivot in pivots), len(run)] for run in runs
+        ]
+        return cls(runs, cuts)
+
+    def pieces(self, k: int) -> list[str]:
+        """Range k's piece of every run."""
+        return [run[cuts[k] : cuts[k + 1]] for run, cuts in zip(self.runs, self.cuts, strict=True)]
+
+
+# The key ranges being merged. Set before the merge's worker processes are forked, so that they
+# inherit the runs in memory shared with this process: only a range's number goes down a pipe,
+# where the runs themselves (100 MB for GLEIF's file) would go twice.
+_MERGING = _KeyRanges([], [])
+
+
+def _merge_key_range(k: int) -> tuple[bytes, int, int]:
+    """Worker: range k of the runs being merged, as text for the list, with the counts of ISINs
+    written and of duplicates dropped."""
+    text, dropped = _merge_runs(_MERGING.pieces(k))
+    return text.encode("ascii"), len(text) // _LINE, dropped
+
+
+def _merge_runs(runs: list[str]) -> tuple[str, int]:
+    """Worker: one sorted run of the unique ISINs of sorted runs, and how many duplicates it
+    dropped."""
+    isins = "".join(runs).split("\n")
+    isins.pop()  # the text ends with a newline
+    isins.sort()  # timsort merges the sorted runs rather than sorting afresh
+    # Duplicates are neighbours: keep each ISIN that differs from the one before (40% faster than
+    # itertools.groupby, as no group objects are made).
+    differs = itertools.chain((True,), map(operator.ne, isins[1:], isins))
+    unique = list(itertools.compress(isins, differs))
+    return "\n".join(unique) + "\n" if unique else "", len(isins) - len(unique)
+
+
+class _Waiting:
+    """A payload's chunks, timing how long this process waits for them off the CPU: the time a
+    slow link leaves the cores idle."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._waited = 0.0
+        self._since = time.monotonic()
+
+    def __iter__(self) -> _Waiting:
+        return self
+
+    def __next__(self) -> bytes:
+        wall, cpu = time.monotonic(), time.process_time()
+        try:
+            return next(self._chunks)
+        finally:
+            # CPU time may tick ahead of wall time between the two clocks' readings: never below 0.
+            self._waited += max(0.0, (time.monotonic() - wall) - (time.process_time() - cpu))
+
+    def idle_share(self) -> float:
+        """The share of the wall time since the last call (or the start) spent waiting."""
+        now = time.monotonic()
+        share = self._waited / max(now - self._since, 1e-9)
+        self._waited, self._since = 0.0, now
+        return share
+
+
+def _sorted_runs(
+    blocks: Iterator[bytes], reading: Reading, workers: int, arrival: _Waiting
+) -> tuple[list[str], int, int, bool]:
+    """Parse blocks as they come into sorted runs of valid ISINs, in worker processes once they
+    pass PARALLEL_MIN_BLOCKS; the runs, the count of invalid values, that of duplicates already
+    dropped, and whether the workers ran. While the payload's `arrival` leaves them idle, the
+    workers merge each COMBINE_RUNS runs into one."""
+    runs: list[str] = []
+    fresh: list[str] = []  # runs not yet merged
+    merging: list[Future[tuple[str, int]]] = []
+    invalid = duplicates = 0
+    with _Workers(workers) as pool:
+        jobs = ((block, reading) for block in blocks)
+        for run, block_invalid in pool.map(_parse_block, jobs, here_first=PARALLEL_MIN_BLOCKS):
+            invalid += block_invalid
+            if run:
+                fresh.append(run)
+            if len(fresh) == COMBINE_RUNS:
+                if pool.started and arrival.idle_share() >= IDLE_SHARE:
+                    merging.append(pool.submit(_merge_runs, fresh))
+                else:
+                    runs += fresh
+                fresh = []
+        for future in merging:
+            run, dropped = future.result()
+            runs.append(run)
+            duplicates += dropped
+        return runs + fresh, invalid, duplicates, pool.started
+
+
+def parse_isins(
+    chunks: Iterable[bytes], write: Callable[[bytes], object], column: str | None = None, workers: int = 1
+) -> ListCounts:
+    """Collect the valid ISINs from a payload's text, given in chunks of any size, and hand the
+    list (sorted and unique, a line each) to `write` in pieces, in order.
+
+    A CSV whose header names an ISIN column (or `column`) gives that column only, so the ISINs
+    of a benchmark or an underlying in other columns are not taken; rows whose field is empty
+    or not a valid ISIN count as invalid. In XML or JSON, `column` names the elements or keys
+    whose values to read. Any other text gives every ISIN-shaped token, and those failing the
+    check digit count as invalid.
+
+    A sample sort, so that `workers` processes share the work: each block of text becomes a
+    sorted run of valid ISINs (see _sorted_runs); the runs are cut into key ranges (set by a
+    sample of them); each range's pieces are merged into unique ISINs; the ranges' texts, in
+    order, are the list, and each goes to `write` as soon as it and those before it are done.
+    """
+    chunks = _Waiting(chunks)
+    first = _head(chunks).removeprefix(b"\xef\xbb\xbf")
+    reading = choose_reading(first, column)
+    if reading.layout:
+        first = first[reading.layout.data_start :]
+    blocks = _blocks(itertools.chain([first], chunks), reading)
+    global _MERGING
+    runs, invalid, duplicates, parallel = _sorted_runs(blocks, reading, workers, chunks)
+    pivots = _pivots(runs, KEY_RANGES) if runs else []
+    _MERGING = _KeyRanges.of(runs, pivots)
+    count = 0
+    try:
+        with _Workers(workers) as pool:  # forked only now: see _MERGING
+            ranges = range(len(pivots) + 1)
+            for text, unique, dropped in pool.map(
+                _merge_key_range, ranges, here_first=0 if parallel else None
+            ):
+                if text:
+                    write(text)
+                count += unique
+                duplicates += dropped
+    finally:
+        _MERGING = _KeyRanges([], [])
+    return ListCounts(count, invalid, duplicates)
+
+
+# --- Write ----------------------------------------------------------------------------------------
 
 NEW_FILE_MODE = 0o644  # masked by the umask, as a shell's `>` would do with 0666
 KEPT_MODE_BITS = 0o755  # of a replaced file's mode: never group- or world-writable, never set-id
@@ -1537,7 +1551,7 @@ def _fsync_directory(directory: str) -> None:
         os.close(fd)
 
 
-# --- Fetch -----------------------------------------------------------------------------------------
+# --- Fetch ----------------------------------------------------------------------------------------
 
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another fetch is writing this output; cron will try again
 LOCK_POLL_SECONDS = 0.2  # how often `--wait` tries the lock again
@@ -1850,7 +1864,7 @@ def ping(url: str, timeout: float = 10.0) -> None:
             raise IsinToolError(f"ping {redact_url(url)} answered HTTP {response.status_code}")
 
 
-# --- Schedule --------------------------------------------------------------------------------------
+# --- Schedule -------------------------------------------------------------------------------------
 # One description of the nightly job, rendered three ways: a cron line, a systemd service and
 # timer, a Kubernetes CronJob.
 
@@ -2242,7 +2256,7 @@ def _yaml_lines(value: dict[str, Any] | list[Any], indent: str = "") -> Iterator
             yield f"{lead} {json.dumps(item)}"
 
 
-# --- CLI -------------------------------------------------------------------------------------------
+# --- CLI ------------------------------------------------------------------------------------------
 
 
 @click.group("isintool", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
