@@ -307,39 +307,50 @@ def extract_file(path: str, key: str = "id", lines: bool = False) -> Iterator[by
             yield from extract_stream(stream, key, lines)
         return
     with open(path, "rb") as stream:
-        points = _cut_points(stream, size, size // SEGMENT_BYTES + 1, _json_key(key))
+        points = _cut_points(stream, size, size // SEGMENT_BYTES + 1, key)
     jobs = [(path, start, end, key, lines) for start, end in itertools.pairwise(points)]
     pieces = itertools.chain.from_iterable(_parallel_map(_extract_segment, jobs, workers))
     yield from _join_pieces(pieces, lines)  # each segment comes back rendered, as one piece or none
 
 
-def _cut_points(stream: BinaryIO, size: int, parts: int, quoted_key: bytes) -> list[int]:
-    """Offsets from 0 to `size` that cut a file into about `parts` pieces, each just before a
-    quoted key whose opening quote is not escaped: no match spans such a place."""
+def _cut_points(stream: BinaryIO, size: int, parts: int, key: str) -> list[int]:
+    """Offsets from 0 to `size` that cut a file into about `parts` pieces, each just before an
+    object member KEY (see _next_member): no match spans such a place."""
+    member = re.compile(_key_regex(key, b""))
     points = [0]
     for part in range(1, parts):
-        found = _next_key(stream, max(size * part // parts, points[-1] + 1), quoted_key)
+        found = _next_member(stream, max(size * part // parts, points[-1] + 1), member, _json_key(key))
         if found is None:
             break
         points.append(found)
     return [*points, size] if points[-1] < size else points
 
 
-def _next_key(stream: BinaryIO, offset: int, quoted_key: bytes) -> int | None:
-    """The offset of the first `quoted_key` at or after `offset` (> 0) not preceded by `\\`."""
+def _next_member(stream: BinaryIO, offset: int, member: re.Pattern[bytes], quoted: bytes) -> int | None:
+    """The offset of the first object member `member` (its quoted key, not after a backslash,
+    then blanks and a colon) at or after `offset` (> 0).
+
+    The colon is what makes it a key: a string value that reads "id" is followed by `,`, `}` or
+    `]`, and cutting before it would split the member whose value it is from its key. In valid
+    JSON a quoted KEY whose opening quote no backslash escapes, followed by a colon, is always a
+    key (see _key_regex).
+    """
     position = offset - 1  # the file offset of window[0]: one byte early, to see a backslash
     stream.seek(position)
     window = b""
     for chunk in _read_chunks(stream, 64 * 1024):
         window += chunk
-        found = window.find(quoted_key, 1)
-        while found > 0:
-            if window[found - 1] != BACKSLASH:
-                return position + found
-            found = window.find(quoted_key, found + 1)
-        tail = window[-len(quoted_key) :]  # may hold the start of a key the next read completes
-        position += len(window) - len(tail)
-        window = tail
+        found = member.search(window, 1)
+        if found:
+            return position + found.start()
+        # Keep what the next read may complete: a key with only blanks after it (its colon may
+        # come next), else the last bytes that may begin a key, each with the byte before it.
+        keep = len(window) - len(quoted)
+        last = window.rfind(quoted, 1)
+        if last > 0 and not window[last + len(quoted) :].strip():
+            keep = min(keep, last - 1)
+        position += max(keep, 0)
+        window = window[max(keep, 0) :]
     return None
 
 

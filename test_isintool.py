@@ -267,16 +267,62 @@ def test_extract_file_in_parallel_segments_matches_serial(tmp_path, monkeypatch,
     assert b"".join(isintool.extract_file(str(path), lines=lines)) == serial
 
 
+@pytest.mark.parametrize("key", ["id", "code"])
+def test_extract_file_cuts_never_before_a_value_that_reads_as_a_key(tmp_path, monkeypatch, key):
+    """Values equal to the key, or to another key, sit where a careless cut would fall; the
+    parallel path must print what one core prints, and what a JSON parser reads."""
+    rng = random.Random(17)
+    orders = []
+    for n in range(3000):
+        blank = rng.choice(["", " ", "\n\t"])
+        orders.append(
+            f'{{"id":{blank}"id","code":"code","n":{n}}}' if n % 2 else f'{{"code"{blank}:{n},"id": {n}}}'
+        )
+    text = ("[" + ",".join(orders) + "]").encode()
+    path = tmp_path / "orders.json"
+    path.write_bytes(text)
+    with open(path, "rb") as stream:
+        serial = b"".join(isintool.extract_stream(stream, key))
+    monkeypatch.setattr(isintool, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(isintool, "SEGMENT_BYTES", 101)
+    monkeypatch.setattr(isintool, "_available_cores", lambda: 2)
+    segments = []
+    parallel_map = isintool._parallel_map
+    monkeypatch.setattr(
+        isintool, "_parallel_map", lambda f, jobs, n: parallel_map(f, segments.extend(jobs) or segments, n)
+    )
+    parallel = b"".join(isintool.extract_file(str(path), key))
+    assert len(segments) > 100  # the parallel path took the file
+    assert parallel == serial
+    assert json.loads(parallel) == list(_parsed_ids(json.loads(text), key))
+
+
 def test_cut_points_fall_just_before_a_real_key(tmp_path):
     data = b'{"id":1234567,"n":"\\"id\\""},' * 50 + b"x" * 500  # a tail without keys takes no cut
     path = tmp_path / "f"
     path.write_bytes(data)
     with open(path, "rb") as stream:
-        points = isintool._cut_points(stream, len(data), 40, b'"id"')
+        points = isintool._cut_points(stream, len(data), 40, "id")
     assert points[0] == 0 and points[-1] == len(data)
     assert points == sorted(set(points))
     assert all(data[p - 1 : p + 4] == b'{"id"' for p in points[1:-1])
     assert len(points) > 10
+
+
+@pytest.mark.parametrize("gap", [0, 1, 65_530, 70_000])
+@pytest.mark.parametrize("before_end", [1, 3, 4, 5])
+def test_next_member_sees_a_colon_beyond_the_read_window(tmp_path, gap, before_end):
+    """A key at the end of one 64 KiB read, its blanks and colon in the next: still a cut; a
+    value "id" with no colon after it: never."""
+    head = b'[{"x":"id"' + b" " * 65_540 + b"},{"
+    data = head + b'"id"' + b" " * gap + b':1}, "id"]'
+    path = tmp_path / "f"
+    path.write_bytes(data)
+    start = len(head) + before_end - 64 * 1024 + 1  # the read ends `before_end` bytes into the key
+    member = re.compile(isintool._key_regex("id", b""))
+    with open(path, "rb") as stream:
+        assert isintool._next_member(stream, start, member, b'"id"') == len(head)
+        assert isintool._next_member(stream, len(head) + 1, member, b'"id"') is None
 
 
 @pytest.mark.parametrize(
