@@ -122,8 +122,11 @@ class _Workers:
     about fork and threads.
     """
 
-    def __init__(self, workers: int) -> None:
+    def __init__(
+        self, workers: int, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()
+    ) -> None:
         self.workers = workers
+        self._initializer, self._initargs = initializer, initargs  # run in each worker as it starts
         self._pool: Any = None
 
     def __enter__(self) -> _Workers:
@@ -142,9 +145,9 @@ class _Workers:
         """Whether the worker processes were started."""
         return self._pool is not None
 
-    def map(self, func: Callable[[T], R], items: Iterable[T], here_first: int | None) -> Iterator[R]:
-        """func(item) for each item, in order: `here_first` items here (None: all, unless the pool
-        runs already), the rest by the pool, a few items ahead."""
+    def map(self, func: Callable[[T], R], items: Iterable[T], here_first: int) -> Iterator[R]:
+        """func(item) for each item, in order: `here_first` items here (unless the pool runs
+        already), the rest by the pool, a few items ahead."""
         items = iter(items)
         if self._pool is None:
             yield from map(func, itertools.islice(items, here_first))
@@ -164,7 +167,9 @@ class _Workers:
         from concurrent.futures import ProcessPoolExecutor  # only the parallel path pays for the import
         from multiprocessing import get_context
 
-        self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("fork"))
+        self._pool = ProcessPoolExecutor(
+            self.workers, get_context("fork"), initializer=self._initializer, initargs=self._initargs
+        )
 
     def _ordered(self, func: Callable[[T], R], items: Iterator[T]) -> Iterator[R]:
         pending: deque[Future[R]] = deque()
@@ -1011,19 +1016,20 @@ class CsvLayout(NamedTuple):
 
 
 class ListCounts(NamedTuple):
-    """What parsing found: the ISINs in the list (sorted and unique) and what was left out."""
+    """What parsing found: the ISINs in the list (sorted and unique), what was left out, and how
+    many texts (files of a zip, parts of a set) the list was read from."""
 
     count: int
     invalid: int
     duplicates: int
+    files: int = 1
 
 
 class Reading(NamedTuple):
-    """How a payload's text gives its ISINs: the values of a CSV column (kind "csv"), the text of
-    the XML elements or the string values of the JSON keys named `column` ("xml", "json"), or
-    every ISIN-shaped token ("tokens")."""
+    """How a payload's text gives its ISINs: a kind of text (one row of the table below), the
+    CSV layout for a CSV, and the --column asked for."""
 
-    kind: str
+    kind: _Kind
     layout: CsvLayout | None = None
     column: str | None = None
 
@@ -1032,14 +1038,14 @@ def choose_reading(head: bytes, column: str | None = None) -> Reading:
     """How to read a payload, from its first lines and the --column asked for."""
     layout = find_csv_layout(head, column)
     if layout:
-        return Reading("csv", layout)
+        return Reading(CSV, layout)
     if not column:
-        return Reading("tokens")
+        return Reading(TOKENS)
     first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if first == b"<":
-        return Reading("xml", column=column)
+        return Reading(XML, column=column)
     if first in (b"{", b"["):
-        return Reading("json", column=column)
+        return Reading(JSON, column=column)
     raise IsinToolError(
         f"no column named {column!r} in the first {HEADER_SEARCH_LINES} lines, and the text is no XML or JSON"
     )
@@ -1085,36 +1091,42 @@ def _head(chunks: Iterator[bytes]) -> bytes:
 
 
 def _blocks(chunks: Iterable[bytes], reading: Reading) -> Iterator[bytes]:
-    """Regroup chunks into blocks that no match spans: of whole records in a CSV, cut before a
-    tag in XML, before an object member in JSON, and between tokens in other text."""
-
-    def after_last_record(buffer: bytes) -> int:
-        end = buffer.rfind(b"\n") + 1
-        # A newline inside a quoted field is not the end of a record: quotes before a real
-        # record end come in pairs ("" escapes a quote, which keeps the count even). A stray
-        # quote would keep the count odd for good, so past a few blocks take the last newline.
-        if len(buffer) >= 4 * BLOCK_SIZE or b'"' not in buffer:  # `in` is fast, `count` not
-            return end
-        odd = buffer.count(b'"', 0, end) % 2
-        while odd and end:
-            previous = buffer.rfind(b"\n", 0, end - 1) + 1
-            odd ^= buffer.count(b'"', previous, end) % 2
-            end = previous
-        return end
-
-    def after_last_token(buffer: bytes) -> int:
-        # A token ends at a byte that is no letter or digit, so a block may end after any such
-        # byte: JSON or XML on one long line is then cut into blocks too.
-        return len(buffer.rstrip(_TOKEN_BYTES))
-
-    def before_last_tag(buffer: bytes) -> int:
-        return max(buffer.rfind(b"<"), 0)  # element text runs from `>` to `<`
-
-    cuts = {"csv": after_last_record, "xml": before_last_tag, "tokens": after_last_token}
-    cut = _cut_before_member(reading.column or "") if reading.kind == "json" else cuts[reading.kind]
-    for buffer, end in _regroup(chunks, cut):
+    """Regroup chunks into blocks that no value spans, cut where the reading's kind allows."""
+    for buffer, end in _regroup(chunks, lambda buffer: reading.kind.cut(buffer, reading)):
         if end:
             yield buffer[:end]
+
+
+def _after_last_record(buffer: bytes, reading: Reading) -> int:
+    """CSV: after the last newline that ends a record."""
+    end = buffer.rfind(b"\n") + 1
+    # A newline inside a quoted field is not the end of a record: quotes before a real record
+    # end come in pairs ("" escapes a quote, which keeps the count even). A stray quote would
+    # keep the count odd for good, so past a few blocks take the last newline.
+    if len(buffer) >= 4 * BLOCK_SIZE or b'"' not in buffer:  # `in` is fast, `count` not
+        return end
+    odd = buffer.count(b'"', 0, end) % 2
+    while odd and end:
+        previous = buffer.rfind(b"\n", 0, end - 1) + 1
+        odd ^= buffer.count(b'"', previous, end) % 2
+        end = previous
+    return end
+
+
+def _before_last_tag(buffer: bytes, reading: Reading) -> int:
+    """XML: before the last `<`, as an element's text runs from `>` to `<`."""
+    return max(buffer.rfind(b"<"), 0)
+
+
+def _before_last_member(buffer: bytes, reading: Reading) -> int:
+    """JSON: before the last object member, as extract cuts (see _cut_before_member)."""
+    return _cut_before_member(reading.column or "")(buffer)
+
+
+def _after_last_token(buffer: bytes, reading: Reading) -> int:
+    """Any text: after the last byte that is no letter or digit, where no token can go on (so
+    that JSON or XML on one long line is cut into blocks too)."""
+    return len(buffer.rstrip(_TOKEN_BYTES))
 
 
 def _csv_isin_pattern(layout: CsvLayout) -> re.Pattern[str]:
@@ -1147,23 +1159,60 @@ def _csv_candidates(block: str, layout: CsvLayout) -> tuple[list[str], int]:
     return _csv_isin_pattern(layout).findall(text), rows
 
 
-def _column_pattern(reading: Reading, prefixed: bool = True) -> re.Pattern[str]:
-    """The regex for the values --column names in XML or JSON text (decoded as latin-1): one
-    match a value, its group the value when it is ISIN-shaped, else empty (counted invalid).
+def _csv_values(text: str, reading: Reading) -> tuple[list[str], int]:
+    """CSV: the ISIN-shaped values of the ISIN column, and the row count."""
+    assert reading.layout is not None  # a CSV reading always has its layout (choose_reading)
+    return _csv_candidates(text, reading.layout)
 
-    XML: an element whose local name is the column, whatever its prefix and attributes; its
-    text runs to the next tag (blocks are cut before a `<`, so a block's end is one too). For
-    text where no `:NAME` occurs (`prefixed` False; ESMA's files use a default namespace), the
-    regex starts with the literal `<NAME`, which the regex engine finds six times faster. JSON:
-    a key's string value, found as extract finds keys. Blanks around the value are stripped.
+
+def _xml_values(text: str, reading: Reading) -> tuple[list[str], int]:
+    """XML: the ISIN-shaped texts of the elements named --column, and how many there were.
+
+    An element whose local name is the column, whatever its prefix and attributes; its text runs
+    to the next tag (blocks are cut before a `<`, so a block's end is one too). Where no `:NAME`
+    occurs in the block (ESMA's files use a default namespace) the regex starts with the literal
+    `<NAME`, which the regex engine finds much faster than a prefix pattern.
     """
-    isin = "(" + ISIN_PATTERN + ")"
-    if reading.kind == "xml":
-        prefix = r"(?:[A-Za-z_][\w.-]*:)?" if prefixed else ""
-        name = re.escape(reading.column or "")
-        return re.compile("<" + prefix + name + r"(?:\s[^>]*)?(?<!/)>\s*(?:" + isin + r"\s*(?=<|\Z))?")
-    value = b'"[ \t]*(?:' + isin.encode() + b'[ \t]*")?'
-    return re.compile(_key_regex(reading.column or "", value).decode("latin-1"), re.DOTALL)
+    name = reading.column or ""
+    prefix = r"(?:[A-Za-z_][\w.-]*:)?" if ":" + name in text else ""
+    pattern = (
+        "<" + prefix + re.escape(name) + r"(?:\s[^>]*)?(?<!/)>\s*(?:(" + ISIN_PATTERN + r")\s*(?=<|\Z))?"
+    )
+    return _present(re.findall(pattern, text))
+
+
+def _json_values(text: str, reading: Reading) -> tuple[list[str], int]:
+    """JSON: the ISIN-shaped string values of the keys named --column (found as extract finds
+    keys), blanks inside the quotes stripped, and how many such keys there were."""
+    value = b'"[ \t]*(?:(' + ISIN_PATTERN.encode() + b')[ \t]*")?'
+    return _present(re.findall(_key_regex(reading.column or "", value).decode("latin-1"), text, re.DOTALL))
+
+
+def _present(values: list[str]) -> tuple[list[str], int]:
+    """The values a regex's group matched (an unmatched one is empty: not ISIN-shaped), and how
+    many there were in all."""
+    return [value for value in values if value], len(values)
+
+
+def _token_values(text: str, reading: Reading) -> tuple[list[str], int]:
+    """Any text: every ISIN-shaped token, each counted as a value."""
+    tokens = _ISIN_TOKEN.findall(text)
+    return tokens, len(tokens)
+
+
+class _Kind(NamedTuple):
+    """A kind of payload text: where a block of it may end without splitting a value, and a
+    block's ISIN-shaped values with the count of all the values it holds."""
+
+    name: str
+    cut: Callable[[bytes, Reading], int]
+    values: Callable[[str, Reading], tuple[list[str], int]]
+
+
+CSV = _Kind("csv", _after_last_record, _csv_values)
+XML = _Kind("xml", _before_last_tag, _xml_values)
+JSON = _Kind("json", _before_last_member, _json_values)
+TOKENS = _Kind("tokens", _after_last_token, _token_values)
 
 
 def _fixed_width_column(block: bytes, layout: CsvLayout) -> bytes | None:
@@ -1195,29 +1244,26 @@ def _fixed_width_column(block: bytes, layout: CsvLayout) -> bytes | None:
     return bytes(lines)
 
 
-def _parse_block(job: tuple[bytes, Reading]) -> tuple[str, int]:
-    """Worker: a block's valid ISINs as a sorted run (text, a line each), and how many rows,
+class _ParsedBlock(NamedTuple):
+    """A block's valid ISINs as a sorted run (text, a line each: see _Run), and how many rows,
     values or ISIN-shaped tokens it had that were not valid ISINs."""
+
+    run: str
+    invalid: int
+
+
+def _parse_block(job: tuple[bytes, Reading]) -> _ParsedBlock:
+    """Worker: a block, read as its reading says."""
     block, reading = job
-    layout = reading.layout
-    lines = _fixed_width_column(block, layout) if layout else None
-    if lines is not None:
+    lines = _fixed_width_column(block, reading.layout) if reading.layout else None
+    if lines is not None:  # the fast path for machine-written CSV
         valid = _valid_isins(lines)
         rows = len(lines) // _LINE
     else:  # the general reading: a regex (or the csv module for quoted CSV)
-        text = block.decode("latin-1")
-        if layout:
-            candidates, rows = _csv_candidates(text, layout)
-        elif reading.kind == "tokens":
-            candidates = _ISIN_TOKEN.findall(text)
-            rows = len(candidates)
-        else:
-            prefixed = reading.kind == "xml" and ":" + (reading.column or "") in text
-            values = _column_pattern(reading, prefixed).findall(text)
-            candidates, rows = [value for value in values if value], len(values)
+        candidates, rows = reading.kind.values(block.decode("latin-1"), reading)
         valid = _keep_valid(candidates)
     valid.sort()
-    return "\n".join(valid) + "\n" if valid else "", rows - len(valid)
+    return _ParsedBlock("\n".join(valid) + "\n" if valid else "", rows - len(valid))
 
 
 # --- ISIN validation ------------------------------------------------------------------------------
@@ -1315,7 +1361,11 @@ def _keep_valid(candidates: list[str]) -> list[str]:
 
 
 class _Run:
-    """A sorted run seen as a sequence of ISINs, for bisect, without splitting it."""
+    """A sorted run seen as a sequence of ISINs, for bisect, without splitting it.
+
+    A run is text of 13-byte records, an ISIN and its newline each: _parse_block keeps only
+    valid ISINs, all 12 characters long, so record i starts at 13 * i.
+    """
 
     def __init__(self, run: str) -> None:
         self.run = run
@@ -1334,9 +1384,21 @@ def _pivots(runs: list[str], ranges: int) -> list[str]:
     return sorted({sample[len(sample) * k // ranges] for k in range(1, ranges)})
 
 
+class _Merged(NamedTuple):
+    """A sorted run of unique ISINs, and how many duplicates were dropped to make it."""
+
+    run: str
+    dropped: int
+
+
 class _KeyRanges(NamedTuple):
     """Sorted runs, and where the pivots cut each: range k of a run is run[cuts[k]:cuts[k + 1]],
-    the ISINs from pivots[k-1] up to pivots[k]."""
+    the ISINs from pivots[k-1] (included) up to pivots[k] (excluded).
+
+    bisect_left puts every ISIN equal to a pivot after the cut, in every run alike, so all the
+    copies of one ISIN, whichever runs hold them, fall in one range: merging each range on its
+    own drops every duplicate, and the ranges' texts in order are the whole list.
+    """
 
     runs: list[str]
     cuts: list[list[int]]
@@ -1348,56 +1410,73 @@ class _KeyRanges(NamedTuple):
         ]
         return cls(runs, cuts)
 
-    def pieces(self, k: int) -> list[str]:
-        """Range k's piece of every run."""
-        return [run[cuts[k] : cuts[k + 1]] for run, cuts in zip(self.runs, self.cuts, strict=True)]
+    def __len__(self) -> int:
+        return len(self.cuts[0]) - 1 if self.cuts else 0
+
+    def merge(self, k: int) -> _ListPiece:
+        """Range k of every run, merged into the list's piece k."""
+        run, dropped = _merge_runs(
+            [run[cuts[k] : cuts[k + 1]] for run, cuts in zip(self.runs, self.cuts, strict=True)]
+        )
+        return _ListPiece(run.encode("ascii"), dropped)
 
 
-# The key ranges being merged. Set before the merge's worker processes are forked, so that they
-# inherit the runs in memory shared with this process: only a range's number goes down a pipe,
-# where the runs themselves (100 MB for GLEIF's file) would go twice.
-_MERGING = _KeyRanges([], [])
+class _ListPiece(NamedTuple):
+    """A key range of the list, as written, and how many duplicates were dropped to make it."""
+
+    text: bytes
+    dropped: int
 
 
-def _merge_key_range(k: int) -> tuple[bytes, int, int]:
-    """Worker: range k of the runs being merged, as text for the list, with the counts of ISINs
-    written and of duplicates dropped."""
-    text, dropped = _merge_runs(_MERGING.pieces(k))
-    return text.encode("ascii"), len(text) // _LINE, dropped
+# In a merge worker only: the key ranges its pool's initializer handed it. The pool is forked
+# after the runs exist, and fork hands the initializer's arguments over in memory shared with
+# this process: only a range's number goes down a pipe, where the runs themselves would be
+# pickled both ways.
+_worker_ranges = _KeyRanges([], [])
 
 
-def _merge_runs(runs: list[str]) -> tuple[str, int]:
-    """Worker: one sorted run of the unique ISINs of sorted runs, and how many duplicates it
-    dropped."""
+def _receive_ranges(ranges: _KeyRanges) -> None:
+    """A merge worker's initializer."""
+    global _worker_ranges
+    _worker_ranges = ranges
+
+
+def _merge_key_range(k: int) -> _ListPiece:
+    """Worker: range k of the ranges this worker received."""
+    return _worker_ranges.merge(k)
+
+
+def _merge_runs(runs: list[str]) -> _Merged:
+    """Worker: one sorted run of the unique ISINs of sorted runs."""
     isins = "".join(runs).split("\n")
     isins.pop()  # the text ends with a newline
     isins.sort()  # timsort merges the sorted runs rather than sorting afresh
-    # Duplicates are neighbours: keep each ISIN that differs from the one before (40% faster than
-    # itertools.groupby, as no group objects are made).
+    # Duplicates are neighbours: keep each ISIN that differs from the one before (no group
+    # objects, as itertools.groupby would make).
     differs = itertools.chain((True,), map(operator.ne, isins[1:], isins))
     unique = list(itertools.compress(isins, differs))
-    return "\n".join(unique) + "\n" if unique else "", len(isins) - len(unique)
+    return _Merged("\n".join(unique) + "\n" if unique else "", len(isins) - len(unique))
 
 
-class _Waiting:
-    """A payload's chunks, timing how long this process waits for them off the CPU: the time a
-    slow link leaves the cores idle."""
+class _Arrival:
+    """Times how long this process waits for a payload's chunks off the CPU: the time a slow
+    link leaves the cores idle."""
 
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks = iter(chunks)
+    def __init__(self) -> None:
         self._waited = 0.0
         self._since = time.monotonic()
 
-    def __iter__(self) -> _Waiting:
-        return self
-
-    def __next__(self) -> bytes:
-        wall, cpu = time.monotonic(), time.process_time()
-        try:
-            return next(self._chunks)
-        finally:
+    def timed(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        """The chunks, each wait for one counted."""
+        chunks = iter(chunks)
+        while True:
+            wall, cpu = time.monotonic(), time.process_time()
+            chunk = next(chunks, None)
             # CPU time may tick ahead of wall time between the two clocks' readings: never below 0.
             self._waited += max(0.0, (time.monotonic() - wall) - (time.process_time() - cpu))
+            if chunk is None:
+                return
+            yield chunk
 
     def idle_share(self) -> float:
         """The share of the wall time since the last call (or the start) spent waiting."""
@@ -1407,23 +1486,28 @@ class _Waiting:
         return share
 
 
-def _sorted_runs(
-    blocks: Iterator[bytes], reading: Reading, workers: int, arrival: _Waiting
-) -> tuple[list[str], int, int, bool]:
+class _Runs(NamedTuple):
+    """What the parse leaves for the merge."""
+
+    runs: list[str]
+    invalid: int
+    duplicates: int  # dropped already, by early merges
+    parallel: bool  # whether the worker processes ran
+
+
+def _sorted_runs(jobs: Iterator[tuple[bytes, Reading]], workers: int, arrival: _Arrival) -> _Runs:
     """Parse blocks as they come into sorted runs of valid ISINs, in worker processes once they
-    pass PARALLEL_MIN_BLOCKS; the runs, the count of invalid values, that of duplicates already
-    dropped, and whether the workers ran. While the payload's `arrival` leaves them idle, the
-    workers merge each COMBINE_RUNS runs into one."""
+    pass PARALLEL_MIN_BLOCKS. While the payload's `arrival` leaves the workers idle, they also
+    merge each COMBINE_RUNS runs into one."""
     runs: list[str] = []
     fresh: list[str] = []  # runs not yet merged
-    merging: list[Future[tuple[str, int]]] = []
+    merging: list[Future[_Merged]] = []
     invalid = duplicates = 0
     with _Workers(workers) as pool:
-        jobs = ((block, reading) for block in blocks)
-        for run, block_invalid in pool.map(_parse_block, jobs, here_first=PARALLEL_MIN_BLOCKS):
-            invalid += block_invalid
-            if run:
-                fresh.append(run)
+        for parsed in pool.map(_parse_block, jobs, here_first=PARALLEL_MIN_BLOCKS):
+            invalid += parsed.invalid
+            if parsed.run:
+                fresh.append(parsed.run)
             if len(fresh) == COMBINE_RUNS:
                 if pool.started and arrival.idle_share() >= IDLE_SHARE:
                     merging.append(pool.submit(_merge_runs, fresh))
@@ -1431,17 +1515,37 @@ def _sorted_runs(
                     runs += fresh
                 fresh = []
         for future in merging:
-            run, dropped = future.result()
-            runs.append(run)
-            duplicates += dropped
-        return runs + fresh, invalid, duplicates, pool.started
+            merged = future.result()
+            runs.append(merged.run)
+            duplicates += merged.dropped
+        return _Runs(runs + fresh, invalid, duplicates, pool.started)
 
 
-def parse_isins(
-    chunks: Iterable[bytes], write: Callable[[bytes], object], column: str | None = None, workers: int = 1
+def _text_jobs(
+    texts: Iterable[Iterable[bytes]], column: str | None, readings: list[Reading]
+) -> Iterator[tuple[bytes, Reading]]:
+    """Each text's blocks with the reading its own first lines call for, added to `readings`."""
+    for text in texts:
+        chunks = iter(text)
+        first = _head(chunks).removeprefix(b"\xef\xbb\xbf")
+        reading = choose_reading(first, column)
+        if reading.layout:
+            first = first[reading.layout.data_start :]
+        readings.append(reading)
+        for block in _blocks(itertools.chain([first], chunks), reading):
+            yield block, reading
+
+
+def parse_texts(
+    texts: Iterable[Iterable[bytes]],
+    write: Callable[[bytes], object],
+    column: str | None = None,
+    workers: int = 1,
+    arrival: _Arrival | None = None,
 ) -> ListCounts:
-    """Collect the valid ISINs from a payload's text, given in chunks of any size, and hand the
-    list (sorted and unique, a line each) to `write` in pieces, in order.
+    """Collect the valid ISINs of several texts (each given in chunks of any size, and each
+    read by its own layout) into one list, sorted and unique, a line each, handed to `write` in
+    pieces, in order.
 
     A CSV whose header names an ISIN column (or `column`) gives that column only, so the ISINs
     of a benchmark or an underlying in other columns are not taken; rows whose field is empty
@@ -1453,31 +1557,32 @@ def parse_isins(
     sorted run of valid ISINs (see _sorted_runs); the runs are cut into key ranges (set by a
     sample of them); each range's pieces are merged into unique ISINs; the ranges' texts, in
     order, are the list, and each goes to `write` as soon as it and those before it are done.
+    `arrival` times the payload's chunks, so that the workers merge early while they wait.
     """
-    chunks = _Waiting(chunks)
-    first = _head(chunks).removeprefix(b"\xef\xbb\xbf")
-    reading = choose_reading(first, column)
-    if reading.layout:
-        first = first[reading.layout.data_start :]
-    blocks = _blocks(itertools.chain([first], chunks), reading)
-    global _MERGING
-    runs, invalid, duplicates, parallel = _sorted_runs(blocks, reading, workers, chunks)
-    pivots = _pivots(runs, KEY_RANGES) if runs else []
-    _MERGING = _KeyRanges.of(runs, pivots)
-    count = 0
-    try:
-        with _Workers(workers) as pool:  # forked only now: see _MERGING
-            ranges = range(len(pivots) + 1)
-            for text, unique, dropped in pool.map(
-                _merge_key_range, ranges, here_first=0 if parallel else None
-            ):
-                if text:
-                    write(text)
-                count += unique
-                duplicates += dropped
-    finally:
-        _MERGING = _KeyRanges([], [])
-    return ListCounts(count, invalid, duplicates)
+    readings: list[Reading] = []
+    runs = _sorted_runs(_text_jobs(texts, column, readings), workers, arrival or _Arrival())
+    ranges = _KeyRanges.of(runs.runs, _pivots(runs.runs, KEY_RANGES) if runs.runs else [])
+    count, duplicates = 0, runs.duplicates
+    with contextlib.ExitStack() as stack:
+        if runs.parallel:
+            pool = stack.enter_context(_Workers(workers, _receive_ranges, (ranges,)))
+            merged = pool.map(_merge_key_range, range(len(ranges)), here_first=0)
+        else:
+            merged = map(ranges.merge, range(len(ranges)))
+        for text, dropped in merged:
+            if text:
+                write(text)
+            count += len(text) // _LINE
+            duplicates += dropped
+    return ListCounts(count, runs.invalid, duplicates, len(readings))
+
+
+def parse_isins(
+    chunks: Iterable[bytes], write: Callable[[bytes], object], column: str | None = None, workers: int = 1
+) -> ListCounts:
+    """parse_texts for one text."""
+    arrival = _Arrival()
+    return parse_texts([arrival.timed(chunks)], write, column, workers, arrival)
 
 
 # --- Write ----------------------------------------------------------------------------------------
@@ -1719,8 +1824,9 @@ def read_isins(
 ) -> ListCounts:
     """Parse the payload as it arrives, handing its list to `write`; refuse one with no valid
     ISIN. Raises StartOver when the source starts the payload over (see _until_whole)."""
-    chunks = decompressed_chunks(transfer.chunks(), max_bytes)
-    counts = parse_isins(chunks, write, column, _available_cores())
+    arrival = _Arrival()
+    chunks = decompressed_chunks(arrival.timed(transfer.chunks()), max_bytes)
+    counts = parse_texts([chunks], write, column, _available_cores(), arrival)
     if not counts.count:
         raise IsinToolError(f"no valid ISIN in what {transfer.shown} sent ({counts.invalid} invalid)")
     return counts

@@ -599,7 +599,7 @@ NSE_CSV = (
     ],
 )
 def test_parse_isins(payload, column, expected, invalid, duplicates):
-    assert parse([payload], column) == (expected, (len(expected), invalid, duplicates))
+    assert parse([payload], column) == (expected, (len(expected), invalid, duplicates, 1))
 
 
 FIRDS_LIKE = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -784,23 +784,12 @@ def test_waiting_measures_the_time_spent_off_the_cpu_waiting_for_chunks():
             time.sleep(0.05)
             yield b"x"
 
-    def busy():
-        for _ in range(4):
-            spent = time.process_time() + 0.05
-            while time.process_time() < spent:
-                pass
-            yield b"x"
-
-    waiting = isintool._Waiting(slow())
-    assert list(waiting) == [b"x"] * 4
-    assert waiting.idle_share() > 0.8
-    spent = time.process_time() + 0.05
-    while time.process_time() < spent:  # busy, but not waiting for a chunk
-        pass
-    assert waiting.idle_share() == 0.0
-    waiting = isintool._Waiting(busy())
-    assert list(waiting) == [b"x"] * 4
-    assert waiting.idle_share() < 0.5
+    arrival = isintool._Arrival()
+    assert list(arrival.timed(slow())) == [b"x"] * 4
+    assert arrival.idle_share() > 0.8
+    time.sleep(0.05)  # neither busy nor waiting for a chunk: counts as nothing
+    assert list(arrival.timed([b"y"])) == [b"y"]
+    assert arrival.idle_share() < 0.5
 
 
 def test_key_ranges_are_balanced_for_a_payload_sorted_already():
@@ -810,7 +799,7 @@ def test_key_ranges_are_balanced_for_a_payload_sorted_already():
     runs = ["".join(i + "\n" for i in isins[k : k + 1000]) for k in range(0, 10_000, 1000)]
     pivots = isintool._pivots(runs, 8)
     ranges = isintool._KeyRanges.of(runs, pivots)
-    sizes = [len("".join(ranges.pieces(k))) // 13 for k in range(len(pivots) + 1)]
+    sizes = [len(ranges.merge(k).text) // 13 for k in range(len(ranges))]
     assert len(sizes) == 8 and sum(sizes) == 10_000
     assert max(sizes) <= 1.2 * 10_000 / 8
 
@@ -822,12 +811,12 @@ def test_one_line_json_is_cut_into_blocks_between_tokens():
     payload = json.dumps({"data": [{"isin": isin, "n": n} for n, isin in enumerate(isins)]}).encode()
     assert b"\n" not in payload and len(payload) > 3 * isintool.BLOCK_SIZE
     chunks = [payload[i : i + 65_536] for i in range(0, len(payload), 65_536)]
-    blocks = list(isintool._blocks(chunks, isintool.Reading("tokens")))
+    blocks = list(isintool._blocks(chunks, isintool.Reading(isintool.TOKENS)))
     assert b"".join(blocks) == payload
     assert len(blocks) > 3 and max(map(len, blocks)) <= isintool.BLOCK_SIZE + 65_536
     assert parse(chunks) == (
         sorted(i.encode() for i in VALID_ISINS),
-        (len(VALID_ISINS), 0, len(isins) - len(VALID_ISINS)),
+        (len(VALID_ISINS), 0, len(isins) - len(VALID_ISINS), 1),
     )
 
 
