@@ -28,7 +28,7 @@ import sys
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, TypeVar
 
 import click
@@ -41,21 +41,25 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 __all__ = [
+    "FetchOptions",
+    "FetchResult",
     "IsinToolError",
+    "ListCounts",
     "LockedError",
+    "NightlyJob",
     "atomic_file",
     "cli",
     "crontab_entry",
     "extract_file",
     "extract_ids",
     "extract_stream",
-    "fetch_to_file",
-    "fetch_to_stdout",
+    "fetch_list",
     "format_ids",
     "is_valid_isin",
     "kubernetes_manifest",
     "nightly_job",
     "parse_isins",
+    "parse_texts",
     "redact_url",
     "systemd_units",
     "write_atomically",
@@ -411,7 +415,7 @@ def _check_http_url(url: str) -> None:
         raise IsinToolError("the URL must start with http:// or https:// and name a host")
 
 
-def url_has_password(url: str) -> bool:
+def _url_has_password(url: str) -> bool:
     """True when `url` carries a password in its user-info (`https://user:secret@host/...`)."""
     from urllib.parse import urlsplit
 
@@ -451,7 +455,7 @@ def _secrets_hidden(*urls: str | None) -> Iterator[None]:
         raise
 
 
-class Deadline:
+class _Deadline:
     """The end of `--max-time`, and how much of it is left."""
 
     def __init__(self, seconds: float) -> None:
@@ -476,7 +480,7 @@ class _OutOfTime(BaseException):
 
 
 @contextlib.contextmanager
-def hard_deadline(deadline: Deadline) -> Iterator[None]:
+def _hard_deadline(deadline: _Deadline) -> Iterator[None]:
     """Hold the block to `deadline` whatever it waits for: headers or a body that drip, DNS, TLS,
     a retry's wait, the parse. The kernel's alarm interrupts the block at the deadline, which
     then raises the --max-time error; every `with` on the way (the temporary file, the lock,
@@ -512,7 +516,7 @@ def hard_deadline(deadline: Deadline) -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, max(their_alarm - (time.monotonic() - started), 0.001))
 
 
-class StartOver(Exception):
+class _StartOver(Exception):
     """The source sends the payload anew from its first byte: what was read of it is void."""
 
 
@@ -524,7 +528,7 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
-class Transfer:
+class _Transfer:
     """One payload's download: the GET and its retries, the body as it arrives, and the
     resumption of a body that breaks off.
 
@@ -534,7 +538,7 @@ class Transfer:
     with exponential backoff (or as Retry-After says), `retries` times in all; other errors are
     final. A body that breaks off is asked for again from where it stopped (`Range` with
     `If-Range`) when the source offers ranges and a validator; when it cannot be, or the source
-    sends the whole payload again, `chunks()` raises StartOver, and a new `chunks()` reads the
+    sends the whole payload again, `chunks()` raises _StartOver, and a new `chunks()` reads the
     new payload from its first byte.
     """
 
@@ -543,7 +547,7 @@ class Transfer:
         url: str,
         *,
         timeout: float = DEFAULT_TIMEOUT,
-        deadline: Deadline,
+        deadline: _Deadline,
         retries: int = DEFAULT_RETRIES,
         max_bytes: int = DEFAULT_MAX_BYTES,
         etag: str | None = None,
@@ -570,8 +574,9 @@ class Transfer:
         self.size = 0  # bytes of the payload received
         self._expected: int | None = None  # its Content-Length
         self._ranges = False  # whether the source offers byte ranges of it
+        self._fresh = False  # whether the response's body is unread
 
-    def __enter__(self) -> Transfer:
+    def __enter__(self) -> _Transfer:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -592,8 +597,18 @@ class Transfer:
         self._take(response)
         return True
 
+    def again(self) -> None:
+        """Ask for the whole payload anew, unconditionally: after a 304, or to read it twice."""
+        if self._response is not None:
+            self._response.close()
+        self._take(self._open({}))
+
     def chunks(self) -> Iterator[bytes]:
-        """The payload's bytes as they arrive, across resumed requests; see the class."""
+        """The payload's bytes as they arrive, across resumed requests; see the class. A payload
+        read before (or not sent, for a 304) is asked for again first."""
+        if not self._fresh:
+            self.again()
+        self._fresh = False
         while True:
             try:
                 yield from self._body()
@@ -621,7 +636,7 @@ class Transfer:
             raise _Retryable(f"{self.shown} sent {self.size} of {self._expected} bytes")
 
     def _go_on(self) -> None:
-        """After a break: ask for the rest of the payload, or for all of it and raise StartOver."""
+        """After a break: ask for the rest of the payload, or for all of it and raise _StartOver."""
         received = self.size
         validator = self._validator()
         if received and validator:
@@ -641,7 +656,7 @@ class Transfer:
         self._response.close()
         self._take(response)
         if received:
-            raise StartOver
+            raise _StartOver
 
     def _validator(self) -> str | None:
         """What If-Range can name: a strong ETag, else Last-Modified; None without byte ranges."""
@@ -659,6 +674,7 @@ class Transfer:
             raise IsinToolError(f"{self.shown} is {self._expected} bytes, over --max-bytes {self.max_bytes}")
         self._ranges = response.headers.get("Accept-Ranges", "").strip().lower() == "bytes"
         self.size = 0
+        self._fresh = True
 
     def _open(self, headers: dict[str, str]) -> Any:
         """GET with these headers until a response worth reading comes, retrying what may pass."""
@@ -773,7 +789,7 @@ def _reason(exc: BaseException) -> str:
 # --- Decompress: gzip, and the dispatch by first bytes --------------------------------------------
 
 
-def decompressed_chunks(chunks: Iterable[bytes], max_bytes: int) -> Iterator[bytes]:
+def _decompressed_chunks(chunks: Iterable[bytes], max_bytes: int) -> Iterator[bytes]:
     """Yield the text of a payload given in chunks as it arrives, recognised by its first bytes:
     a zip's one file, gzip, or plain. Raises at the end if a checksum or a size fails."""
     stream = _ByteStream(chunks)
@@ -1007,7 +1023,7 @@ _DELIMITERS = (",", ";", "\t")
 HEADER_SEARCH_LINES = 100  # preamble lines allowed before the header (Xetra's file has a few)
 
 
-class CsvLayout(NamedTuple):
+class _CsvLayout(NamedTuple):
     """Where the ISINs stand in a CSV file."""
 
     delimiter: str
@@ -1016,42 +1032,45 @@ class CsvLayout(NamedTuple):
 
 
 class ListCounts(NamedTuple):
-    """What parsing found: the ISINs in the list (sorted and unique), what was left out, and how
-    many texts (files of a zip, parts of a set) the list was read from."""
+    """What parsing found: the ISINs in the list (sorted and unique), what was left out, how
+    many texts (files of a zip, parts of a set) the list was read from, and the sources whose
+    texts held no valid ISIN."""
 
     count: int
     invalid: int
     duplicates: int
     files: int = 1
+    empty: tuple[str, ...] = ()
 
 
-class Reading(NamedTuple):
+class _Reading(NamedTuple):
     """How a payload's text gives its ISINs: a kind of text (one row of the table below), the
-    CSV layout for a CSV, and the --column asked for."""
+    CSV layout for a CSV, the --column asked for, and the source the text came from."""
 
     kind: _Kind
-    layout: CsvLayout | None = None
+    layout: _CsvLayout | None = None
     column: str | None = None
+    source: str = ""
 
 
-def choose_reading(head: bytes, column: str | None = None) -> Reading:
+def _choose_reading(head: bytes, column: str | None = None) -> _Reading:
     """How to read a payload, from its first lines and the --column asked for."""
-    layout = find_csv_layout(head, column)
+    layout = _find_csv_layout(head, column)
     if layout:
-        return Reading(CSV, layout)
+        return _Reading(_CSV, layout)
     if not column:
-        return Reading(TOKENS)
+        return _Reading(_TOKENS)
     first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if first == b"<":
-        return Reading(XML, column=column)
+        return _Reading(_XML, column=column)
     if first in (b"{", b"["):
-        return Reading(JSON, column=column)
+        return _Reading(_JSON, column=column)
     raise IsinToolError(
         f"no column named {column!r} in the first {HEADER_SEARCH_LINES} lines, and the text is no XML or JSON"
     )
 
 
-def find_csv_layout(head: bytes, column: str | None = None) -> CsvLayout | None:
+def _find_csv_layout(head: bytes, column: str | None = None) -> _CsvLayout | None:
     """Find the header naming the ISIN column (or `column`, in any case) in the first lines;
     None when there is none."""
     wanted = {column.strip().lower()} if column else set(ISIN_COLUMN_NAMES)
@@ -1061,7 +1080,7 @@ def find_csv_layout(head: bytes, column: str | None = None) -> CsvLayout | None:
         for delimiter in _DELIMITERS:
             names = _header_names(text, delimiter)
             if wanted & set(names):
-                return CsvLayout(
+                return _CsvLayout(
                     delimiter,
                     next(i for i, name in enumerate(names) if name in wanted),
                     offset + len(line) + 1,
@@ -1090,14 +1109,14 @@ def _head(chunks: Iterator[bytes]) -> bytes:
     return head
 
 
-def _blocks(chunks: Iterable[bytes], reading: Reading) -> Iterator[bytes]:
+def _blocks(chunks: Iterable[bytes], reading: _Reading) -> Iterator[bytes]:
     """Regroup chunks into blocks that no value spans, cut where the reading's kind allows."""
     for buffer, end in _regroup(chunks, lambda buffer: reading.kind.cut(buffer, reading)):
         if end:
             yield buffer[:end]
 
 
-def _after_last_record(buffer: bytes, reading: Reading) -> int:
+def _after_last_record(buffer: bytes, reading: _Reading) -> int:
     """CSV: after the last newline that ends a record."""
     end = buffer.rfind(b"\n") + 1
     # A newline inside a quoted field is not the end of a record: quotes before a real record
@@ -1113,23 +1132,23 @@ def _after_last_record(buffer: bytes, reading: Reading) -> int:
     return end
 
 
-def _before_last_tag(buffer: bytes, reading: Reading) -> int:
+def _before_last_tag(buffer: bytes, reading: _Reading) -> int:
     """XML: before the last `<`, as an element's text runs from `>` to `<`."""
     return max(buffer.rfind(b"<"), 0)
 
 
-def _before_last_member(buffer: bytes, reading: Reading) -> int:
+def _before_last_member(buffer: bytes, reading: _Reading) -> int:
     """JSON: before the last object member, as extract cuts (see _cut_before_member)."""
     return _cut_before_member(reading.column or "")(buffer)
 
 
-def _after_last_token(buffer: bytes, reading: Reading) -> int:
+def _after_last_token(buffer: bytes, reading: _Reading) -> int:
     """Any text: after the last byte that is no letter or digit, where no token can go on (so
     that JSON or XML on one long line is cut into blocks too)."""
     return len(buffer.rstrip(_TOKEN_BYTES))
 
 
-def _csv_isin_pattern(layout: CsvLayout) -> re.Pattern[str]:
+def _csv_isin_pattern(layout: _CsvLayout) -> re.Pattern[str]:
     """A regex for rows whose ISIN column holds an ISIN-shaped value (group 1), in unquoted
     text where every row starts with a newline (the block's first row too)."""
     d = re.escape(layout.delimiter)
@@ -1142,7 +1161,7 @@ def _csv_isin_pattern(layout: CsvLayout) -> re.Pattern[str]:
 _BLANK_LINE = re.compile(r"\n(?=\r?\n)")
 
 
-def _csv_candidates(block: str, layout: CsvLayout) -> tuple[list[str], int]:
+def _csv_candidates(block: str, layout: _CsvLayout) -> tuple[list[str], int]:
     """The ISIN-shaped values of the ISIN column in a block of whole records, and its row count."""
     if '"' in block:  # quoted fields may hold delimiters and newlines: let the csv module read them
         reader = csv.reader(io.StringIO(block, newline=""), delimiter=layout.delimiter)
@@ -1159,13 +1178,13 @@ def _csv_candidates(block: str, layout: CsvLayout) -> tuple[list[str], int]:
     return _csv_isin_pattern(layout).findall(text), rows
 
 
-def _csv_values(text: str, reading: Reading) -> tuple[list[str], int]:
+def _csv_values(text: str, reading: _Reading) -> tuple[list[str], int]:
     """CSV: the ISIN-shaped values of the ISIN column, and the row count."""
-    assert reading.layout is not None  # a CSV reading always has its layout (choose_reading)
+    assert reading.layout is not None  # a CSV reading always has its layout (_choose_reading)
     return _csv_candidates(text, reading.layout)
 
 
-def _xml_values(text: str, reading: Reading) -> tuple[list[str], int]:
+def _xml_values(text: str, reading: _Reading) -> tuple[list[str], int]:
     """XML: the ISIN-shaped texts of the elements named --column, and how many there were.
 
     An element whose local name is the column, whatever its prefix and attributes; its text runs
@@ -1181,7 +1200,7 @@ def _xml_values(text: str, reading: Reading) -> tuple[list[str], int]:
     return _present(re.findall(pattern, text))
 
 
-def _json_values(text: str, reading: Reading) -> tuple[list[str], int]:
+def _json_values(text: str, reading: _Reading) -> tuple[list[str], int]:
     """JSON: the ISIN-shaped string values of the keys named --column (found as extract finds
     keys), blanks inside the quotes stripped, and how many such keys there were."""
     value = b'"[ \t]*(?:(' + ISIN_PATTERN.encode() + b')[ \t]*")?'
@@ -1194,7 +1213,7 @@ def _present(values: list[str]) -> tuple[list[str], int]:
     return [value for value in values if value], len(values)
 
 
-def _token_values(text: str, reading: Reading) -> tuple[list[str], int]:
+def _token_values(text: str, reading: _Reading) -> tuple[list[str], int]:
     """Any text: every ISIN-shaped token, each counted as a value."""
     tokens = _ISIN_TOKEN.findall(text)
     return tokens, len(tokens)
@@ -1205,17 +1224,17 @@ class _Kind(NamedTuple):
     block's ISIN-shaped values with the count of all the values it holds."""
 
     name: str
-    cut: Callable[[bytes, Reading], int]
-    values: Callable[[str, Reading], tuple[list[str], int]]
+    cut: Callable[[bytes, _Reading], int]
+    values: Callable[[str, _Reading], tuple[list[str], int]]
 
 
-CSV = _Kind("csv", _after_last_record, _csv_values)
-XML = _Kind("xml", _before_last_tag, _xml_values)
-JSON = _Kind("json", _before_last_member, _json_values)
-TOKENS = _Kind("tokens", _after_last_token, _token_values)
+_CSV = _Kind("csv", _after_last_record, _csv_values)
+_XML = _Kind("xml", _before_last_tag, _xml_values)
+_JSON = _Kind("json", _before_last_member, _json_values)
+_TOKENS = _Kind("tokens", _after_last_token, _token_values)
 
 
-def _fixed_width_column(block: bytes, layout: CsvLayout) -> bytes | None:
+def _fixed_width_column(block: bytes, layout: _CsvLayout) -> bytes | None:
     """The ISIN column of a block as 13-byte lines, when every row is laid out like the first:
     the same length, with its delimiters and line end in the same places, and no quotes.
 
@@ -1252,7 +1271,7 @@ class _ParsedBlock(NamedTuple):
     invalid: int
 
 
-def _parse_block(job: tuple[bytes, Reading]) -> _ParsedBlock:
+def _parse_block(job: tuple[bytes, _Reading]) -> _ParsedBlock:
     """Worker: a block, read as its reading says."""
     block, reading = job
     lines = _fixed_width_column(block, reading.layout) if reading.layout else None
@@ -1493,9 +1512,10 @@ class _Runs(NamedTuple):
     invalid: int
     duplicates: int  # dropped already, by early merges
     parallel: bool  # whether the worker processes ran
+    valid: dict[str, int]  # valid ISINs (duplicates included) by source
 
 
-def _sorted_runs(jobs: Iterator[tuple[bytes, Reading]], workers: int, arrival: _Arrival) -> _Runs:
+def _sorted_runs(jobs: Iterator[tuple[bytes, _Reading]], workers: int, arrival: _Arrival) -> _Runs:
     """Parse blocks as they come into sorted runs of valid ISINs, in worker processes once they
     pass PARALLEL_MIN_BLOCKS. While the payload's `arrival` leaves the workers idle, they also
     merge each COMBINE_RUNS runs into one."""
@@ -1503,8 +1523,18 @@ def _sorted_runs(jobs: Iterator[tuple[bytes, Reading]], workers: int, arrival: _
     fresh: list[str] = []  # runs not yet merged
     merging: list[Future[_Merged]] = []
     invalid = duplicates = 0
+    valid: dict[str, int] = {}
+    sources: deque[str] = deque()  # of the jobs handed to map, whose results come back in order
+
+    def remembered(jobs: Iterator[tuple[bytes, _Reading]]) -> Iterator[tuple[bytes, _Reading]]:
+        for job in jobs:
+            sources.append(job[1].source)
+            yield job
+
     with _Workers(workers) as pool:
-        for parsed in pool.map(_parse_block, jobs, here_first=PARALLEL_MIN_BLOCKS):
+        for parsed in pool.map(_parse_block, remembered(jobs), here_first=PARALLEL_MIN_BLOCKS):
+            source = sources.popleft()
+            valid[source] = valid.get(source, 0) + len(parsed.run) // _LINE
             invalid += parsed.invalid
             if parsed.run:
                 fresh.append(parsed.run)
@@ -1518,17 +1548,17 @@ def _sorted_runs(jobs: Iterator[tuple[bytes, Reading]], workers: int, arrival: _
             merged = future.result()
             runs.append(merged.run)
             duplicates += merged.dropped
-        return _Runs(runs + fresh, invalid, duplicates, pool.started)
+        return _Runs(runs + fresh, invalid, duplicates, pool.started, valid)
 
 
 def _text_jobs(
-    texts: Iterable[Iterable[bytes]], column: str | None, readings: list[Reading]
-) -> Iterator[tuple[bytes, Reading]]:
+    texts: Iterable[tuple[str, Iterable[bytes]]], column: str | None, readings: list[_Reading]
+) -> Iterator[tuple[bytes, _Reading]]:
     """Each text's blocks with the reading its own first lines call for, added to `readings`."""
-    for text in texts:
+    for source, text in texts:
         chunks = iter(text)
         first = _head(chunks).removeprefix(b"\xef\xbb\xbf")
-        reading = choose_reading(first, column)
+        reading = _choose_reading(first, column)._replace(source=source)
         if reading.layout:
             first = first[reading.layout.data_start :]
         readings.append(reading)
@@ -1537,14 +1567,14 @@ def _text_jobs(
 
 
 def parse_texts(
-    texts: Iterable[Iterable[bytes]],
+    texts: Iterable[tuple[str, Iterable[bytes]]],
     write: Callable[[bytes], object],
     column: str | None = None,
     workers: int = 1,
     arrival: _Arrival | None = None,
 ) -> ListCounts:
-    """Collect the valid ISINs of several texts (each given in chunks of any size, and each
-    read by its own layout) into one list, sorted and unique, a line each, handed to `write` in
+    """Collect the valid ISINs of several texts (each a source's name and its chunks of any size,
+    each read by its own layout) into one list, sorted and unique, a line each, handed to `write` in
     pieces, in order.
 
     A CSV whose header names an ISIN column (or `column`) gives that column only, so the ISINs
@@ -1559,7 +1589,7 @@ def parse_texts(
     order, are the list, and each goes to `write` as soon as it and those before it are done.
     `arrival` times the payload's chunks, so that the workers merge early while they wait.
     """
-    readings: list[Reading] = []
+    readings: list[_Reading] = []
     runs = _sorted_runs(_text_jobs(texts, column, readings), workers, arrival or _Arrival())
     ranges = _KeyRanges.of(runs.runs, _pivots(runs.runs, KEY_RANGES) if runs.runs else [])
     count, duplicates = 0, runs.duplicates
@@ -1574,7 +1604,9 @@ def parse_texts(
                 write(text)
             count += len(text) // _LINE
             duplicates += dropped
-    return ListCounts(count, runs.invalid, duplicates, len(readings))
+    sources = dict.fromkeys(reading.source for reading in readings)  # in order, each once
+    empty = tuple(source for source in sources if not runs.valid.get(source))
+    return ListCounts(count, runs.invalid, duplicates, len(readings), empty)
 
 
 def parse_isins(
@@ -1582,7 +1614,7 @@ def parse_isins(
 ) -> ListCounts:
     """parse_texts for one text."""
     arrival = _Arrival()
-    return parse_texts([arrival.timed(chunks)], write, column, workers, arrival)
+    return parse_texts([("the payload", arrival.timed(chunks))], write, column, workers, arrival)
 
 
 # --- Write ----------------------------------------------------------------------------------------
@@ -1677,22 +1709,40 @@ class LockedError(IsinToolError):
     """Another fetch holds the lock for this output."""
 
 
+class FetchOptions(NamedTuple):
+    """How a fetch downloads and what it accepts: fetch's options, with the same defaults."""
+
+    column: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    max_time: float = DEFAULT_MAX_TIME
+    retries: int = DEFAULT_RETRIES
+    max_bytes: int = DEFAULT_MAX_BYTES
+    allow_shrink: bool = False
+    wait: bool = False
+    progress: Callable[[int, int | None], None] | None = None
+
+
+_DEFAULT_OPTIONS = FetchOptions()
+
+
 class FetchResult(NamedTuple):
     """What a fetch did."""
 
     path: str
-    written: bool  # False: the source said the list had not changed (304)
+    written: bool  # False: every part said it had not changed (304)
     count: int
     invalid: int
     duplicates: int
     downloaded: int
     seconds: float
+    files: int = 0  # the texts read: files of a zip, parts
+    pieces: tuple[bytes, ...] = ()  # for `-o -`: the list, to be written once whole
 
 
 MAX_LINKS = 40  # symbolic links followed in one path before it counts as a loop, as Linux does
 
 
-def follow_links(path: str) -> str:
+def _follow_links(path: str) -> str:
     """The real path of `path`, following each symbolic link on the way only where the kernel's
     fs.protected_symlinks rule would: outside a folder that is both sticky and world-writable
     (/tmp), or when the link is owned by the user running fetch or by the folder's owner.
@@ -1735,7 +1785,7 @@ def follow_links(path: str) -> str:
 
 
 @contextlib.contextmanager
-def output_lock(path: str, wait: Deadline | None = None) -> Iterator[None]:
+def _output_lock(path: str, wait: _Deadline | None = None) -> Iterator[None]:
     """Hold an exclusive lock on `PATH.lock` so that two fetches never write `path` at once.
     When another fetch holds it, fail at once, or with `wait` try again until that deadline.
 
@@ -1791,14 +1841,25 @@ def _url_digest(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()
 
 
-def _read_sidecar(sidecar: str, url: str) -> dict[str, object]:
-    """What the last fetch of `url` recorded; empty when that was another source."""
+def _recorded_validators(sidecar: str, urls: Sequence[str]) -> list[dict[str, str | None]]:
+    """The ETag and Last-Modified the last fetch recorded for each of `urls`, when it fetched
+    exactly these parts in this order; else nothing for any (a part added or dropped changes
+    the list even if no part has changed)."""
     try:
         with open(sidecar, "rb") as f:
             record = json.load(f)
     except (OSError, ValueError):
-        return {}
-    return record if isinstance(record, dict) and record.get("url_sha256") == _url_digest(url) else {}
+        record = None
+    parts = record.get("parts", [record]) if isinstance(record, dict) else []  # [record]: 0.1.0's form
+    validators: list[dict[str, str | None]] = []
+    if [part.get("url_sha256") if isinstance(part, dict) else None for part in parts] == list(
+        map(_url_digest, urls)
+    ):
+        for part in parts:
+            values = (part.get("etag"), part.get("last_modified"))
+            etag, modified = (value if isinstance(value, str) else None for value in values)
+            validators.append({"etag": etag, "last_modified": modified})
+    return validators or [{"etag": None, "last_modified": None} for _ in urls]
 
 
 def _count_lines(path: str) -> int:
@@ -1819,130 +1880,134 @@ def _remove_leftovers(path: str) -> None:
                 os.unlink(os.path.join(directory, name))
 
 
-def read_isins(
-    transfer: Transfer, write: Callable[[bytes], object], *, column: str | None, max_bytes: int
+def _read_parts(
+    transfers: list[_Transfer], write: Callable[[bytes], object], options: FetchOptions
 ) -> ListCounts:
-    """Parse the payload as it arrives, handing its list to `write`; refuse one with no valid
-    ISIN. Raises StartOver when the source starts the payload over (see _until_whole)."""
+    """Parse every part's payload as it arrives into one list, handed to `write`; refuse a part
+    with no valid ISIN. Raises _StartOver when a source starts its payload over (see _until_whole)."""
     arrival = _Arrival()
-    chunks = decompressed_chunks(arrival.timed(transfer.chunks()), max_bytes)
-    counts = parse_texts([chunks], write, column, _available_cores(), arrival)
-    if not counts.count:
-        raise IsinToolError(f"no valid ISIN in what {transfer.shown} sent ({counts.invalid} invalid)")
+
+    def texts() -> Iterator[tuple[str, Iterable[bytes]]]:
+        for transfer in transfers:
+            chunks = arrival.timed(transfer.chunks())
+            yield transfer.shown, _decompressed_chunks(chunks, options.max_bytes)
+
+    counts = parse_texts(texts(), write, options.column, _available_cores(), arrival)
+    if counts.empty:
+        raise IsinToolError(f"no valid ISIN in what {counts.empty[0]} sent ({counts.invalid} invalid)")
     return counts
 
 
 def _until_whole(attempt: Callable[[], T]) -> T:
-    """attempt(), once more each time the source starts its payload over; an attempt must
-    leave nothing behind when it raises (atomic_file does not)."""
+    """attempt(), once more each time a source starts its payload over; an attempt must leave
+    nothing behind when it raises (atomic_file does not)."""
     while True:
         try:
             return attempt()
-        except StartOver:
+        except _StartOver:
             continue
 
 
-def fetch_to_file(
-    url: str,
-    path: str,
-    *,
-    column: str | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
-    max_time: float = DEFAULT_MAX_TIME,
-    retries: int = DEFAULT_RETRIES,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    allow_shrink: bool = False,
-    wait: bool = False,
-    progress: Callable[[int, int | None], None] | None = None,
-) -> FetchResult:
-    """Download the list from `url` and replace `path` with it, keeping the old list on failure.
+def fetch_list(urls: Sequence[str], output: str, options: FetchOptions = _DEFAULT_OPTIONS) -> FetchResult:
+    """Download the list from `urls`, the parts of one list, and replace `output` with it,
+    keeping the old list on failure; with `output` "-", the list is in the result's `pieces`
+    (no lock, sidecar or shrink check, as there is no file).
 
-    Holds the output's lock throughout; asks the source for the list only if it changed since
-    the recorded ETag / Last-Modified; refuses a list under half the size of the current one
-    unless `allow_shrink`. Records the source's validators and the list's sha256 in PATH.json.
-    A `path` that is a symbolic link stays one: the file it points to is replaced (see
-    follow_links). The whole run keeps to `max_time` (see hard_deadline), and no message
-    shows the secrets of `url`.
+    All or nothing: every part must download, check out and hold a valid ISIN. Holds the
+    output's lock throughout; asks each part only if it changed since its recorded ETag /
+    Last-Modified, and is done when none has; refuses a list under half the size of the current
+    one unless `allow_shrink`. Records each part's validators and the list's sha256 in
+    OUTPUT.json. An `output` that is a symbolic link stays one: the file it points to is
+    replaced (see _follow_links). The whole run keeps to `max_time` (see _hard_deadline), and no
+    message shows the secrets of a URL.
     """
     import hashlib
 
+    if not urls:
+        raise IsinToolError("no URL to fetch")
     started = time.monotonic()
-    deadline = Deadline(max_time)
-    with _secrets_hidden(url):
-        shown, path = path, follow_links(path)
-        sidecar_path = follow_links(_sidecar_path(path))
-        # --wait keeps to the deadline itself, and says so with its own exit code.
-        with output_lock(path, deadline if wait else None), hard_deadline(deadline):
+    deadline = _Deadline(options.max_time)
+    to_file = output != "-"
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_secrets_hidden(*urls))
+        if to_file:
+            path = _follow_links(output)
+            sidecar_path = _follow_links(_sidecar_path(path))
+            # --wait keeps to the deadline itself, and says so with its own exit code.
+            stack.enter_context(_output_lock(path, deadline if options.wait else None))
+        stack.enter_context(_hard_deadline(deadline))
+        if to_file:
             _remove_leftovers(path)
-            record = _read_sidecar(sidecar_path, url) if os.path.exists(path) else {}
-            etag, last_modified = _str_or_none(record.get("etag")), _str_or_none(record.get("last_modified"))
-            options = dict(timeout=timeout, retries=retries, max_bytes=max_bytes, progress=progress)
-            with Transfer(
-                url, deadline=deadline, etag=etag, last_modified=last_modified, **options
-            ) as transfer:
-                current = _count_lines(path)
-                if not transfer.start():
-                    return FetchResult(shown, False, current, 0, 0, 0, time.monotonic() - started)
-
-                def attempt() -> tuple[ListCounts, str]:
-                    digest = hashlib.sha256()
-                    with atomic_file(path) as out:  # filled as the list is merged; kept only if it passes
-                        counts = read_isins(
-                            transfer, _synced_writer(out, digest), column=column, max_bytes=max_bytes
-                        )
-                        if counts.count * 2 < current and not allow_shrink:
-                            shrink = f"{path} from {current} to {counts.count} ISINs"
-                            raise IsinToolError(f"refusing to shrink {shrink} (--allow-shrink)")
-                    return counts, digest.hexdigest()
-
-                counts, sha256 = _until_whole(attempt)
-            sidecar = {
-                "url": transfer.shown,  # for people; the digest tells sources apart, secrets and all
-                "url_sha256": _url_digest(url),
-                "etag": transfer.etag,
-                "last_modified": transfer.last_modified,
-                "count": counts.count,
-                "invalid": counts.invalid,
-                "duplicates": counts.duplicates,
-                "sha256": sha256,
-                "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            }
-            write_atomically(sidecar_path, [json.dumps(sidecar, indent=2).encode() + b"\n"])
-    seconds = time.monotonic() - started
-    return FetchResult(shown, True, counts.count, counts.invalid, counts.duplicates, transfer.size, seconds)
-
-
-def fetch_to_stdout(
-    url: str,
-    *,
-    column: str | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
-    max_time: float = DEFAULT_MAX_TIME,
-    retries: int = DEFAULT_RETRIES,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    progress: Callable[[int, int | None], None] | None = None,
-) -> tuple[FetchResult, list[bytes]]:
-    """`fetch -o -`: the list's pieces, to be written once whole (a failure leaves nothing on
-    standard output); no lock, sidecar or shrink check, as there is no file."""
-    started = time.monotonic()
-    deadline = Deadline(max_time)
-    options = dict(timeout=timeout, retries=retries, max_bytes=max_bytes, progress=progress)
-    with (
-        _secrets_hidden(url),
-        hard_deadline(deadline),
-        Transfer(url, deadline=deadline, **options) as transfer,
-    ):
-        transfer.start()  # asks without validators, so it gets no 304
-
-        def attempt() -> tuple[ListCounts, list[bytes]]:
+        known = (
+            _recorded_validators(sidecar_path, urls) if to_file and os.path.exists(path) else [{}] * len(urls)
+        )
+        transfers: list[_Transfer] = []
+        for url, validators in zip(urls, known, strict=True):
+            progress = _summed_progress(options.progress, transfers) if options.progress else None
+            settings = dict(timeout=options.timeout, retries=options.retries, max_bytes=options.max_bytes)
+            transfer = _Transfer(url, deadline=deadline, progress=progress, **validators, **settings)
+            transfers.append(stack.enter_context(transfer))
+        # Each part in turn, until one has changed: the parts that said 304 before it are asked
+        # again in full (the list is made of all of them), the rest asked in full as they come.
+        current = _count_lines(path) if to_file else 0
+        if not any(transfer.start() for transfer in transfers):
+            return FetchResult(output, False, current, 0, 0, 0, time.monotonic() - started)
+        if not to_file:
             pieces: list[bytes] = []
-            return read_isins(transfer, pieces.append, column=column, max_bytes=max_bytes), pieces
+            counts = _until_whole(lambda: _read_parts(transfers, pieces.append, options))
+            return _result(output, counts, transfers, started, tuple(pieces))
 
-        counts, pieces = _until_whole(attempt)
+        def attempt() -> tuple[ListCounts, str]:
+            digest = hashlib.sha256()
+            with atomic_file(path) as out:  # filled as the list is merged; kept only if it passes
+                counts = _read_parts(transfers, _synced_writer(out, digest), options)
+                if counts.count * 2 < current and not options.allow_shrink:
+                    shrink = f"{path} from {current} to {counts.count} ISINs"
+                    raise IsinToolError(f"refusing to shrink {shrink} (--allow-shrink)")
+            return counts, digest.hexdigest()
+
+        counts, sha256 = _until_whole(attempt)
+        sidecar = {
+            "parts": [
+                {
+                    "url": transfer.shown,  # for people; the digest tells sources apart, secrets and all
+                    "url_sha256": _url_digest(transfer.url),
+                    "etag": transfer.etag,
+                    "last_modified": transfer.last_modified,
+                }
+                for transfer in transfers
+            ],
+            "count": counts.count,
+            "invalid": counts.invalid,
+            "duplicates": counts.duplicates,
+            "files": counts.files,
+            "sha256": sha256,
+            "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        write_atomically(sidecar_path, [json.dumps(sidecar, indent=2).encode() + b"\n"])
+        return _result(output, counts, transfers, started)
+
+
+def _result(
+    output: str,
+    counts: ListCounts,
+    transfers: list[_Transfer],
+    started: float,
+    pieces: tuple[bytes, ...] = (),
+) -> FetchResult:
+    downloaded = sum(transfer.size for transfer in transfers)
     seconds = time.monotonic() - started
-    return FetchResult(
-        "-", True, counts.count, counts.invalid, counts.duplicates, transfer.size, seconds
-    ), pieces
+    return FetchResult(output, True, *counts[:3], downloaded, seconds, counts.files, pieces)
+
+
+def _summed_progress(
+    report: Callable[[int, int | None], None], transfers: list[_Transfer]
+) -> Callable[[int, int | None], None]:
+    """A part's progress callback that reports the bytes of every part so far (and the size
+    when there is one part)."""
+    return lambda size, expected: report(
+        sum(transfer.size for transfer in transfers), expected if len(transfers) == 1 else None
+    )
 
 
 def _synced_writer(out: BinaryIO, digest: Any) -> Callable[[bytes], None]:
@@ -1963,11 +2028,7 @@ def _synced_writer(out: BinaryIO, digest: Any) -> Callable[[bytes], None]:
     return write
 
 
-def _str_or_none(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def ping(url: str, timeout: float = 10.0) -> None:
+def _ping(url: str, timeout: float = 10.0) -> None:
     """GET a dead man's switch URL (healthchecks.io style)."""
     import requests
 
@@ -2054,7 +2115,7 @@ def nightly_job(
         max_time,
     )
     _refuse_line_breaks([job.user, job.url or "", job.output, job.log or "", *job.fetch_args])
-    if url and url_has_password(url):
+    if url and _url_has_password(url):
         raise IsinToolError(
             "the URL holds a password, which the schedule would show: put the credentials in "
             "~/.netrc (machine HOST login USER password PASSWORD, mode 0600, in the job user's HOME), "
@@ -2069,12 +2130,12 @@ def _refuse_line_breaks(values: Iterable[str]) -> None:
             raise IsinToolError(f"{value!r} holds a line break or NUL, which would end the line it stands on")
 
 
-def this_program() -> list[str]:
+def _this_program() -> list[str]:
     """How to run this tool from anywhere: the absolute interpreter and the absolute tool."""
     return [sys.executable, os.path.abspath(__file__)]
 
 
-def default_cron_time(seed: str) -> tuple[int, int]:
+def _default_cron_time(seed: str) -> tuple[int, int]:
     """A fixed (hour, minute) derived from `seed`, never minute 0 and never 01:00-03:59.
 
     Different hosts and outputs get different times, so they do not all hit the source at once;
@@ -2084,7 +2145,7 @@ def default_cron_time(seed: str) -> tuple[int, int]:
     return _CRON_HOURS[number % len(_CRON_HOURS)], 1 + (number // len(_CRON_HOURS)) % 59
 
 
-def parse_cron_time(text: str) -> tuple[int, int]:
+def _parse_cron_time(text: str) -> tuple[int, int]:
     """(hour, minute) from a 24-hour `HH:MM`."""
     match = re.fullmatch(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", text.strip())
     if not match:
@@ -2092,7 +2153,7 @@ def parse_cron_time(text: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
-def shell_command(args: Iterable[str]) -> str:
+def _shell_command(args: Iterable[str]) -> str:
     """The args as one /bin/sh command line, each quoted, `%` kept outside the quotes.
 
     cron removes the backslash from `\\%` but keeps it before anything else, so a `%` that
@@ -2112,22 +2173,22 @@ def crontab_entry(command: list[str], *, user: str, hour: int, minute: int, log:
     _refuse_line_breaks([*command, user, log or ""])
     if not user or any(c.isspace() for c in user):
         raise IsinToolError(f"{user!r} is not a user name")
-    line = shell_command(command)
+    line = _shell_command(command)
     if log:
-        line += " >> " + shell_command([log]) + " 2>&1"
+        line += " >> " + _shell_command([log]) + " 2>&1"
     line = line.replace("%", "\\%")
     if len(line) > MAX_CRON_COMMAND:
         raise IsinToolError(f"the command is {len(line)} characters, over cron's {MAX_CRON_COMMAND}")
     return f"{minute} {hour} * * * {user} {line}\n"
 
 
-def crontab_text(job: NightlyJob) -> str:
+def _crontab_text(job: NightlyJob) -> str:
     """The file for /etc/cron.d: a comment on how to install it, then the job's line.
 
     The job runs fetch --quiet, so cron mails only failures; with a log, every run's summary
     line is appended to it instead.
     """
-    command = job.fetch_argv(this_program(), quiet=job.log is None)
+    command = job.fetch_argv(_this_program(), quiet=job.log is None)
     entry = crontab_entry(command, user=job.user, hour=job.hour, minute=job.minute, log=job.log)
     return (
         f"# isintool {__version__}: fetch the ISIN list from {_shown_source(job)} daily at "
@@ -2140,7 +2201,7 @@ def _shown_source(job: NightlyJob) -> str:
     return redact_url(job.url) if job.url is not None else "the URL in ISINTOOL_URL"
 
 
-def systemd_quote(args: Iterable[str]) -> str:
+def _systemd_quote(args: Iterable[str]) -> str:
     """The args as one systemd command line (systemd.service(5), "Command lines"): each in double
     quotes, with `\\` and `"` escaped C-style, `%` doubled against specifiers and `$` doubled
     against variable expansion. Quoted words are never command separators (`;`)."""
@@ -2187,7 +2248,7 @@ def systemd_units(job: NightlyJob, name: str, url_file: str | None = None) -> tu
             "[Service]",
             "Type=oneshot",
             f"User={job.user}",
-            f"ExecStart={systemd_quote(job.fetch_argv(this_program()))}",
+            f"ExecStart={_systemd_quote(job.fetch_argv(_this_program()))}",
             f"TimeoutStartSec={math.ceil(job.max_time) + TIME_LIMIT_MARGIN}",
             *environment,
             *log_lines,
@@ -2270,7 +2331,7 @@ def kubernetes_manifest(
             raise IsinToolError(
                 f"{option} {label!r} is not a DNS label of at most {longest} characters (a-z, 0-9, -)"
             )
-    zone_has_dst(timezone)  # refuses a zone zoneinfo does not know
+    _zone_has_dst(timezone)  # refuses a zone zoneinfo does not know
     deadline = math.ceil(job.max_time) + TIME_LIMIT_MARGIN
     if deadline + KUBERNETES_STARTING_DEADLINE >= 24 * 3600:
         raise IsinToolError(f"--max-time {job.max_time:g} leaves a run no time to end before the next day's")
@@ -2339,7 +2400,7 @@ def kubernetes_manifest(
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 
-def zone_has_dst(zone: str) -> bool:
+def _zone_has_dst(zone: str) -> bool:
     """Whether the IANA time zone changes its offset in the year (daylight-saving time)."""
     import datetime
     import zoneinfo
@@ -2416,8 +2477,11 @@ def extract(file: str, key: str, lines: bool) -> None:
         raise click.ClickException(f"cannot read {file}: {exc.strerror or exc}") from None
 
 
-def _setting(*names: str, metavar: str, default: Any, help: str, type: Any = None) -> Any:
-    """A fetch option that cron can also set from the environment: ISINTOOL_ and the long name."""
+def _setting(
+    *names: str, metavar: str, default: Any, help: str, type: Any = None, multiple: bool = False
+) -> Any:
+    """A fetch option that cron can also set from the environment: ISINTOOL_ and the long name
+    (for an option given several times, values parted by blanks)."""
     envvar = "ISINTOOL_" + names[-1].lstrip("-").replace("-", "_").upper()
     return click.option(
         *names,
@@ -2428,6 +2492,7 @@ def _setting(*names: str, metavar: str, default: Any, help: str, type: Any = Non
         envvar=envvar,
         show_envvar=True,
         show_default=default is not None,
+        multiple=multiple,
     )
 
 
@@ -2443,8 +2508,10 @@ class _LockedExit(click.ClickException):
 @_setting(
     "--url",
     metavar="URL",
-    default=GLEIF_ISIN_LEI_URL,
-    help="Where to download the list: CSV, zip, gzip, or any text holding ISINs.",
+    default=(GLEIF_ISIN_LEI_URL,),
+    multiple=True,
+    help="Where to download the list: CSV, zip, gzip, or any text holding ISINs. Given several "
+    "times, the parts of one list.",
 )
 @_setting(
     "-o",
@@ -2504,7 +2571,7 @@ class _LockedExit(click.ClickException):
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success (cron mails any output).")
 def fetch(
-    url: str,
+    url: tuple[str, ...],
     output: str,
     column: str | None,
     timeout: float,
@@ -2533,16 +2600,14 @@ def fetch(
     OUTPUT.lock keeps two fetches apart. Credentials go in ~/.netrc; no message shows a URL's
     user-info or query values.
     """
-    options = dict(column=column, timeout=timeout, max_time=max_time, retries=retries, max_bytes=max_bytes)
     try:
         with contextlib.ExitStack() as stack:
             progress = None if quiet or not sys.stderr.isatty() else _progress_bar(stack)
-            if output == "-":
-                result, pieces = fetch_to_stdout(url, progress=progress, **options)
-                _write_stdout(pieces)
-            else:
-                options.update(allow_shrink=allow_shrink, wait=wait)
-                result = fetch_to_file(url, output, progress=progress, **options)
+            options = FetchOptions(
+                column, timeout, max_time, retries, max_bytes, allow_shrink, wait, progress
+            )
+            result = fetch_list(url, output, options)
+            _write_stdout(result.pieces)
     except LockedError as exc:
         raise _LockedExit(str(exc)) from None
     except (IsinToolError, OSError) as exc:
@@ -2583,7 +2648,7 @@ def _progress_bar(stack: contextlib.ExitStack) -> Callable[[int, int | None], No
 def _ping_quietly(url: str) -> None:
     """Ping, reporting a failure on stderr without changing the exit code."""
     try:
-        ping(url)
+        _ping(url)
     except IsinToolError as exc:
         click.echo(f"Warning: {exc}", err=True)
 
@@ -2655,7 +2720,7 @@ def crontab(
         isintool crontab -- --max-time 600 --ping https://hc-ping.com/UUID
     """
     job = _nightly_job(at=at, user=user, url=url, output=output, log=log, fetch_args=fetch_args)
-    click.echo(_usage_checked(crontab_text, job), nl=False)
+    click.echo(_usage_checked(_crontab_text, job), nl=False)
 
 
 @cli.command(context_settings={"ignore_unknown_options": True}, epilog=_SCHEDULE_EPILOG)
@@ -2765,7 +2830,7 @@ def kubernetes(
     are.
     """
     try:
-        has_dst = zone_has_dst(timezone)
+        has_dst = _zone_has_dst(timezone)
     except IsinToolError as exc:
         raise click.BadParameter(str(exc), param_hint="'--timezone'") from None
     url_or_none = _url_unless(url, url_secret, "--url-secret")
@@ -2804,9 +2869,9 @@ def _nightly_job(
     daylight-saving changes skip, a query string the schedule shows)."""
     try:
         hour, minute = (
-            parse_cron_time(at)
+            _parse_cron_time(at)
             if at
-            else default_cron_time(f"{os.uname().nodename}:{os.path.abspath(output)}")
+            else _default_cron_time(f"{os.uname().nodename}:{os.path.abspath(output)}")
         )
     except IsinToolError as exc:
         raise click.BadParameter(str(exc), param_hint="'--at'") from None

@@ -31,6 +31,7 @@ import tracemalloc
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 import kubernetes_validate
@@ -599,7 +600,7 @@ NSE_CSV = (
     ],
 )
 def test_parse_isins(payload, column, expected, invalid, duplicates):
-    assert parse([payload], column) == (expected, (len(expected), invalid, duplicates, 1))
+    assert parse([payload], column) == (expected, (len(expected), invalid, duplicates))
 
 
 FIRDS_LIKE = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -722,13 +723,20 @@ def test_parse_firds_excerpt_column_id_gives_exactly_its_instruments():
     assert len(instruments) < len(everything)
 
 
+class Counts(NamedTuple):
+    count: int
+    invalid: int
+    duplicates: int
+
+
 def parse(chunks: list[bytes], column: str | None = None, workers: int = 1):
-    """parse_isins, keeping what it writes: the ISINs (checked to be one a line), and the counts."""
+    """parse_isins, keeping what it writes: the ISINs (checked to be one a line), and the counts
+    of ISINs, invalid values and duplicates."""
     pieces: list[bytes] = []
     counts = isintool.parse_isins(chunks, pieces.append, column, workers)
     text = b"".join(pieces)
     assert all(pieces) and (text == b"" or text.endswith(b"\n"))
-    return text.split(), counts
+    return text.split(), Counts(*counts[:3])
 
 
 @pytest.mark.parametrize("payload", [GLEIF_CSV, XETRA_CSV, NSE_CSV, b"x US0378331005 y GB0002634946 z\n"])
@@ -811,12 +819,12 @@ def test_one_line_json_is_cut_into_blocks_between_tokens():
     payload = json.dumps({"data": [{"isin": isin, "n": n} for n, isin in enumerate(isins)]}).encode()
     assert b"\n" not in payload and len(payload) > 3 * isintool.BLOCK_SIZE
     chunks = [payload[i : i + 65_536] for i in range(0, len(payload), 65_536)]
-    blocks = list(isintool._blocks(chunks, isintool.Reading(isintool.TOKENS)))
+    blocks = list(isintool._blocks(chunks, isintool._Reading(isintool._TOKENS)))
     assert b"".join(blocks) == payload
     assert len(blocks) > 3 and max(map(len, blocks)) <= isintool.BLOCK_SIZE + 65_536
     assert parse(chunks) == (
         sorted(i.encode() for i in VALID_ISINS),
-        (len(VALID_ISINS), 0, len(isins) - len(VALID_ISINS), 1),
+        (len(VALID_ISINS), 0, len(isins) - len(VALID_ISINS)),
     )
 
 
@@ -827,7 +835,7 @@ def test_parse_isins_quoted_newline_across_chunks():
         assert parse(chunks)[0] == [b"GB0002634946", b"US0378331005"], size
 
 
-def _regex_read(block: bytes, layout: isintool.CsvLayout) -> tuple[list[str], int]:
+def _regex_read(block: bytes, layout: isintool._CsvLayout) -> tuple[list[str], int]:
     """What the general CSV reading makes of a block: its valid ISINs and its row count."""
     candidates, rows = isintool._csv_candidates(block.decode("latin-1"), layout)
     return [c for c in candidates if isintool.is_valid_isin(c)], rows
@@ -837,7 +845,7 @@ def _regex_read(block: bytes, layout: isintool.CsvLayout) -> tuple[list[str], in
 @pytest.mark.parametrize("delimiter", [",", ";", "\t"])
 def test_fixed_width_rows_are_cut_by_position(newline, delimiter):
     """GLEIF-shaped rows take the strided-slice path, and read as the regex reads them."""
-    layout = isintool.CsvLayout(delimiter, 1, 0)
+    layout = isintool._CsvLayout(delimiter, 1, 0)
     d = delimiter.encode()
     isins = VALID_ISINS + INVALID_ISINS[:3]  # 12 characters each, good and bad check digits
     block = b"".join(b"529900T8BM49AURSDO55" + d + i.encode() + d + b"x" + newline for i in isins)
@@ -860,7 +868,7 @@ def test_fixed_width_rows_are_cut_by_position(newline, delimiter):
     ],
 )
 def test_irregular_rows_are_left_to_the_regex(block):
-    assert isintool._fixed_width_column(block, isintool.CsvLayout(",", 1, 0)) is None
+    assert isintool._fixed_width_column(block, isintool._CsvLayout(",", 1, 0)) is None
 
 
 FIELDS = st.sampled_from(["US0378331005", "GB0002634946", "US0378331003", "US03783310;5", "A", "", " \r"])
@@ -882,7 +890,7 @@ def test_fixed_width_path_reads_as_the_regex_does(fields, line_end, edits, count
     for position, char in edits:
         text[position % len(text)] = ord(char)
     block = bytes(text) if text.endswith(b"\n") else bytes(text) + b"\n"
-    layout = isintool.CsvLayout(",", column, 0)
+    layout = isintool._CsvLayout(",", column, 0)
     lines = isintool._fixed_width_column(block, layout)
     if lines is not None:
         assert (isintool._valid_isins(lines), len(lines) // 13) == _regex_read(block, layout)
@@ -928,7 +936,7 @@ def _zip(payload: bytes, name: str = "isin-lei.csv", extra: dict[str, bytes] | N
 
 def _decompress(data: bytes, max_bytes: int = 1 << 30, chunk_size: int = 65_536) -> bytes:
     chunks = [data[i : i + chunk_size] for i in range(0, len(data), chunk_size)]
-    return b"".join(isintool.decompressed_chunks(chunks, max_bytes))
+    return b"".join(isintool._decompressed_chunks(chunks, max_bytes))
 
 
 @pytest.mark.parametrize(
@@ -1191,8 +1199,9 @@ def test_fetch_formats(server, out, respond):
     assert result.stdout == ""
     assert result.stderr.startswith(f"wrote 3 ISINs to {out} (2 invalid skipped, 1 duplicates, ")
     record = json.loads((out.parent / "isins.txt.json").read_text())
-    assert record["count"] == 3 and record["url"] == server.url_for("/list")
-    assert record["url_sha256"] == hashlib.sha256(server.url_for("/list").encode()).hexdigest()
+    [part] = record["parts"]
+    assert record["count"] == 3 and record["files"] == 1 and part["url"] == server.url_for("/list")
+    assert part["url_sha256"] == hashlib.sha256(server.url_for("/list").encode()).hexdigest()
     assert record["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
 
 
@@ -1497,13 +1506,13 @@ def test_hard_deadline_puts_back_the_callers_alarm():
     previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(True))
     try:
         signal.setitimer(signal.ITIMER_REAL, 30)
-        with isintool.hard_deadline(isintool.Deadline(5)):
+        with isintool._hard_deadline(isintool._Deadline(5)):
             assert 4 < signal.getitimer(signal.ITIMER_REAL)[0] <= 5
         assert 29 < signal.getitimer(signal.ITIMER_REAL)[0] <= 30
         message = r"gave up after 0.2 seconds \(--max-time\)"
         with (
             pytest.raises(isintool.IsinToolError, match=message),
-            isintool.hard_deadline(isintool.Deadline(0.2)),
+            isintool._hard_deadline(isintool._Deadline(0.2)),
         ):
             time.sleep(5)
         assert fired == [] and 28 < signal.getitimer(signal.ITIMER_REAL)[0] <= 30
@@ -1581,7 +1590,7 @@ def test_fetch_starts_over_cleanly_when_it_cannot_resume(out, second, expected, 
     assert len(raw.requests) == requests
     assert sorted(os.listdir(out.parent)) == ["isins.txt", "isins.txt.json", "isins.txt.lock"]
     if expected is not FIRST:
-        assert json.loads((out.parent / "isins.txt.json").read_text())["etag"] == '"v2"'
+        assert json.loads((out.parent / "isins.txt.json").read_text())["parts"][0]["etag"] == '"v2"'
 
 
 def test_fetch_without_ranges_asks_for_the_whole_payload_again(out):
@@ -1664,7 +1673,7 @@ def test_fetch_sends_no_validators_for_another_url_or_a_missing_list(server, out
 
 def test_fetch_exits_75_while_another_holds_the_lock(server, out):
     server.expect_request("/list").respond_with_data(GLEIF_CSV)
-    with isintool.output_lock(str(out)):
+    with isintool._output_lock(str(out)):
         result = fetch("--url", server.url_for("/list"), "-o", str(out))
     assert result.exit_code == isintool.EXIT_LOCKED == 75
     assert "another fetch is writing" in result.stderr
@@ -1677,7 +1686,7 @@ def lock_held_elsewhere(out: Path, seconds: float) -> Iterator[None]:
     held, release = threading.Event(), threading.Event()
 
     def holder():
-        with isintool.output_lock(str(out)):
+        with isintool._output_lock(str(out)):
             held.set()
             release.wait(seconds)
 
@@ -1968,7 +1977,7 @@ def test_secrets_in_the_url_never_reach_messages_or_disk(server, out, case):
     else:
         record = json.loads((out.parent / "isins.txt.json").read_text())
         assert (
-            record["url"]
+            record["parts"][0]["url"]
             == server.url_for("/list").replace("http://", "http://***@") + "?apikey=***&format=***"
         )
 
@@ -2106,11 +2115,11 @@ def test_cron_decode_follows_do_command_c(command, runs, stdin):
 
 
 def test_default_cron_time_avoids_minute_0_and_dst_hours():
-    times = {isintool.default_cron_time(f"host{i}:/var/lib/isins.txt") for i in range(5000)}
+    times = {isintool._default_cron_time(f"host{i}:/var/lib/isins.txt") for i in range(5000)}
     assert all(minute != 0 and not 1 <= hour <= 3 for hour, minute in times)
     assert len(times) > 1000  # spread out, not a handful of slots
     assert {h for h, _ in times} == {0, *range(4, 24)}
-    assert isintool.default_cron_time("a") == isintool.default_cron_time("a")
+    assert isintool._default_cron_time("a") == isintool._default_cron_time("a")
 
 
 TRICKY_ARGS = [
