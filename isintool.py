@@ -4,6 +4,20 @@ Usage:
     isintool extract orders.json            # [1, 2, 3]
     isintool fetch -o /var/lib/isins.txt    # download, validate, replace atomically
     isintool crontab | sudo tee /etc/cron.d/isintool    # or: systemd, kubernetes
+
+Contents, in the order the bytes travel (each a `# --- Title` section below):
+    Shared: chunks and worker processes   reading in chunks, regrouping them, a pool started late
+    JSON text and extract                 the key regex, cuts between chunks and between cores
+    Download                              one payload per part: retries, resume, deadline, secrets
+    Decompress                            gzip, and the dispatch by a payload's first bytes
+    Zip                                   a zip read as a stream, from its local headers
+    Read the payload                      CSV layouts, reading kinds, blocks, a block's values
+    ISIN validation                       ISO 6166 check digits, for a whole block at once
+    Sort and merge                        sorted runs, key ranges, the list in order
+    Write                                 the atomic replacement of a file
+    Fetch                                 lock, sidecar, the parts of a list: fetch_list
+    Schedule                              one nightly job, as cron, systemd and Kubernetes see it
+    CLI                                   click commands, thin over the above
 """
 
 from __future__ import annotations
@@ -554,7 +568,7 @@ class _Transfer:
         last_modified: str | None = None,
         progress: Callable[[int, int | None], None] | None = None,
     ) -> None:
-        import requests  # about 100 ms: only fetch pays for it
+        import requests  # slow to import: only fetch pays for it
 
         _check_http_url(url)
         self.url, self.shown = url, redact_url(url)
@@ -1001,21 +1015,19 @@ def _data_descriptor(stream: _ByteStream, entry: _ZipEntry) -> _ZipEntry:
 
 # The units of fetch's work, a worker's task each: blocks of text to parse into sorted runs, and
 # key ranges of the list to merge. Large enough to amortise sending them, small enough to be worked
-# in the CPU's caches: 1 MiB and 64 ranges parse a GLEIF file 15% faster than 4 MiB and 8, and 128
-# ranges end the merge that follows the last byte 20% sooner than 64 (bench/fetch.py, 100 Mbit/s).
+# in the CPU's caches; more ranges also shorten the merge left after the last byte (the README's
+# Performance section has the measurements).
 BLOCK_SIZE = 1024 * 1024
 KEY_RANGES = 128
-# Blocks parsed in this process before the rest go to a process per core: below 4 MiB of text,
-# starting them costs more than it saves. Decided on the text, not on the download's size: a 4 MB
-# zip of XML inflates to 143 MB.
+# Blocks parsed in this process before the rest go to a process per core: below that much text,
+# starting them costs more than it saves. Decided on the text, not on the download's size: a
+# zip of XML inflates thirty-fold.
 PARALLEL_MIN_BLOCKS = 4
 # While the payload arrives more slowly than the workers parse it, they also merge each
 # COMBINE_RUNS runs into one, in time the link leaves idle, so that the merge after the last byte
-# has ten times fewer runs: at 12.5 MB/s fetch then takes 0.96-0.98x the pipeline's time instead
-# of 1.03-1.06x (bench/fetch.py; 16, 32 and 64 runs measure alike, and 16 keeps the workers'
-# memory lowest). "More slowly": this process waited for the payload, off the CPU, for
-# IDLE_SHARE of the time or more. On a fast link or from a disk the workers are busy parsing,
-# and merging early there measured 0.7 s slower.
+# has that many times fewer runs (a small batch keeps the workers' memory low). "More slowly":
+# this process waited for the payload, off the CPU, for IDLE_SHARE of the time or more. On a
+# fast link or from a disk the workers are busy parsing, and merging early there costs time.
 COMBINE_RUNS = 16
 IDLE_SHARE = 0.5
 ISIN_COLUMN_NAMES = ("isin", "isin number")  # NSE India writes " ISIN NUMBER"
@@ -1289,13 +1301,13 @@ def _parse_block(job: tuple[bytes, _Reading]) -> _ParsedBlock:
 
 # ISO 6166 shape: a two-letter prefix (a country, or XS, EU, XF...), nine alphanumerics, a check digit.
 # Parsing works on text decoded as latin-1 (a byte a character, never an error): CPython sorts
-# and searches such str a fifth faster than bytes.
+# and searches such str faster than bytes.
 ISIN_PATTERN = r"[A-Z]{2}[A-Z0-9]{9}[0-9]"
 _ISIN_LINE = re.compile(r"(?m)^" + ISIN_PATTERN + r"$")
 # What an ISIN token must not touch on either side (the look-arounds of _ISIN_TOKEN).
 _TOKEN_BYTES = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 # The look-behind comes after the first letter, so that the regex starts with a character set,
-# which the engine skips to quickly; it is 30% faster on XML than with the look-behind first.
+# which the engine skips to quickly, rather than a look-behind it would try at every position.
 _ISIN_TOKEN = re.compile(r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z][A-Z0-9]{9}[0-9](?![A-Za-z0-9])")  # ISIN_PATTERN
 
 
@@ -2053,7 +2065,7 @@ _CRON_HOURS = tuple(hour for hour in range(24) if hour not in DST_HOURS)
 TIME_LIMIT_MARGIN = 60  # seconds a scheduler grants beyond fetch's --max-time before it kills it
 KUBERNETES_MOUNT = "/var/lib/isintool"  # where the claim holding the list is mounted
 KUBERNETES_NAME_CHARS = 52  # a CronJob's name: its Jobs' names add 11 characters to 63
-# Requests and limits for the container, from bench/fetch.py's peak memory (170-230 MiB for GLEIF).
+# Requests and limits for the container: twice and four times bench/fetch.py's peak for GLEIF.
 KUBERNETES_RESOURCES = {
     "requests": {"cpu": "500m", "memory": "512Mi"},
     "limits": {"cpu": "2", "memory": "1Gi"},

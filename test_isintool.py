@@ -1,4 +1,4 @@
-"""Tests for isintool, in the module's order: pure functions first, then the CLI."""
+"""Tests for isintool, in the module's order and under its section titles; test data first."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ import threading
 import time
 import tracemalloc
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -66,7 +67,295 @@ def ids_of(text: bytes, key: str = "id", chunk_size: int = 1 << 20) -> list[int 
     return [json.loads(i) for batch in extract_ids(chunks, key) for i in batch]
 
 
-# --- extract: the pure functions ---------------------------------------------------------------------
+# --- Test data ------------------------------------------------------------------------------------
+
+# Differential: extract must read what a JSON parser reads. Keys that are, or nearly are, "id";
+# strings that hold what a careless scan would take for a key, or for a place to cut.
+_KEYS = st.sampled_from(["id", "Id", "xid", 'my"id', "ids", "note"])
+
+_TRICKY_TEXT = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(['"id":5', ', "id": 6', '{"id":7}', "a,b", "[x]", "{", "\\", '\\"id\\"', "é€😀"]),
+)
+
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _TRICKY_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=4),
+    max_leaves=25,
+)
+
+_DUMP_STYLES = st.sampled_from(
+    [
+        {"separators": (",", ":")},
+        {"indent": 2},
+        {"separators": (" , ", " : ")},
+        {},
+    ]
+)
+
+# From ../shared/data/isin-vectors.csv (python-stdnum's and commons-validator's test suites, isin-rs).
+VALID_ISINS = [
+    "US0378331005",  # Apple
+    "AU0000XVGZA3",  # letters in the NSIN
+    "GB0002634946",  # BAE Systems
+    "US5949181045",
+    "IE00B4L5Y983",
+    "DE000BAY0017",
+    "INE002A01018",
+    "NL0000009165",
+    "FR0000131104",
+    "CH0012221716",
+    "XS0110106365",  # XS: international, not a country
+    "EU000A1G0BN7",  # EU prefix
+    "XF0000C14922",  # XF prefix
+    "AN8068571086",  # retired country code
+    "US0004026250",  # check digit 0
+    "AU000000TAG0",
+    "US09739D1000",
+    "US38259P5089",  # letter in the NSIN
+    "DE000A0GNPZ3",
+    "ES0SI0000005",
+    "TRLTCMB00045",
+    "US4581401001",
+    "US98421M1062",
+    "US02376R1023",
+    "US9216591084",
+    "US0207721095",
+    "US71363P1066",
+    "US5915202007",
+    "US4570301048",
+    "US8684591089",
+    "EZR9HY1361L7",  # EZ prefix from ISO 6166:2021
+]
+
+INVALID_ISINS = [
+    "US0378331003",  # wrong check digit
+    "US0378331004",
+    "US0004026251",
+    "JP000K0VF054",  # 055 is right
+    "US037833100",  # too short
+    "US03783310O5",  # letter O typed for a zero
+    "us0378331005",  # lower case
+    "",
+    "US03783310055",  # too long
+]
+
+GLEIF_CSV = (
+    b"LEI,ISIN\r\n"
+    b"529900T8BM49AURSDO55,US0378331005\r\n"
+    b"529900T8BM49AURSDO55,AU0000XVGZA3\r\n"
+    b"529900T8BM49AURSDO55,US0378331003\r\n"  # bad check digit
+    b"5493001KJTIIGC8Y1R12,GB0002634946\r\n"
+    b"5493001KJTIIGC8Y1R12,US0378331005\r\n"  # duplicate
+    b"5493001KJTIIGC8Y1R12,not-an-isin\r\n"
+)
+
+GLEIF_ISINS = [b"AU0000XVGZA3", b"GB0002634946", b"US0378331005"]
+
+XETRA_CSV = (
+    b"Market:;XETR\n"
+    b"Date Last Update:;26.11.2026\n"
+    b"Product Status;Instrument Status;Instrument;ISIN;Product ID;Benchmark ISIN\n"
+    b'Active;Active;"APPLE INC.; REG";US0378331005;1;XS0110106365\n'
+    b"Active;Active;BAYER AG;DE000BAY0017;2;EU000A1G0BN7\n"
+    b'Active;Active;"ONE ""QUOTED"" NAME";GB0002634946;3;\n'
+)
+
+NSE_CSV = (
+    b"SYMBOL,NAME OF COMPANY, SERIES, DATE OF LISTING, PAID UP VALUE, MARKET LOT, ISIN NUMBER, FACE VALUE\n"
+    b"RELIANCE,Reliance Industries Limited,EQ,29-NOV-1995,10,1,INE002A01018,10\n"
+    b"ABB,ABB India Limited,EQ,22-OCT-1990,2,1, CH0012221716 ,2\n"
+)
+
+FIRDS_LIKE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<BizData xmlns="urn:iso:std:iso:20022:tech:xsd:head.003.001.01"><Hdr><Id><OrgId>EU</OrgId></Id></Hdr>
+<Pyld><auth:Document xmlns:auth="urn:iso:std:iso:20022:tech:xsd:auth.036.001.02">
+<auth:FinInstrm><auth:FinInstrmGnlAttrbts><auth:Id>US0378331005</auth:Id></auth:FinInstrmGnlAttrbts>
+<auth:TradgVnRltdAttrbts><auth:Id>XEUB</auth:Id></auth:TradgVnRltdAttrbts>
+<auth:UndrlygInstrm><auth:ISIN>XS0110106365</auth:ISIN></auth:UndrlygInstrm></auth:FinInstrm>
+<FinInstrm><FinInstrmGnlAttrbts><Id scheme="ISIN">
+    GB0002634946
+</Id><IdType>DE000BAY0017</IdType><Id/><Id />
+<UnderlyingId>EU000A1G0BN7</UnderlyingId><Id>US0378331003</Id></FinInstrmGnlAttrbts></FinInstrm>
+</auth:Document></Pyld></BizData>
+"""
+
+BROKER_JSON = {
+    "data": [
+        {"isin": "US0378331005", "name": "Apple (US0378331005)", "underlying": {"isin": "XS0110106365"}},
+        {"isin": " GB0002634946 ", 'my"isin': "DE000BAY0017", "note": 'say "isin": "EU000A1G0BN7"'},
+        {"isin": "not one", "isins": ["AU0000XVGZA3"], "ISIN": "IE00B4L5Y983", "isin2": None},
+        {"isin": None},
+    ]
+}
+
+FIRDS_EXCERPT = (
+    Path(__file__).parent.parent
+    / "shared"
+    / "data"
+    / "real"
+    / "firds_DLTINS_20210117_01of01_first400records.xml"
+)
+
+FIELDS = st.sampled_from(["US0378331005", "GB0002634946", "US0378331003", "US03783310;5", "A", "", " \r"])
+
+
+def _zip(payload: bytes, name: str = "isin-lei.csv", extra: dict[str, bytes] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, payload)
+        for other, data in (extra or {}).items():
+            archive.writestr(other, data)
+    return buffer.getvalue()
+
+
+def _zip_layout(layout: str, payload: bytes = GLEIF_CSV) -> bytes:
+    """A zip holding `payload` as one file, written the way `layout` names."""
+    target = _Unseekable() if layout.startswith("descriptor") else io.BytesIO()
+    method = zipfile.ZIP_STORED if layout.endswith("stored") else zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(target, "w", method) as archive:
+        if layout == "folder-first":
+            archive.writestr("data/", b"")
+        with archive.open("data/isin-lei.csv", "w", force_zip64=layout.endswith("zip64")) as member:
+            member.write(payload)
+    return bytes(target.data) if isinstance(target, _Unseekable) else target.getvalue()
+
+
+def _flip_in_data(data: bytes) -> bytes:
+    """The zip with one byte of its file's data flipped."""
+    start = 30 + int.from_bytes(data[26:28], "little") + int.from_bytes(data[28:30], "little")
+    spoiled = bytearray(data)
+    spoiled[start + 5] ^= 0x01
+    return bytes(spoiled)
+
+
+def _set_flag(data: bytes, bit: int) -> bytes:
+    spoiled = bytearray(data)
+    spoiled[6] |= bit
+    return bytes(spoiled)
+
+
+def _zip_method(method: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        archive.writestr("isin-lei.csv", GLEIF_CSV)
+    return buffer.getvalue()
+
+
+OLD_LIST = b"DE000BAY0017\nGB0002634946\nUS0378331005\n"
+
+
+def _gzip_encoded(request):
+    body = gzip.compress(GLEIF_CSV)
+    return Response(body, headers={"Content-Encoding": "gzip", "Content-Type": "text/csv"})
+
+
+def _head(status: str, **headers: str | int) -> bytes:
+    lines = [f"HTTP/1.1 {status}", "Connection: close"]
+    lines += [f"{name.replace('_', '-')}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def _send(status: str, body: bytes, cut: int | None = None, **headers: str | int):
+    """An answer: the status, headers (Content-Length from the body), then the body or its
+    first `cut` bytes before the connection drops."""
+
+    headers.setdefault("Content_Length", len(body))
+
+    def answer(request, wfile):
+        wfile.write(_head(status, **headers))
+        wfile.write(body[:cut])
+
+    return answer
+
+
+def _drip(head: bytes, body: bytes, every: float):
+    """An answer that sends its head, then its body, a few bytes every `every` seconds."""
+
+    def answer(request, wfile):
+        for start in range(0, len(head), 1 if every < 0.2 else len(head)):
+            wfile.write(head[start : start + 1 if every < 0.2 else len(head)])
+            wfile.flush()
+            time.sleep(every if every < 0.2 else 0)
+        for start in range(0, len(body), 13):
+            wfile.write(body[start : start + 13])
+            wfile.flush()
+            time.sleep(every)
+
+    return answer
+
+
+def _valid_isins(count: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    bases = ("US" + "".join(rng.choices(string.digits + string.ascii_uppercase, k=9)) for _ in range(count))
+    return [base + stdnum_isin.calc_check_digit(base) for base in bases]
+
+
+def _gleif_zip(isins: list[str]) -> bytes:
+    rows = [b"LEI,ISIN"] + [b"5493001KJTIIGC8Y1R12," + isin.encode() for isin in isins]
+    return _zip(b"\r\n".join(rows) + b"\r\n")
+
+
+FIRST = _valid_isins(20_000, 1)
+
+FIRST_ZIP = _gleif_zip(FIRST)
+
+CUT = len(FIRST_ZIP) * 6 // 10  # where the first answer breaks off
+
+RANGES = {"ETag": '"v1"', "Accept_Ranges": "bytes"}
+
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv: files of another user"
+)
+
+PASSWORD, TOKEN = "s3cretPW", "TOKEN1234"
+
+TRICKY_ARGS = [
+    "https://example.test/download?date=2026-11-27&fmt=%25Y%m",
+    '/srv/data with spaces/it\'s "quoted"/isins.txt',
+    "$HOME `id` $(id) ; rm -rf / #",
+    "back\\slash\\%percent\\\\%%",
+    "100%",
+    "%",
+    "",
+]
+
+needs_systemd_analyze = pytest.mark.skipif(
+    not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed (apt-get install systemd)"
+)
+
+ROOT = Path(__file__).parent
+
+
+# --- Shared: chunks and worker processes ----------------------------------------------------------
+
+
+def _exit_in_worker(item: int) -> int:
+    if item == 3:
+        os._exit(1)  # as the OOM killer would end it
+    return item
+
+
+def test_parallel_map_keeps_order_and_reports_a_dead_worker():
+    assert list(isintool._parallel_map(abs, range(-50, 0), 2)) == list(range(50, 0, -1))
+    with pytest.raises(isintool.IsinToolError, match="a worker process died"):
+        list(isintool._parallel_map(_exit_in_worker, range(10), 2))
+
+
+def test_workers_start_only_for_big_work():
+    """The pool starts once more items come than `here_first`; small work stays in this process."""
+    with isintool._Workers(2) as pool:
+        assert list(pool.map(abs, range(-4, 0), here_first=4)) == [4, 3, 2, 1]
+        assert pool._pool is None
+        assert list(pool.map(abs, range(-6, 0), here_first=4)) == [6, 5, 4, 3, 2, 1]
+        assert pool._pool is not None
+
+
+# --- JSON text and extract ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -158,32 +447,6 @@ def test_extract_same_ids_for_every_chunk_size(ids, seed, chunk_size):
 def test_extract_chunk_sweep_on_the_issue_text():
     for size in range(1, 64):
         assert ids_of(ORDERS, chunk_size=size) == ids_of(ORDERS), size
-
-
-# Differential: extract must read what a JSON parser reads. Keys that are, or nearly are, "id";
-# strings that hold what a careless scan would take for a key, or for a place to cut.
-_KEYS = st.sampled_from(["id", "Id", "xid", 'my"id', "ids", "note"])
-_TRICKY_TEXT = st.one_of(
-    st.text(max_size=12),
-    st.sampled_from(['"id":5', ', "id": 6', '{"id":7}', "a,b", "[x]", "{", "\\", '\\"id\\"', "é€😀"]),
-)
-_JSON_VALUES = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(10**30), max_value=10**30)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | _TRICKY_TEXT,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=4),
-    max_leaves=25,
-)
-_DUMP_STYLES = st.sampled_from(
-    [
-        {"separators": (",", ":")},
-        {"indent": 2},
-        {"separators": (" , ", " : ")},
-        {},
-    ]
-)
 
 
 def _parsed_ids(value: object, key: str = "id") -> Iterator[int | str]:
@@ -349,9 +612,6 @@ def test_format_ids_list_is_json_and_python():
     assert json.loads(out) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 648, 649, 650, 651, 652, 653]
 
 
-# --- extract: the CLI --------------------------------------------------------------------------------
-
-
 @pytest.fixture
 def runner():
     return CliRunner()
@@ -415,809 +675,7 @@ def test_script_and_entry_point_behave_alike(tmp_path):
     assert (piped.stdout, piped.stderr) == (b"0\n", b"")
 
 
-# --- ISIN validation -----------------------------------------------------------------------------------
-
-# From ../shared/data/isin-vectors.csv (python-stdnum's and commons-validator's test suites, isin-rs).
-VALID_ISINS = [
-    "US0378331005",  # Apple
-    "AU0000XVGZA3",  # letters in the NSIN
-    "GB0002634946",  # BAE Systems
-    "US5949181045",
-    "IE00B4L5Y983",
-    "DE000BAY0017",
-    "INE002A01018",
-    "NL0000009165",
-    "FR0000131104",
-    "CH0012221716",
-    "XS0110106365",  # XS: international, not a country
-    "EU000A1G0BN7",  # EU prefix
-    "XF0000C14922",  # XF prefix
-    "AN8068571086",  # retired country code
-    "US0004026250",  # check digit 0
-    "AU000000TAG0",
-    "US09739D1000",
-    "US38259P5089",  # letter in the NSIN
-    "DE000A0GNPZ3",
-    "ES0SI0000005",
-    "TRLTCMB00045",
-    "US4581401001",
-    "US98421M1062",
-    "US02376R1023",
-    "US9216591084",
-    "US0207721095",
-    "US71363P1066",
-    "US5915202007",
-    "US4570301048",
-    "US8684591089",
-    "EZR9HY1361L7",  # EZ prefix from ISO 6166:2021
-]
-INVALID_ISINS = [
-    "US0378331003",  # wrong check digit
-    "US0378331004",
-    "US0004026251",
-    "JP000K0VF054",  # 055 is right
-    "US037833100",  # too short
-    "US03783310O5",  # letter O typed for a zero
-    "us0378331005",  # lower case
-    "",
-    "US03783310055",  # too long
-]
-
-
-@pytest.mark.parametrize("isin", VALID_ISINS)
-def test_published_valid_isins(isin):
-    assert isintool.is_valid_isin(isin)
-
-
-@pytest.mark.parametrize("isin", INVALID_ISINS)
-def test_published_invalid_isins(isin):
-    assert not isintool.is_valid_isin(isin)
-
-
-def test_shared_vectors_agree_when_present():
-    """The copy above matches ../shared/data/isin-vectors.csv, where a checkout has it."""
-    path = Path(__file__).parent.parent / "shared" / "data" / "isin-vectors.csv"
-    if not path.exists():
-        pytest.skip("no ../shared beside this checkout")
-    rows = list(csv.DictReader(path.open()))
-    assert {r["isin"] for r in rows if r["valid"] == "1"} == set(VALID_ISINS)
-    assert {r["isin"] for r in rows if r["valid"] == "0"} <= set(INVALID_ISINS)
-
-
-def _stdnum_ok(isin: str) -> bool:
-    return stdnum_isin.calc_check_digit(isin[:11]) == isin[11]
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.from_regex(r"\A[A-Z]{2}[A-Z0-9]{9}[0-9]\Z"), min_size=1, max_size=50))
-def test_batch_check_digits_agree_with_python_stdnum(isins):
-    mask = isintool._isin_mask(lines_of(isins))
-    assert list(mask) == [_stdnum_ok(i) for i in isins]
-
-
-def lines_of(isins: list[str]) -> bytes:
-    """ISINs as the 13-byte lines that _isin_mask reads."""
-    return "".join(i + "\n" for i in isins).encode("latin-1")
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.text(alphabet="AZaz09 \t\r\xe9\x00", min_size=12, max_size=12), max_size=20))
-def test_isin_mask_checks_the_shape_of_each_line(candidates):
-    mask = isintool._isin_mask(lines_of(candidates))
-    assert list(mask) == [isintool._ISIN_LINE.fullmatch(c) is not None and _stdnum_ok(c) for c in candidates]
-
-
-def test_batch_check_digits_on_many_random_isins():
-    """100,000 random ISINs, a tenth of them valid by construction, against python-stdnum."""
-    rng = random.Random(6166)
-    alphabet = string.ascii_uppercase + string.digits
-    isins = []
-    for _ in range(100_000):
-        body = "".join(rng.choices(string.ascii_uppercase, k=2) + rng.choices(alphabet, k=9))
-        digit = stdnum_isin.calc_check_digit(body) if rng.random() < 0.1 else rng.choice(string.digits)
-        isins.append(body + digit)
-    mask = isintool._isin_mask(lines_of(isins))
-    assert list(mask) == [_stdnum_ok(i) for i in isins]
-    assert sum(mask) > 10_000
-
-
-# --- Parse ---------------------------------------------------------------------------------------------
-
-GLEIF_CSV = (
-    b"LEI,ISIN\r\n"
-    b"529900T8BM49AURSDO55,US0378331005\r\n"
-    b"529900T8BM49AURSDO55,AU0000XVGZA3\r\n"
-    b"529900T8BM49AURSDO55,US0378331003\r\n"  # bad check digit
-    b"5493001KJTIIGC8Y1R12,GB0002634946\r\n"
-    b"5493001KJTIIGC8Y1R12,US0378331005\r\n"  # duplicate
-    b"5493001KJTIIGC8Y1R12,not-an-isin\r\n"
-)
-GLEIF_ISINS = [b"AU0000XVGZA3", b"GB0002634946", b"US0378331005"]
-
-XETRA_CSV = (
-    b"Market:;XETR\n"
-    b"Date Last Update:;26.11.2026\n"
-    b"Product Status;Instrument Status;Instrument;ISIN;Product ID;Benchmark ISIN\n"
-    b'Active;Active;"APPLE INC.; REG";US0378331005;1;XS0110106365\n'
-    b"Active;Active;BAYER AG;DE000BAY0017;2;EU000A1G0BN7\n"
-    b'Active;Active;"ONE ""QUOTED"" NAME";GB0002634946;3;\n'
-)
-
-NSE_CSV = (
-    b"SYMBOL,NAME OF COMPANY, SERIES, DATE OF LISTING, PAID UP VALUE, MARKET LOT, ISIN NUMBER, FACE VALUE\n"
-    b"RELIANCE,Reliance Industries Limited,EQ,29-NOV-1995,10,1,INE002A01018,10\n"
-    b"ABB,ABB India Limited,EQ,22-OCT-1990,2,1, CH0012221716 ,2\n"
-)
-
-
-@pytest.mark.parametrize(
-    ("payload", "column", "expected", "invalid", "duplicates"),
-    [
-        pytest.param(GLEIF_CSV, None, GLEIF_ISINS, 2, 1, id="gleif-csv-crlf"),
-        pytest.param(b"\xef\xbb\xbf" + GLEIF_CSV, None, GLEIF_ISINS, 2, 1, id="bom"),
-        pytest.param(GLEIF_CSV.replace(b",", b"\t"), None, GLEIF_ISINS, 2, 1, id="tab"),
-        pytest.param(
-            XETRA_CSV, None, [b"DE000BAY0017", b"GB0002634946", b"US0378331005"], 0, 0, id="xetra-preamble"
-        ),
-        pytest.param(
-            XETRA_CSV,
-            "Benchmark ISIN",
-            [b"EU000A1G0BN7", b"XS0110106365"],
-            1,
-            0,
-            id="column-with-an-empty-field",
-        ),
-        pytest.param(NSE_CSV, None, [b"CH0012221716", b"INE002A01018"], 0, 0, id="nse-isin-number"),
-        pytest.param(
-            b'"LEI","ISIN"\n"A","US0378331005"\n"B","GB0002634946"\n',
-            None,
-            GLEIF_ISINS[1:],
-            0,
-            0,
-            id="quoted",
-        ),
-        pytest.param(
-            b"US0378331005\nGB0002634946\nUS0378331003\n", None, GLEIF_ISINS[1:], 1, 0, id="plain-list"
-        ),
-        pytest.param(
-            b'{"data":[{"isin":"US0378331005"},{"isin":"XS0110106365","x":"USX378331005"}]}',
-            None,
-            [b"US0378331005", b"XS0110106365"],
-            1,  # USX378331005 has the shape but not the check digit
-            0,
-            id="json-tokens",
-        ),
-        pytest.param(
-            b"<list><i>EU000A1G0BN7</i><i>US0378331005</i><i>XUS0378331005</i></list>",
-            None,
-            [b"EU000A1G0BN7", b"US0378331005"],
-            0,
-            0,
-            id="xml-tokens",
-        ),
-        pytest.param(b"<html><body>Service unavailable</body></html>", None, [], 0, 0, id="html-error-page"),
-        pytest.param(b"ISIN\n\n\nUS0378331005\n\n", None, [b"US0378331005"], 0, 0, id="blank-lines"),
-    ],
-)
-def test_parse_isins(payload, column, expected, invalid, duplicates):
-    assert parse([payload], column) == (expected, (len(expected), invalid, duplicates))
-
-
-FIRDS_LIKE = b"""<?xml version="1.0" encoding="UTF-8"?>
-<BizData xmlns="urn:iso:std:iso:20022:tech:xsd:head.003.001.01"><Hdr><Id><OrgId>EU</OrgId></Id></Hdr>
-<Pyld><auth:Document xmlns:auth="urn:iso:std:iso:20022:tech:xsd:auth.036.001.02">
-<auth:FinInstrm><auth:FinInstrmGnlAttrbts><auth:Id>US0378331005</auth:Id></auth:FinInstrmGnlAttrbts>
-<auth:TradgVnRltdAttrbts><auth:Id>XEUB</auth:Id></auth:TradgVnRltdAttrbts>
-<auth:UndrlygInstrm><auth:ISIN>XS0110106365</auth:ISIN></auth:UndrlygInstrm></auth:FinInstrm>
-<FinInstrm><FinInstrmGnlAttrbts><Id scheme="ISIN">
-    GB0002634946
-</Id><IdType>DE000BAY0017</IdType><Id/><Id />
-<UnderlyingId>EU000A1G0BN7</UnderlyingId><Id>US0378331003</Id></FinInstrmGnlAttrbts></FinInstrm>
-</auth:Document></Pyld></BizData>
-"""
-BROKER_JSON = {
-    "data": [
-        {"isin": "US0378331005", "name": "Apple (US0378331005)", "underlying": {"isin": "XS0110106365"}},
-        {"isin": " GB0002634946 ", 'my"isin': "DE000BAY0017", "note": 'say "isin": "EU000A1G0BN7"'},
-        {"isin": "not one", "isins": ["AU0000XVGZA3"], "ISIN": "IE00B4L5Y983", "isin2": None},
-        {"isin": None},
-    ]
-}
-
-
-@pytest.mark.parametrize(
-    ("payload", "column", "expected", "invalid"),
-    [
-        pytest.param(FIRDS_LIKE, "Id", [b"GB0002634946", b"US0378331005"], 3, id="xml-local-name"),
-        pytest.param(FIRDS_LIKE, "ISIN", [b"XS0110106365"], 0, id="xml-not-underlying-isin"),
-        pytest.param(
-            FIRDS_LIKE.replace(b"auth:", b""),
-            "Id",
-            [b"GB0002634946", b"US0378331005"],
-            3,
-            id="xml-no-prefixes",
-        ),
-        pytest.param(
-            FIRDS_LIKE.replace(b"\n", b""), "Id", [b"GB0002634946", b"US0378331005"], 3, id="xml-one-line"
-        ),
-        pytest.param(
-            json.dumps(BROKER_JSON).encode(),
-            "isin",
-            [b"GB0002634946", b"US0378331005", b"XS0110106365"],
-            1,
-            id="json-nested-keys",
-        ),
-        pytest.param(
-            json.dumps(BROKER_JSON, indent=2, ensure_ascii=False).encode(),
-            "isin",
-            [b"GB0002634946", b"US0378331005", b"XS0110106365"],
-            1,
-            id="json-pretty",
-        ),
-        pytest.param(
-            json.dumps(BROKER_JSON["data"], separators=(",", ":")).encode(),
-            "ISIN",
-            [b"IE00B4L5Y983"],
-            0,
-            id="json-compact-top-level-list",
-        ),
-    ],
-)
-def test_parse_column_in_xml_and_json(payload, column, expected, invalid):
-    """XML: the text of every element of that local name, whatever its prefix or attributes.
-    JSON: the string value of every key of that name, at any depth. Anything else is not read."""
-    for chunk_size in (1, 5, 64, 1 << 20):
-        chunks = [payload[i : i + chunk_size] for i in range(0, len(payload), chunk_size)]
-        isins, counts = parse(chunks, column)
-        assert (isins, counts.invalid) == (expected, invalid), chunk_size
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.text(alphabet="US0378331005GBXab _<>", max_size=60))
-def test_isin_token_regex_reads_as_its_plain_form(text):
-    plain = re.compile(r"(?<![A-Za-z0-9])" + isintool.ISIN_PATTERN + r"(?![A-Za-z0-9])")
-    assert isintool._ISIN_TOKEN.findall(text) == plain.findall(text)
-
-
-def test_parse_column_blocks_never_split_a_value(monkeypatch):
-    """Blocks end before a tag in XML and before a member in JSON: tiny blocks lose nothing."""
-    monkeypatch.setattr(isintool, "BLOCK_SIZE", 7)
-    isins = [isin for isin in VALID_ISINS for _ in range(30)]
-    xml = (
-        b"<r>"
-        + b"".join(b"<x:Id a='1'> %s </x:Id><Idx>%s</Idx>" % (i.encode(), i.encode()) for i in isins)
-        + b"</r>"
-    )
-    document = json.dumps({"d": [{"isin": isin, "n": "a, {b}"} for isin in isins]}).encode()
-    for payload, column in ((xml, "Id"), (document, "isin")):
-        assert parse([payload], column, workers=2)[0] == sorted({i.encode() for i in isins})
-
-
-def test_parse_column_neither_csv_xml_nor_json_is_an_error():
-    with pytest.raises(isintool.IsinToolError, match=r"no column named 'Id' .* no XML or JSON"):
-        parse([b"US0378331005 GB0002634946\n"], "Id")
-
-
-FIRDS_EXCERPT = (
-    Path(__file__).parent.parent
-    / "shared"
-    / "data"
-    / "real"
-    / "firds_DLTINS_20210117_01of01_first400records.xml"
-)
-
-
-@pytest.mark.skipif(not FIRDS_EXCERPT.exists(), reason="../shared/data/real is not beside this clone")
-def test_parse_firds_excerpt_column_id_gives_exactly_its_instruments():
-    import xml.etree.ElementTree as ElementTree
-
-    tree = ElementTree.parse(FIRDS_EXCERPT)
-    general = (element for element in tree.iter() if element.tag.endswith("}FinInstrmGnlAttrbts"))
-    instruments = {element.find("{*}Id").text for element in general}
-    everything = {
-        element.text for element in tree.iter() if element.text and isintool.is_valid_isin(element.text)
-    }
-    data = FIRDS_EXCERPT.read_bytes()
-    assert parse([data], "Id")[0] == sorted(i.encode() for i in instruments)
-    assert parse([data])[0] == sorted(i.encode() for i in everything)  # without --column: every token
-    assert len(instruments) < len(everything)
-
-
-class Counts(NamedTuple):
-    count: int
-    invalid: int
-    duplicates: int
-
-
-def parse(chunks: list[bytes], column: str | None = None, workers: int = 1):
-    """parse_isins, keeping what it writes: the ISINs (checked to be one a line), and the counts
-    of ISINs, invalid values and duplicates."""
-    pieces: list[bytes] = []
-    counts = isintool.parse_isins(chunks, pieces.append, column, workers)
-    text = b"".join(pieces)
-    assert all(pieces) and (text == b"" or text.endswith(b"\n"))
-    return text.split(), Counts(*counts[:3])
-
-
-@pytest.mark.parametrize("payload", [GLEIF_CSV, XETRA_CSV, NSE_CSV, b"x US0378331005 y GB0002634946 z\n"])
-def test_parse_isins_same_for_every_chunk_size(payload):
-    whole = parse([payload])
-    for size in range(1, len(payload) + 1):
-        chunks = [payload[i : i + size] for i in range(0, len(payload), size)]
-        assert parse(chunks) == whole, size
-
-
-def test_parse_isins_in_worker_processes_matches_one_process():
-    rng = random.Random(12)
-    rows = [b"LEI,ISIN"]
-    for _ in range(20_000):
-        isin = rng.choice(VALID_ISINS + INVALID_ISINS[:4]).encode()
-        rows.append(b"5493001KJTIIGC8Y1R12," + isin)
-    payload = b"\n".join(rows) + b"\n"
-    chunks = [payload[i : i + 4096] for i in range(0, len(payload), 4096)]
-    serial = parse(chunks)
-    assert parse(chunks, workers=2) == serial
-    isins, counts = serial
-    assert isins == sorted({i.encode() for i in VALID_ISINS})
-    assert counts.invalid == sum(1 for r in rows[1:] if r[21:].decode() not in VALID_ISINS)
-
-
-def test_runs_merged_while_the_payload_arrives_give_the_same_list(monkeypatch):
-    """While the link leaves the workers idle they merge runs early; the list and the counts
-    (duplicates dropped early or late) are those of one process."""
-    rng = random.Random(13)
-    rows = [b"LEI,ISIN"]
-    for _ in range(20_000):
-        rows.append(b"5493001KJTIIGC8Y1R12," + rng.choice(VALID_ISINS + INVALID_ISINS[:4]).encode())
-    payload = b"\n".join(rows) + b"\n"
-    chunks = [payload[i : i + 4096] for i in range(0, len(payload), 4096)]
-    serial = parse(chunks)
-    submitted = []
-    submit = isintool._Workers.submit
-    monkeypatch.setattr(
-        isintool._Workers, "submit", lambda pool, *job: submitted.append(job) or submit(pool, *job)
-    )
-    monkeypatch.setattr(isintool, "COMBINE_RUNS", 3)
-    monkeypatch.setattr(isintool, "IDLE_SHARE", 0.0)  # the link is always slow enough
-    assert parse(chunks, workers=2) == serial
-    assert len(submitted) > 20 and all(len(runs) == 3 for _merge, runs in submitted)
-    monkeypatch.setattr(isintool, "IDLE_SHARE", 1.01)  # never
-    submitted.clear()
-    assert parse(chunks, workers=2) == serial and submitted == []
-
-
-def test_waiting_measures_the_time_spent_off_the_cpu_waiting_for_chunks():
-    def slow():
-        for _ in range(4):
-            time.sleep(0.05)
-            yield b"x"
-
-    arrival = isintool._Arrival()
-    assert list(arrival.timed(slow())) == [b"x"] * 4
-    assert arrival.idle_share() > 0.8
-    time.sleep(0.05)  # neither busy nor waiting for a chunk: counts as nothing
-    assert list(arrival.timed([b"y"])) == [b"y"]
-    assert arrival.idle_share() < 0.5
-
-
-def test_key_ranges_are_balanced_for_a_payload_sorted_already():
-    """Each run of a sorted payload covers a narrow range: pivots from one run would put
-    everything after it into the last range, and leave one worker to merge it alone."""
-    isins = [f"US{i:09d}0" for i in range(10_000)]  # sorted; pivots need no check digits
-    runs = ["".join(i + "\n" for i in isins[k : k + 1000]) for k in range(0, 10_000, 1000)]
-    pivots = isintool._pivots(runs, 8)
-    ranges = isintool._KeyRanges.of(runs, pivots)
-    sizes = [len(ranges.merge(k).text) // 13 for k in range(len(ranges))]
-    assert len(sizes) == 8 and sum(sizes) == 10_000
-    assert max(sizes) <= 1.2 * 10_000 / 8
-
-
-def test_one_line_json_is_cut_into_blocks_between_tokens():
-    """Text that is no CSV is cut after any byte that no token holds, so a payload on one long
-    line is parsed in blocks, not whole, and no ISIN is cut in two."""
-    isins = [isin for isin in VALID_ISINS for _ in range(4_000)]
-    payload = json.dumps({"data": [{"isin": isin, "n": n} for n, isin in enumerate(isins)]}).encode()
-    assert b"\n" not in payload and len(payload) > 3 * isintool.BLOCK_SIZE
-    chunks = [payload[i : i + 65_536] for i in range(0, len(payload), 65_536)]
-    blocks = list(isintool._blocks(chunks, isintool._Reading(isintool._TOKENS)))
-    assert b"".join(blocks) == payload
-    assert len(blocks) > 3 and max(map(len, blocks)) <= isintool.BLOCK_SIZE + 65_536
-    assert parse(chunks) == (
-        sorted(i.encode() for i in VALID_ISINS),
-        (len(VALID_ISINS), 0, len(isins) - len(VALID_ISINS)),
-    )
-
-
-def test_parse_isins_quoted_newline_across_chunks():
-    payload = b'Name,ISIN\n"two\nlines, one record",US0378331005\nplain,GB0002634946\n'
-    for size in range(1, len(payload) + 1):
-        chunks = [payload[i : i + size] for i in range(0, len(payload), size)]
-        assert parse(chunks)[0] == [b"GB0002634946", b"US0378331005"], size
-
-
-def _regex_read(block: bytes, layout: isintool._CsvLayout) -> tuple[list[str], int]:
-    """What the general CSV reading makes of a block: its valid ISINs and its row count."""
-    candidates, rows = isintool._csv_candidates(block.decode("latin-1"), layout)
-    return [c for c in candidates if isintool.is_valid_isin(c)], rows
-
-
-@pytest.mark.parametrize("newline", [b"\n", b"\r\n"])
-@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
-def test_fixed_width_rows_are_cut_by_position(newline, delimiter):
-    """GLEIF-shaped rows take the strided-slice path, and read as the regex reads them."""
-    layout = isintool._CsvLayout(delimiter, 1, 0)
-    d = delimiter.encode()
-    isins = VALID_ISINS + INVALID_ISINS[:3]  # 12 characters each, good and bad check digits
-    block = b"".join(b"529900T8BM49AURSDO55" + d + i.encode() + d + b"x" + newline for i in isins)
-    column = isintool._fixed_width_column(block, layout)
-    assert column == "".join(i + "\n" for i in isins).encode()
-    assert (isintool._valid_isins(column), len(isins)) == _regex_read(block, layout)
-
-
-@pytest.mark.parametrize(
-    "block",
-    [
-        pytest.param(b"A,US0378331005\nB,GB0002634946x\n", id="rows-of-two-widths"),
-        pytest.param(b"A,US0378331005\nB,,B0002634946\n", id="a-delimiter-elsewhere"),
-        pytest.param(b"A,US0378331005\n,BGB0002634946\n", id="the-field-moves"),
-        pytest.param(b"A,US0378331005\nBGB000263494\n\n", id="a-blank-line"),
-        pytest.param(b"A, US0378331005 \n", id="a-padded-field"),
-        pytest.param(b"A,US0378331005,x\nB,GB0002634946\nx\n", id="a-newline-elsewhere"),
-        pytest.param(b"AB\n", id="too-few-fields"),
-        pytest.param(b"A,US0378331005", id="no-newline"),
-    ],
-)
-def test_irregular_rows_are_left_to_the_regex(block):
-    assert isintool._fixed_width_column(block, isintool._CsvLayout(",", 1, 0)) is None
-
-
-FIELDS = st.sampled_from(["US0378331005", "GB0002634946", "US0378331003", "US03783310;5", "A", "", " \r"])
-
-
-@settings(max_examples=500, deadline=None)
-@given(
-    st.lists(FIELDS, min_size=1, max_size=4).map(",".join),
-    st.sampled_from(["", "\r"]),
-    st.lists(st.tuples(st.integers(0, 60), st.sampled_from(",;\r \nAU0")), max_size=2),
-    st.integers(1, 5),
-    st.sampled_from([0, 1, 2]),
-)
-def test_fixed_width_path_reads_as_the_regex_does(fields, line_end, edits, count, column):
-    """Rows alike but for a few edited characters: the fast path, when it takes a block, finds
-    what the general reading finds, and declines what it cannot read alike."""
-    row = fields + line_end
-    text = bytearray(((row + "\n") * count).encode())
-    for position, char in edits:
-        text[position % len(text)] = ord(char)
-    block = bytes(text) if text.endswith(b"\n") else bytes(text) + b"\n"
-    layout = isintool._CsvLayout(",", column, 0)
-    lines = isintool._fixed_width_column(block, layout)
-    if lines is not None:
-        assert (isintool._valid_isins(lines), len(lines) // 13) == _regex_read(block, layout)
-
-
-def test_parse_isins_binary_garbage_has_no_header_and_no_isins():
-    garbage = bytes(random.Random(1).randbytes(50_000)).replace(b"ISIN", b"isin")
-    assert parse([b"ISIN\x00,\r,x\n" + garbage])[1].count == 0
-
-
-def test_parse_isins_malformed_quoted_csv_is_an_error():
-    with pytest.raises(
-        isintool.IsinToolError, match="malformed CSV near row 1: field larger than field limit"
-    ):
-        parse([b'Name,ISIN\n"' + b"x" * 200_000 + b'",US0378331005\n'])
-
-
-def _exit_in_worker(item: int) -> int:
-    if item == 3:
-        os._exit(1)  # as the OOM killer would end it
-    return item
-
-
-def test_parallel_map_keeps_order_and_reports_a_dead_worker():
-    assert list(isintool._parallel_map(abs, range(-50, 0), 2)) == list(range(50, 0, -1))
-    with pytest.raises(isintool.IsinToolError, match="a worker process died"):
-        list(isintool._parallel_map(_exit_in_worker, range(10), 2))
-
-
-def test_parse_isins_unknown_column_is_an_error():
-    with pytest.raises(isintool.IsinToolError, match="no column named 'CUSIP'"):
-        parse([GLEIF_CSV], column="CUSIP")
-
-
-def _zip(payload: bytes, name: str = "isin-lei.csv", extra: dict[str, bytes] | None = None) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(name, payload)
-        for other, data in (extra or {}).items():
-            archive.writestr(other, data)
-    return buffer.getvalue()
-
-
-def _decompress(data: bytes, max_bytes: int = 1 << 30, chunk_size: int = 65_536) -> bytes:
-    chunks = [data[i : i + chunk_size] for i in range(0, len(data), chunk_size)]
-    return b"".join(isintool._decompressed_chunks(chunks, max_bytes))
-
-
-@pytest.mark.parametrize(
-    "wrap",
-    [
-        pytest.param(lambda b: b, id="plain"),
-        pytest.param(gzip.compress, id="gzip"),
-        pytest.param(_zip, id="zip"),
-    ],
-)
-def test_decompressed_chunks_recognises_the_bytes(wrap):
-    assert _decompress(wrap(GLEIF_CSV)) == GLEIF_CSV
-
-
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        pytest.param(_zip(GLEIF_CSV)[:-30], "truncated", id="truncated-zip"),
-        pytest.param(_zip(GLEIF_CSV)[:100], "truncated", id="zip-cut-in-its-file"),
-        pytest.param(gzip.compress(GLEIF_CSV)[:-10], "truncated", id="truncated-gzip"),
-        pytest.param(gzip.compress(GLEIF_CSV)[:-3], "truncated", id="gzip-cut-in-its-trailer"),
-        pytest.param(
-            _zip(GLEIF_CSV, extra={"readme.txt": b"hi"}), "expected one file in the zip", id="two-members"
-        ),
-        pytest.param(gzip.compress(b"0" * 5_000_000), "decompresses to more than", id="gzip-bomb"),
-        pytest.param(_zip(b"0" * 5_000_000), "decompresses to more than", id="zip-bomb"),
-    ],
-)
-def test_decompressed_chunks_refuses(data, message):
-    with pytest.raises(isintool.IsinToolError, match=message):
-        _decompress(data, max_bytes=1_000_000)
-
-
-def test_decompressed_chunks_checks_the_zip_crc():
-    data = bytearray(_zip(b"US0378331005\n" * 1000))
-    data[data.index(b"isin-lei.csv") + 20] ^= 0xFF  # flip a byte of the compressed member
-    with pytest.raises(isintool.IsinToolError):
-        _decompress(bytes(data))
-
-
-class _Unseekable(io.RawIOBase):
-    """A write-only stream without seek or tell, as a pipe is: zipfile then writes each file's
-    CRC-32 and sizes in a data descriptor after its data (flag bit 3)."""
-
-    def __init__(self) -> None:
-        self.data = bytearray()
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, b) -> int:
-        self.data += b
-        return len(b)
-
-
-def _zip_layout(layout: str, payload: bytes = GLEIF_CSV) -> bytes:
-    """A zip holding `payload` as one file, written the way `layout` names."""
-    target = _Unseekable() if layout.startswith("descriptor") else io.BytesIO()
-    method = zipfile.ZIP_STORED if layout.endswith("stored") else zipfile.ZIP_DEFLATED
-    with zipfile.ZipFile(target, "w", method) as archive:
-        if layout == "folder-first":
-            archive.writestr("data/", b"")
-        with archive.open("data/isin-lei.csv", "w", force_zip64=layout.endswith("zip64")) as member:
-            member.write(payload)
-    return bytes(target.data) if isinstance(target, _Unseekable) else target.getvalue()
-
-
-@pytest.mark.parametrize("layout", ["descriptor", "descriptor-zip64", "zip64", "stored", "folder-first"])
-@pytest.mark.parametrize("chunk_size", [1, 7, 65_536])
-def test_zip_is_read_as_a_stream_in_every_layout(layout, chunk_size):
-    data = _zip_layout(layout)
-    flags = int.from_bytes(data[6:8], "little")
-    assert bool(flags & 0x08) == layout.startswith("descriptor")
-    assert (b"\x01\x00\x10\x00" in data[:100]) == layout.endswith("zip64")  # the zip64 extra field
-    assert _decompress(data, chunk_size=chunk_size) == GLEIF_CSV
-
-
-def test_zip_data_descriptor_without_its_signature():
-    """APPNOTE 4.3.9.3: the descriptor's signature is optional; some writers leave it out."""
-    data = _zip_layout("descriptor")
-    signature = data.index(b"PK\x07\x08")
-    assert _decompress(data[:signature] + data[signature + 4 :]) == GLEIF_CSV
-
-
-def test_workers_start_only_for_big_work():
-    """The pool starts once more items come than `here_first`; small work stays in this process."""
-    with isintool._Workers(2) as pool:
-        assert list(pool.map(abs, range(-4, 0), here_first=4)) == [4, 3, 2, 1]
-        assert pool._pool is None
-        assert list(pool.map(abs, range(-6, 0), here_first=4)) == [6, 5, 4, 3, 2, 1]
-        assert pool._pool is not None
-
-
-def _flip_in_data(data: bytes) -> bytes:
-    """The zip with one byte of its file's data flipped."""
-    start = 30 + int.from_bytes(data[26:28], "little") + int.from_bytes(data[28:30], "little")
-    spoiled = bytearray(data)
-    spoiled[start + 5] ^= 0x01
-    return bytes(spoiled)
-
-
-def _set_flag(data: bytes, bit: int) -> bytes:
-    spoiled = bytearray(data)
-    spoiled[6] |= bit
-    return bytes(spoiled)
-
-
-def _zip_method(method: int) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", method) as archive:
-        archive.writestr("isin-lei.csv", GLEIF_CSV)
-    return buffer.getvalue()
-
-
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        pytest.param(_flip_in_data(_zip_layout("stored")), "fails its CRC-32", id="flipped-stored"),
-        pytest.param(_flip_in_data(_zip_layout("descriptor")), "corrupt", id="flipped-deflated"),
-        pytest.param(
-            _zip(GLEIF_CSV, extra={"b.csv": GLEIF_CSV}), "found isin-lei.csv, b.csv", id="two-files"
-        ),
-        pytest.param(_set_flag(_zip(GLEIF_CSV), 0x01), "encrypted", id="encrypted"),
-        pytest.param(_zip_method(zipfile.ZIP_BZIP2), "zip method 12", id="bzip2"),
-        pytest.param(
-            _zip_layout("descriptor-stored"), "cannot be read as a stream", id="stored-with-descriptor"
-        ),
-        pytest.param(b"PK\x03\x04" + b"\x00" * 10, "truncated", id="cut-header"),
-        pytest.param(_zip(GLEIF_CSV)[:-22] + b"PK\x05\x06", "truncated", id="cut-end-record"),
-    ],
-)
-def test_zip_stream_refuses(data, message):
-    with pytest.raises(isintool.IsinToolError, match=message):
-        _decompress(data)
-
-
-# --- Write -----------------------------------------------------------------------------------------------
-
-
-def test_write_atomically_new_file_gets_0644_under_the_umask(tmp_path):
-    old = os.umask(0o027)
-    try:
-        isintool.write_atomically(str(tmp_path / "new.txt"), [b"a\n", b"b\n"])
-    finally:
-        os.umask(old)
-    assert (tmp_path / "new.txt").read_bytes() == b"a\nb\n"
-    assert stat.S_IMODE((tmp_path / "new.txt").stat().st_mode) == 0o640
-    assert os.listdir(tmp_path) == ["new.txt"]
-
-
-def test_write_atomically_keeps_the_mode_of_an_existing_file(tmp_path):
-    path = tmp_path / "isins.txt"
-    path.write_bytes(b"old\n")
-    path.chmod(0o600)
-    isintool.write_atomically(str(path), [b"new\n"])
-    assert (path.read_bytes(), stat.S_IMODE(path.stat().st_mode)) == (b"new\n", 0o600)
-
-
-@pytest.mark.skipif(os.geteuid() != 0, reason="only root may give a file to another user")
-def test_write_atomically_keeps_the_owner_of_an_existing_file(tmp_path):
-    """root's nightly fetch must not take the list away from the user who reads it."""
-    path = tmp_path / "isins.txt"
-    path.write_bytes(b"old\n")
-    os.chown(path, 65534, 65534)
-    path.chmod(0o640)  # chown would clear set-id bits, so the mode is set after it
-    isintool.write_atomically(str(path), [b"new\n"])
-    status = path.stat()
-    assert (status.st_uid, status.st_gid, stat.S_IMODE(status.st_mode)) == (65534, 65534, 0o640)
-
-
-def test_write_atomically_never_makes_a_file_group_or_world_writable(tmp_path):
-    path = tmp_path / "isins.txt"
-    path.write_bytes(b"old\n")
-    path.chmod(0o6777)
-    isintool.write_atomically(str(path), [b"new\n"])
-    assert stat.S_IMODE(path.stat().st_mode) == 0o755
-
-
-def test_write_atomically_failure_keeps_the_old_file_and_no_temporary(tmp_path):
-    path = tmp_path / "isins.txt"
-    path.write_bytes(b"old\n")
-
-    def pieces():
-        yield b"partial\n"
-        raise OSError(28, "No space left on device")
-
-    with pytest.raises(OSError, match="No space"):
-        isintool.write_atomically(str(path), pieces())
-    assert path.read_bytes() == b"old\n"
-    assert os.listdir(tmp_path) == ["isins.txt"]
-
-
-# --- Fetch: the CLI against a real server on 127.0.0.1 ---------------------------------------------------
-
-OLD_LIST = b"DE000BAY0017\nGB0002634946\nUS0378331005\n"
-
-
-@pytest.fixture
-def server():
-    """A real HTTP server on 127.0.0.1, threaded so that a slow answer does not hold up others."""
-    http = HTTPServer(host="127.0.0.1", threaded=True)
-    http.start()
-    yield http
-    http.clear()
-    if http.is_running():
-        http.stop()
-
-
-@pytest.fixture(autouse=True)
-def quick_retries(monkeypatch):
-    monkeypatch.setattr(isintool, "BACKOFF_SECONDS", 0.01)
-
-
-@pytest.fixture
-def out(tmp_path):
-    """The output path, holding an earlier list that no failure may touch."""
-    path = tmp_path / "isins.txt"
-    path.write_bytes(OLD_LIST)
-    return path
-
-
-def fetch(*args: str, env: dict[str, str] | None = None):
-    return CliRunner().invoke(cli, ["fetch", *args], env=env)
-
-
-def assert_refused(result, out, message: str) -> None:
-    """Exit 1, one line on stderr naming the problem, the old list byte for byte, no leftovers."""
-    assert result.exit_code == 1, (result.stdout, result.stderr)
-    assert message in result.stderr
-    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-    assert out.read_bytes() == OLD_LIST
-    assert sorted(os.listdir(out.parent)) == ["isins.txt", "isins.txt.lock"]
-
-
-def _gzip_encoded(request):
-    body = gzip.compress(GLEIF_CSV)
-    return Response(body, headers={"Content-Encoding": "gzip", "Content-Type": "text/csv"})
-
-
-@pytest.mark.parametrize(
-    "respond",
-    [
-        pytest.param(lambda s: s.respond_with_data(GLEIF_CSV, content_type="text/csv"), id="csv"),
-        pytest.param(
-            lambda s: s.respond_with_data(_zip(GLEIF_CSV), content_type="application/zip"), id="zip"
-        ),
-        pytest.param(lambda s: s.respond_with_data(gzip.compress(GLEIF_CSV)), id="gzip-file"),
-        pytest.param(lambda s: s.respond_with_handler(_gzip_encoded), id="content-encoding-gzip"),
-        pytest.param(
-            lambda s: s.respond_with_data(_zip(GLEIF_CSV), content_type="application/octet-stream"),
-            id="zip-wrong-content-type",
-        ),
-    ],
-)
-def test_fetch_formats(server, out, respond):
-    respond(server.expect_request("/list"))
-    result = fetch("--url", server.url_for("/list"), "-o", str(out))
-    assert result.exit_code == 0, result.stderr
-    assert out.read_bytes() == b"".join(i + b"\n" for i in GLEIF_ISINS)
-    assert result.stdout == ""
-    assert result.stderr.startswith(f"wrote 3 ISINs to {out} (2 invalid skipped, 1 duplicates, ")
-    record = json.loads((out.parent / "isins.txt.json").read_text())
-    [part] = record["parts"]
-    assert record["count"] == 3 and record["files"] == 1 and part["url"] == server.url_for("/list")
-    assert part["url_sha256"] == hashlib.sha256(server.url_for("/list").encode()).hexdigest()
-    assert record["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
-
-
-def test_fetch_in_worker_processes_writes_the_same_list(server, out, monkeypatch):
-    rng = random.Random(7)
-    rows = [b"LEI,ISIN"] + [b"LEI%017d," % i + rng.choice(VALID_ISINS).encode() for i in range(30_000)]
-    payload = _zip(b"\n".join(rows) + b"\n")
-    server.expect_request("/list").respond_with_data(payload)
-    expected = b"".join(i.encode() + b"\n" for i in sorted(set(VALID_ISINS)))
-    monkeypatch.setattr(isintool, "PARALLEL_MIN_BLOCKS", 0)
-    monkeypatch.setattr(isintool, "BLOCK_SIZE", 8192)  # many blocks, many runs, every key range used
-    monkeypatch.setattr(isintool, "_available_cores", lambda: 2)
-    result = fetch("--url", server.url_for("/list"), "-o", str(out))
-    assert result.exit_code == 0, result.stderr
-    assert out.read_bytes() == expected
-    assert result.stderr.startswith(f"wrote {len(set(VALID_ISINS))} ISINs to {out} (0 invalid skipped, ")
+# --- Download -------------------------------------------------------------------------------------
 
 
 def test_fetch_follows_redirects_like_gleif(server, out):
@@ -1228,109 +686,6 @@ def test_fetch_follows_redirects_like_gleif(server, out):
     result = fetch("--url", server.url_for("/api/v2/isin-lei/latest/download"), "-o", str(out), "-q")
     assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
     assert out.read_bytes().split() == GLEIF_ISINS
-
-
-def test_fetch_new_file_and_environment_settings(server, tmp_path):
-    server.expect_request("/list").respond_with_data(GLEIF_CSV)
-    path = tmp_path / "fresh.txt"
-    result = fetch(env={"ISINTOOL_URL": server.url_for("/list"), "ISINTOOL_OUTPUT": str(path)})
-    assert result.exit_code == 0, result.stderr
-    assert path.read_bytes().split() == GLEIF_ISINS
-    assert stat.S_IMODE(path.stat().st_mode) == 0o644 & ~_current_umask()
-    (request, _response), *_ = server.log
-    assert request.headers["User-Agent"].startswith(f"isintool/{isintool.__version__} ")
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def test_fetch_to_stdout(server):
-    server.expect_request("/list").respond_with_data(XETRA_CSV)
-    result = fetch("--url", server.url_for("/list"), "-o", "-", "--quiet")
-    assert (result.exit_code, result.stdout, result.stderr) == (
-        0,
-        "DE000BAY0017\nGB0002634946\nUS0378331005\n",
-        "",
-    )
-
-
-def test_fetch_column_option(server, out):
-    server.expect_request("/list").respond_with_data(XETRA_CSV)
-    result = fetch("--url", server.url_for("/list"), "-o", str(out), "--column", "benchmark isin")
-    assert result.exit_code == 0, result.stderr
-    assert out.read_bytes() == b"EU000A1G0BN7\nXS0110106365\n"
-    server.expect_request("/firds.zip").respond_with_data(_zip(FIRDS_LIKE, "DLTINS_20261127_01of01.xml"))
-    result = fetch("--url", server.url_for("/firds.zip"), "-o", str(out), "--column", "Id", "--allow-shrink")
-    assert result.exit_code == 0, result.stderr
-    assert out.read_bytes() == b"GB0002634946\nUS0378331005\n"
-    assert "(3 invalid skipped, 0 duplicates" in result.stderr
-
-
-@pytest.mark.parametrize(
-    ("respond", "args", "message"),
-    [
-        pytest.param(lambda s: s.respond_with_data("gone", status=404), [], "answered HTTP 404", id="404"),
-        pytest.param(
-            lambda s: s.respond_with_data("down", status=500), [], "HTTP 500 (after 4 attempts)", id="500"
-        ),
-        pytest.param(
-            lambda s: s.respond_with_data(b"<html><body>Maintenance</body></html>", content_type="text/html"),
-            [],
-            "no valid ISIN in what",
-            id="html-page-with-200",
-        ),
-        pytest.param(
-            lambda s: s.respond_with_data(b"ISIN\nUS0378331003\nXS0110106366\n"),
-            [],
-            "no valid ISIN in what",
-            id="only-invalid",
-        ),
-        pytest.param(lambda s: s.respond_with_data(_zip(GLEIF_CSV)[:-40]), [], "truncated", id="cut-zip"),
-        pytest.param(
-            lambda s: s.respond_with_data(gzip.compress(GLEIF_CSV)[:-8]),
-            [],
-            "truncated",
-            id="cut-gzip",
-        ),
-        pytest.param(
-            lambda s: s.respond_with_data(b"ISIN\nUS0378331005\n" + b"x" * 5000),
-            ["--max-bytes", "1000"],
-            "over --max-bytes 1000",
-            id="max-bytes-download",
-        ),
-        pytest.param(
-            lambda s: s.respond_with_data(gzip.compress(b"ISIN\nUS0378331005\n" + b" " * 10_000_000)),
-            ["--max-bytes", "1000000"],
-            "decompresses to more than 1000000 bytes",
-            id="gzip-bomb",
-        ),
-        pytest.param(
-            lambda s: s.respond_with_data(b"ISIN\nUS0378331005\n"),
-            [],
-            "refusing to shrink",
-            id="shrink-to-a-third",
-        ),
-        pytest.param(
-            lambda s: s.respond_with_data(GLEIF_CSV),
-            ["--column", "CUSIP"],
-            "no column named 'CUSIP'",
-            id="no-column",
-        ),
-    ],
-)
-def test_fetch_refuses_and_keeps_the_old_list(server, out, respond, args, message):
-    respond(server.expect_request("/list"))
-    result = fetch("--url", server.url_for("/list"), "-o", str(out), *args)
-    assert_refused(result, out, message)
-
-
-def test_fetch_allow_shrink(server, out):
-    server.expect_request("/list").respond_with_data(b"ISIN\nUS0378331005\n")
-    result = fetch("--url", server.url_for("/list"), "-o", str(out), "--allow-shrink", "-q")
-    assert (result.exit_code, out.read_bytes()) == (0, b"US0378331005\n")
 
 
 def _counting(responses):
@@ -1427,41 +782,6 @@ class _RawHandler(socketserver.StreamRequestHandler):
             answer(headers, self.wfile)
 
 
-def _head(status: str, **headers: str | int) -> bytes:
-    lines = [f"HTTP/1.1 {status}", "Connection: close"]
-    lines += [f"{name.replace('_', '-')}: {value}" for name, value in headers.items()]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
-
-
-def _send(status: str, body: bytes, cut: int | None = None, **headers: str | int):
-    """An answer: the status, headers (Content-Length from the body), then the body or its
-    first `cut` bytes before the connection drops."""
-
-    headers.setdefault("Content_Length", len(body))
-
-    def answer(request, wfile):
-        wfile.write(_head(status, **headers))
-        wfile.write(body[:cut])
-
-    return answer
-
-
-def _drip(head: bytes, body: bytes, every: float):
-    """An answer that sends its head, then its body, a few bytes every `every` seconds."""
-
-    def answer(request, wfile):
-        for start in range(0, len(head), 1 if every < 0.2 else len(head)):
-            wfile.write(head[start : start + 1 if every < 0.2 else len(head)])
-            wfile.flush()
-            time.sleep(every if every < 0.2 else 0)
-        for start in range(0, len(body), 13):
-            wfile.write(body[start : start + 13])
-            wfile.flush()
-            time.sleep(every)
-
-    return answer
-
-
 def test_fetch_refuses_a_body_shorter_than_its_content_length(out):
     short = _send("200 OK", GLEIF_CSV, Content_Length=len(GLEIF_CSV) + 100)
     with RawServer(short) as raw:
@@ -1521,25 +841,8 @@ def test_hard_deadline_puts_back_the_callers_alarm():
         signal.signal(signal.SIGALRM, previous)
 
 
-def _valid_isins(count: int, seed: int) -> list[str]:
-    rng = random.Random(seed)
-    bases = ("US" + "".join(rng.choices(string.digits + string.ascii_uppercase, k=9)) for _ in range(count))
-    return [base + stdnum_isin.calc_check_digit(base) for base in bases]
-
-
-def _gleif_zip(isins: list[str]) -> bytes:
-    rows = [b"LEI,ISIN"] + [b"5493001KJTIIGC8Y1R12," + isin.encode() for isin in isins]
-    return _zip(b"\r\n".join(rows) + b"\r\n")
-
-
 def _listed(isins: list[str]) -> bytes:
     return b"".join(isin.encode() + b"\n" for isin in sorted(set(isins)))
-
-
-FIRST = _valid_isins(20_000, 1)
-FIRST_ZIP = _gleif_zip(FIRST)
-CUT = len(FIRST_ZIP) * 6 // 10  # where the first answer breaks off
-RANGES = {"ETag": '"v1"', "Accept_Ranges": "bytes"}
 
 
 def test_fetch_resumes_a_broken_transfer_where_it_stopped(out):
@@ -1671,6 +974,847 @@ def test_fetch_sends_no_validators_for_another_url_or_a_missing_list(server, out
     assert out.read_bytes().split() == GLEIF_ISINS
 
 
+def test_fetch_wait_gives_up_at_max_time(server, out):
+    with lock_held_elsewhere(out, 10):
+        started = time.monotonic()
+        result = fetch("--url", server.url_for("/list"), "-o", str(out), "--wait", "--max-time", "1")
+        waited = time.monotonic() - started
+    assert result.exit_code == isintool.EXIT_LOCKED, result.stderr
+    assert result.stderr == f"Error: another fetch was still writing {out} after 1 s (--max-time)\n"
+    assert 1 <= waited < 3
+    assert out.read_bytes() == OLD_LIST and server.log == []
+
+
+@pytest.fixture(scope="module")
+def tls_ca():
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_server(tls_ca):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls_ca.issue_cert("127.0.0.1").configure_cert(context)
+    https = HTTPServer(host="127.0.0.1", ssl_context=context, threaded=True)
+    https.start()
+    yield https
+    https.stop()
+
+
+def test_fetch_refuses_an_untrusted_certificate(tls_server, out, monkeypatch):
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    tls_server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    result = fetch("--url", tls_server.url_for("/list"), "-o", str(out))
+    assert_refused(result, out, "TLS verification failed")
+
+
+def test_fetch_trusts_requests_ca_bundle(tls_server, tls_ca, out, tmp_path):
+    bundle = tmp_path / "ca.pem"
+    tls_ca.cert_pem.write_to_path(str(bundle))
+    tls_server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    result = fetch(
+        "--url", tls_server.url_for("/list"), "-o", str(out), "-q", env={"REQUESTS_CA_BUNDLE": str(bundle)}
+    )
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes().split() == GLEIF_ISINS
+
+
+def test_fetch_refuses_a_redirect_from_https_to_http(tls_server, tls_ca, server, out, tmp_path_factory):
+    bundle = tmp_path_factory.mktemp("ca") / "ca.pem"
+    tls_ca.cert_pem.write_to_path(str(bundle))
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    tls_server.expect_request("/list").respond_with_data(
+        "", status=302, headers={"Location": server.url_for("/list")}
+    )
+    result = fetch(
+        "--url", tls_server.url_for("/list"), "-o", str(out), env={"REQUESTS_CA_BUNDLE": str(bundle)}
+    )
+    assert_refused(result, out, "refusing the redirect from https://127.0.0.1")
+    assert "it leaves https" in result.stderr
+    assert server.log == []  # the http URL was never asked for
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _basic_auth(request):
+    if request.headers.get("Authorization") != "Basic YWxpY2U6czNjcmV0UFc=":  # alice:s3cretPW
+        return Response("who are you?", status=401, headers={"WWW-Authenticate": 'Basic realm="isins"'})
+    return Response(GLEIF_CSV)
+
+
+def test_fetch_takes_credentials_from_netrc_and_a_401_is_final(server, out, tmp_path_factory):
+    server.expect_request("/list").respond_with_handler(_basic_auth)
+    home = tmp_path_factory.mktemp("home")
+    env = {"HOME": str(home), "NETRC": None}
+    result = fetch("--url", server.url_for("/list"), "-o", str(out), env=env)
+    assert_refused(result, out, "answered HTTP 401 UNAUTHORIZED: put the credentials in ~/.netrc")
+    assert len(server.log) == 1  # final: no retries
+    netrc = home / ".netrc"
+    netrc.write_text(f"machine 127.0.0.1 login alice password {PASSWORD}\n")
+    netrc.chmod(0o600)
+    result = fetch("--url", server.url_for("/list"), "-o", str(out), "-q", env=env)
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes().split() == GLEIF_ISINS
+
+
+# --- Decompress: gzip, and the dispatch by first bytes --------------------------------------------
+
+
+def _decompress(data: bytes, max_bytes: int = 1 << 30, chunk_size: int = 65_536) -> bytes:
+    chunks = [data[i : i + chunk_size] for i in range(0, len(data), chunk_size)]
+    return b"".join(isintool._decompressed_chunks(chunks, max_bytes))
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        pytest.param(lambda b: b, id="plain"),
+        pytest.param(gzip.compress, id="gzip"),
+        pytest.param(_zip, id="zip"),
+    ],
+)
+def test_decompressed_chunks_recognises_the_bytes(wrap):
+    assert _decompress(wrap(GLEIF_CSV)) == GLEIF_CSV
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        pytest.param(_zip(GLEIF_CSV)[:-30], "truncated", id="truncated-zip"),
+        pytest.param(_zip(GLEIF_CSV)[:100], "truncated", id="zip-cut-in-its-file"),
+        pytest.param(gzip.compress(GLEIF_CSV)[:-10], "truncated", id="truncated-gzip"),
+        pytest.param(gzip.compress(GLEIF_CSV)[:-3], "truncated", id="gzip-cut-in-its-trailer"),
+        pytest.param(
+            _zip(GLEIF_CSV, extra={"readme.txt": b"hi"}), "expected one file in the zip", id="two-members"
+        ),
+        pytest.param(gzip.compress(b"0" * 5_000_000), "decompresses to more than", id="gzip-bomb"),
+        pytest.param(_zip(b"0" * 5_000_000), "decompresses to more than", id="zip-bomb"),
+    ],
+)
+def test_decompressed_chunks_refuses(data, message):
+    with pytest.raises(isintool.IsinToolError, match=message):
+        _decompress(data, max_bytes=1_000_000)
+
+
+def test_decompressed_chunks_checks_the_zip_crc():
+    """A good deflate stream under a wrong CRC-32: only the CRC comparison can refuse it."""
+    text = b"US0378331005\n" * 1000
+    data = bytearray(_zip(text))
+    assert data[14:18] == zlib.crc32(text).to_bytes(4, "little")  # the local header's CRC-32 (4.3.7)
+    data[14] ^= 0x01
+    with pytest.raises(isintool.IsinToolError, match="fails its CRC-32 or size check"):
+        _decompress(bytes(data))
+
+
+# --- Zip ------------------------------------------------------------------------------------------
+
+
+class _Unseekable(io.RawIOBase):
+    """A write-only stream without seek or tell, as a pipe is: zipfile then writes each file's
+    CRC-32 and sizes in a data descriptor after its data (flag bit 3)."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        self.data += b
+        return len(b)
+
+
+@pytest.mark.parametrize("layout", ["descriptor", "descriptor-zip64", "zip64", "stored", "folder-first"])
+@pytest.mark.parametrize("chunk_size", [1, 7, 65_536])
+def test_zip_is_read_as_a_stream_in_every_layout(layout, chunk_size):
+    data = _zip_layout(layout)
+    flags = int.from_bytes(data[6:8], "little")
+    assert bool(flags & 0x08) == layout.startswith("descriptor")
+    assert (b"\x01\x00\x10\x00" in data[:100]) == layout.endswith("zip64")  # the zip64 extra field
+    assert _decompress(data, chunk_size=chunk_size) == GLEIF_CSV
+
+
+def test_zip_data_descriptor_without_its_signature():
+    """APPNOTE 4.3.9.3: the descriptor's signature is optional; some writers leave it out."""
+    data = _zip_layout("descriptor")
+    signature = data.index(b"PK\x07\x08")
+    assert _decompress(data[:signature] + data[signature + 4 :]) == GLEIF_CSV
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        pytest.param(_flip_in_data(_zip_layout("stored")), "fails its CRC-32", id="flipped-stored"),
+        pytest.param(_flip_in_data(_zip_layout("descriptor")), "corrupt", id="flipped-deflated"),
+        pytest.param(
+            _zip(GLEIF_CSV, extra={"b.csv": GLEIF_CSV}), "found isin-lei.csv, b.csv", id="two-files"
+        ),
+        pytest.param(_set_flag(_zip(GLEIF_CSV), 0x01), "encrypted", id="encrypted"),
+        pytest.param(_zip_method(zipfile.ZIP_BZIP2), "zip method 12", id="bzip2"),
+        pytest.param(
+            _zip_layout("descriptor-stored"), "cannot be read as a stream", id="stored-with-descriptor"
+        ),
+        pytest.param(b"PK\x03\x04" + b"\x00" * 10, "truncated", id="cut-header"),
+        pytest.param(_zip(GLEIF_CSV)[:-22] + b"PK\x05\x06", "truncated", id="cut-end-record"),
+    ],
+)
+def test_zip_stream_refuses(data, message):
+    with pytest.raises(isintool.IsinToolError, match=message):
+        _decompress(data)
+
+
+# --- Read the payload -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("payload", "column", "expected", "invalid", "duplicates"),
+    [
+        pytest.param(GLEIF_CSV, None, GLEIF_ISINS, 2, 1, id="gleif-csv-crlf"),
+        pytest.param(b"\xef\xbb\xbf" + GLEIF_CSV, None, GLEIF_ISINS, 2, 1, id="bom"),
+        pytest.param(GLEIF_CSV.replace(b",", b"\t"), None, GLEIF_ISINS, 2, 1, id="tab"),
+        pytest.param(
+            XETRA_CSV, None, [b"DE000BAY0017", b"GB0002634946", b"US0378331005"], 0, 0, id="xetra-preamble"
+        ),
+        pytest.param(
+            XETRA_CSV,
+            "Benchmark ISIN",
+            [b"EU000A1G0BN7", b"XS0110106365"],
+            1,
+            0,
+            id="column-with-an-empty-field",
+        ),
+        pytest.param(NSE_CSV, None, [b"CH0012221716", b"INE002A01018"], 0, 0, id="nse-isin-number"),
+        pytest.param(
+            b'"LEI","ISIN"\n"A","US0378331005"\n"B","GB0002634946"\n',
+            None,
+            GLEIF_ISINS[1:],
+            0,
+            0,
+            id="quoted",
+        ),
+        pytest.param(
+            b"US0378331005\nGB0002634946\nUS0378331003\n", None, GLEIF_ISINS[1:], 1, 0, id="plain-list"
+        ),
+        pytest.param(
+            b'{"data":[{"isin":"US0378331005"},{"isin":"XS0110106365","x":"USX378331005"}]}',
+            None,
+            [b"US0378331005", b"XS0110106365"],
+            1,  # USX378331005 has the shape but not the check digit
+            0,
+            id="json-tokens",
+        ),
+        pytest.param(
+            b"<list><i>EU000A1G0BN7</i><i>US0378331005</i><i>XUS0378331005</i></list>",
+            None,
+            [b"EU000A1G0BN7", b"US0378331005"],
+            0,
+            0,
+            id="xml-tokens",
+        ),
+        pytest.param(b"<html><body>Service unavailable</body></html>", None, [], 0, 0, id="html-error-page"),
+        pytest.param(b"ISIN\n\n\nUS0378331005\n\n", None, [b"US0378331005"], 0, 0, id="blank-lines"),
+    ],
+)
+def test_parse_isins(payload, column, expected, invalid, duplicates):
+    assert parse([payload], column) == (expected, (len(expected), invalid, duplicates))
+
+
+@pytest.mark.parametrize(
+    ("payload", "column", "expected", "invalid"),
+    [
+        pytest.param(FIRDS_LIKE, "Id", [b"GB0002634946", b"US0378331005"], 3, id="xml-local-name"),
+        pytest.param(FIRDS_LIKE, "ISIN", [b"XS0110106365"], 0, id="xml-not-underlying-isin"),
+        pytest.param(
+            FIRDS_LIKE.replace(b"auth:", b""),
+            "Id",
+            [b"GB0002634946", b"US0378331005"],
+            3,
+            id="xml-no-prefixes",
+        ),
+        pytest.param(
+            FIRDS_LIKE.replace(b"\n", b""), "Id", [b"GB0002634946", b"US0378331005"], 3, id="xml-one-line"
+        ),
+        pytest.param(
+            json.dumps(BROKER_JSON).encode(),
+            "isin",
+            [b"GB0002634946", b"US0378331005", b"XS0110106365"],
+            1,
+            id="json-nested-keys",
+        ),
+        pytest.param(
+            json.dumps(BROKER_JSON, indent=2, ensure_ascii=False).encode(),
+            "isin",
+            [b"GB0002634946", b"US0378331005", b"XS0110106365"],
+            1,
+            id="json-pretty",
+        ),
+        pytest.param(
+            json.dumps(BROKER_JSON["data"], separators=(",", ":")).encode(),
+            "ISIN",
+            [b"IE00B4L5Y983"],
+            0,
+            id="json-compact-top-level-list",
+        ),
+    ],
+)
+def test_parse_column_in_xml_and_json(payload, column, expected, invalid):
+    """XML: the text of every element of that local name, whatever its prefix or attributes.
+    JSON: the string value of every key of that name, at any depth. Anything else is not read."""
+    for chunk_size in (1, 5, 64, 1 << 20):
+        chunks = [payload[i : i + chunk_size] for i in range(0, len(payload), chunk_size)]
+        isins, counts = parse(chunks, column)
+        assert (isins, counts.invalid) == (expected, invalid), chunk_size
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="US0378331005GBXab _<>", max_size=60))
+def test_isin_token_regex_reads_as_its_plain_form(text):
+    plain = re.compile(r"(?<![A-Za-z0-9])" + isintool.ISIN_PATTERN + r"(?![A-Za-z0-9])")
+    assert isintool._ISIN_TOKEN.findall(text) == plain.findall(text)
+
+
+def test_parse_column_blocks_never_split_a_value(monkeypatch):
+    """Blocks end before a tag in XML and before a member in JSON: tiny blocks lose nothing."""
+    monkeypatch.setattr(isintool, "BLOCK_SIZE", 7)
+    isins = [isin for isin in VALID_ISINS for _ in range(30)]
+    xml = (
+        b"<r>"
+        + b"".join(b"<x:Id a='1'> %s </x:Id><Idx>%s</Idx>" % (i.encode(), i.encode()) for i in isins)
+        + b"</r>"
+    )
+    document = json.dumps({"d": [{"isin": isin, "n": "a, {b}"} for isin in isins]}).encode()
+    for payload, column in ((xml, "Id"), (document, "isin")):
+        assert parse([payload], column, workers=2)[0] == sorted({i.encode() for i in isins})
+
+
+def test_parse_column_neither_csv_xml_nor_json_is_an_error():
+    with pytest.raises(isintool.IsinToolError, match=r"no column named 'Id' .* no XML or JSON"):
+        parse([b"US0378331005 GB0002634946\n"], "Id")
+
+
+@pytest.mark.skipif(not FIRDS_EXCERPT.exists(), reason="../shared/data/real is not beside this clone")
+def test_parse_firds_excerpt_column_id_gives_exactly_its_instruments():
+    import xml.etree.ElementTree as ElementTree
+
+    tree = ElementTree.parse(FIRDS_EXCERPT)
+    general = (element for element in tree.iter() if element.tag.endswith("}FinInstrmGnlAttrbts"))
+    instruments = {element.find("{*}Id").text for element in general}
+    everything = {
+        element.text for element in tree.iter() if element.text and isintool.is_valid_isin(element.text)
+    }
+    data = FIRDS_EXCERPT.read_bytes()
+    assert parse([data], "Id")[0] == sorted(i.encode() for i in instruments)
+    assert parse([data])[0] == sorted(i.encode() for i in everything)  # without --column: every token
+    assert len(instruments) < len(everything)
+
+
+class Counts(NamedTuple):
+    count: int
+    invalid: int
+    duplicates: int
+
+
+def parse(chunks: list[bytes], column: str | None = None, workers: int = 1):
+    """parse_isins, keeping what it writes: the ISINs (checked to be one a line), and the counts
+    of ISINs, invalid values and duplicates."""
+    pieces: list[bytes] = []
+    counts = isintool.parse_isins(chunks, pieces.append, column, workers)
+    text = b"".join(pieces)
+    assert all(pieces) and (text == b"" or text.endswith(b"\n"))
+    return text.split(), Counts(*counts[:3])
+
+
+@pytest.mark.parametrize("payload", [GLEIF_CSV, XETRA_CSV, NSE_CSV, b"x US0378331005 y GB0002634946 z\n"])
+def test_parse_isins_same_for_every_chunk_size(payload):
+    whole = parse([payload])
+    for size in range(1, len(payload) + 1):
+        chunks = [payload[i : i + size] for i in range(0, len(payload), size)]
+        assert parse(chunks) == whole, size
+
+
+def test_parse_isins_in_worker_processes_matches_one_process():
+    rng = random.Random(12)
+    rows = [b"LEI,ISIN"]
+    for _ in range(20_000):
+        isin = rng.choice(VALID_ISINS + INVALID_ISINS[:4]).encode()
+        rows.append(b"5493001KJTIIGC8Y1R12," + isin)
+    payload = b"\n".join(rows) + b"\n"
+    chunks = [payload[i : i + 4096] for i in range(0, len(payload), 4096)]
+    serial = parse(chunks)
+    assert parse(chunks, workers=2) == serial
+    isins, counts = serial
+    assert isins == sorted({i.encode() for i in VALID_ISINS})
+    assert counts.invalid == sum(1 for r in rows[1:] if r[21:].decode() not in VALID_ISINS)
+
+
+def test_one_line_json_is_cut_into_blocks_between_tokens():
+    """Text that is no CSV is cut after any byte that no token holds, so a payload on one long
+    line is parsed in blocks, not whole, and no ISIN is cut in two."""
+    isins = [isin for isin in VALID_ISINS for _ in range(4_000)]
+    payload = json.dumps({"data": [{"isin": isin, "n": n} for n, isin in enumerate(isins)]}).encode()
+    assert b"\n" not in payload and len(payload) > 3 * isintool.BLOCK_SIZE
+    chunks = [payload[i : i + 65_536] for i in range(0, len(payload), 65_536)]
+    blocks = list(isintool._blocks(chunks, isintool._Reading(isintool._TOKENS)))
+    assert b"".join(blocks) == payload
+    assert len(blocks) > 3 and max(map(len, blocks)) <= isintool.BLOCK_SIZE + 65_536
+    assert parse(chunks) == (
+        sorted(i.encode() for i in VALID_ISINS),
+        (len(VALID_ISINS), 0, len(isins) - len(VALID_ISINS)),
+    )
+
+
+def test_parse_isins_quoted_newline_across_chunks():
+    payload = b'Name,ISIN\n"two\nlines, one record",US0378331005\nplain,GB0002634946\n'
+    for size in range(1, len(payload) + 1):
+        chunks = [payload[i : i + size] for i in range(0, len(payload), size)]
+        assert parse(chunks)[0] == [b"GB0002634946", b"US0378331005"], size
+
+
+def _regex_read(block: bytes, layout: isintool._CsvLayout) -> tuple[list[str], int]:
+    """What the general CSV reading makes of a block: its valid ISINs and its row count."""
+    candidates, rows = isintool._csv_candidates(block.decode("latin-1"), layout)
+    return [c for c in candidates if isintool.is_valid_isin(c)], rows
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n"])
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_fixed_width_rows_are_cut_by_position(newline, delimiter):
+    """GLEIF-shaped rows take the strided-slice path, and read as the regex reads them."""
+    layout = isintool._CsvLayout(delimiter, 1, 0)
+    d = delimiter.encode()
+    isins = VALID_ISINS + INVALID_ISINS[:3]  # 12 characters each, good and bad check digits
+    block = b"".join(b"529900T8BM49AURSDO55" + d + i.encode() + d + b"x" + newline for i in isins)
+    column = isintool._fixed_width_column(block, layout)
+    assert column == "".join(i + "\n" for i in isins).encode()
+    assert (isintool._valid_isins(column), len(isins)) == _regex_read(block, layout)
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        pytest.param(b"A,US0378331005\nB,GB0002634946x\n", id="rows-of-two-widths"),
+        pytest.param(b"A,US0378331005\nB,,B0002634946\n", id="a-delimiter-elsewhere"),
+        pytest.param(b"A,US0378331005\n,BGB0002634946\n", id="the-field-moves"),
+        pytest.param(b"A,US0378331005\nBGB000263494\n\n", id="a-blank-line"),
+        pytest.param(b"A, US0378331005 \n", id="a-padded-field"),
+        pytest.param(b"A,US0378331005,x\nB,GB0002634946\nx\n", id="a-newline-elsewhere"),
+        pytest.param(b"AB\n", id="too-few-fields"),
+        pytest.param(b"A,US0378331005", id="no-newline"),
+    ],
+)
+def test_irregular_rows_are_left_to_the_regex(block):
+    assert isintool._fixed_width_column(block, isintool._CsvLayout(",", 1, 0)) is None
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(FIELDS, min_size=1, max_size=4).map(",".join),
+    st.sampled_from(["", "\r"]),
+    st.lists(st.tuples(st.integers(0, 60), st.sampled_from(",;\r \nAU0")), max_size=2),
+    st.integers(1, 5),
+    st.sampled_from([0, 1, 2]),
+)
+def test_fixed_width_path_reads_as_the_regex_does(fields, line_end, edits, count, column):
+    """Rows alike but for a few edited characters: the fast path, when it takes a block, finds
+    what the general reading finds, and declines what it cannot read alike."""
+    row = fields + line_end
+    text = bytearray(((row + "\n") * count).encode())
+    for position, char in edits:
+        text[position % len(text)] = ord(char)
+    block = bytes(text) if text.endswith(b"\n") else bytes(text) + b"\n"
+    layout = isintool._CsvLayout(",", column, 0)
+    lines = isintool._fixed_width_column(block, layout)
+    values = fields.split(",")
+    if not edits and column < len(values) and len(values[column]) == 12:
+        assert lines is not None  # rows all alike, the column 12 wide: the fast path's to read
+    if lines is not None:
+        assert (isintool._valid_isins(lines), len(lines) // 13) == _regex_read(block, layout)
+
+
+def test_parse_isins_binary_garbage_has_no_header_and_no_isins():
+    garbage = bytes(random.Random(1).randbytes(50_000)).replace(b"ISIN", b"isin")
+    assert parse([b"ISIN\x00,\r,x\n" + garbage])[1].count == 0
+
+
+def test_parse_isins_malformed_quoted_csv_is_an_error():
+    with pytest.raises(
+        isintool.IsinToolError, match="malformed CSV near row 1: field larger than field limit"
+    ):
+        parse([b'Name,ISIN\n"' + b"x" * 200_000 + b'",US0378331005\n'])
+
+
+def test_parse_isins_unknown_column_is_an_error():
+    with pytest.raises(isintool.IsinToolError, match="no column named 'CUSIP'"):
+        parse([GLEIF_CSV], column="CUSIP")
+
+
+def test_fetch_column_option(server, out):
+    server.expect_request("/list").respond_with_data(XETRA_CSV)
+    result = fetch("--url", server.url_for("/list"), "-o", str(out), "--column", "benchmark isin")
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes() == b"EU000A1G0BN7\nXS0110106365\n"
+    server.expect_request("/firds.zip").respond_with_data(_zip(FIRDS_LIKE, "DLTINS_20261127_01of01.xml"))
+    result = fetch("--url", server.url_for("/firds.zip"), "-o", str(out), "--column", "Id", "--allow-shrink")
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes() == b"GB0002634946\nUS0378331005\n"
+    assert "(3 invalid skipped, 0 duplicates" in result.stderr
+
+
+def test_schedules_parse_fetch_options_without_changing_fetch(runner):
+    """The fetch options after -- are parsed by fetch's own parser; fetch keeps its -h."""
+    assert runner.invoke(cli, ["crontab", "--at", "05:00", "--", "--max-time", "60"]).exit_code == 0
+    result = runner.invoke(cli, ["fetch", "-h"])
+    assert (result.exit_code, result.stdout.startswith("Usage: ")) == (0, True), result.stderr
+
+
+# --- ISIN validation ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("isin", VALID_ISINS)
+def test_published_valid_isins(isin):
+    assert isintool.is_valid_isin(isin)
+
+
+@pytest.mark.parametrize("isin", INVALID_ISINS)
+def test_published_invalid_isins(isin):
+    assert not isintool.is_valid_isin(isin)
+
+
+def test_shared_vectors_agree_when_present():
+    """The copy above matches ../shared/data/isin-vectors.csv, where a checkout has it."""
+    path = Path(__file__).parent.parent / "shared" / "data" / "isin-vectors.csv"
+    if not path.exists():
+        pytest.skip("no ../shared beside this checkout")
+    rows = list(csv.DictReader(path.open()))
+    assert {r["isin"] for r in rows if r["valid"] == "1"} == set(VALID_ISINS)
+    assert {r["isin"] for r in rows if r["valid"] == "0"} <= set(INVALID_ISINS)
+
+
+def _stdnum_ok(isin: str) -> bool:
+    return stdnum_isin.calc_check_digit(isin[:11]) == isin[11]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.from_regex(r"\A[A-Z]{2}[A-Z0-9]{9}[0-9]\Z"), min_size=1, max_size=50))
+def test_batch_check_digits_agree_with_python_stdnum(isins):
+    mask = isintool._isin_mask(lines_of(isins))
+    assert list(mask) == [_stdnum_ok(i) for i in isins]
+
+
+def lines_of(isins: list[str]) -> bytes:
+    """ISINs as the 13-byte lines that _isin_mask reads."""
+    return "".join(i + "\n" for i in isins).encode("latin-1")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="AZaz09 \t\r\xe9\x00", min_size=12, max_size=12), max_size=20))
+def test_isin_mask_checks_the_shape_of_each_line(candidates):
+    mask = isintool._isin_mask(lines_of(candidates))
+    assert list(mask) == [isintool._ISIN_LINE.fullmatch(c) is not None and _stdnum_ok(c) for c in candidates]
+
+
+def test_batch_check_digits_on_many_random_isins():
+    """100,000 random ISINs, a tenth of them valid by construction, against python-stdnum."""
+    rng = random.Random(6166)
+    alphabet = string.ascii_uppercase + string.digits
+    isins = []
+    for _ in range(100_000):
+        body = "".join(rng.choices(string.ascii_uppercase, k=2) + rng.choices(alphabet, k=9))
+        digit = stdnum_isin.calc_check_digit(body) if rng.random() < 0.1 else rng.choice(string.digits)
+        isins.append(body + digit)
+    mask = isintool._isin_mask(lines_of(isins))
+    assert list(mask) == [_stdnum_ok(i) for i in isins]
+    assert sum(mask) > 10_000
+
+
+# --- Sort and merge -------------------------------------------------------------------------------
+
+
+def test_runs_merged_while_the_payload_arrives_give_the_same_list(monkeypatch):
+    """While the link leaves the workers idle they merge runs early; the list and the counts
+    (duplicates dropped early or late) are those of one process."""
+    rng = random.Random(13)
+    rows = [b"LEI,ISIN"]
+    for _ in range(20_000):
+        rows.append(b"5493001KJTIIGC8Y1R12," + rng.choice(VALID_ISINS + INVALID_ISINS[:4]).encode())
+    payload = b"\n".join(rows) + b"\n"
+    chunks = [payload[i : i + 4096] for i in range(0, len(payload), 4096)]
+    serial = parse(chunks)
+    submitted = []
+    submit = isintool._Workers.submit
+    monkeypatch.setattr(
+        isintool._Workers, "submit", lambda pool, *job: submitted.append(job) or submit(pool, *job)
+    )
+    monkeypatch.setattr(isintool, "COMBINE_RUNS", 3)
+    monkeypatch.setattr(isintool, "IDLE_SHARE", 0.0)  # the link is always slow enough
+    assert parse(chunks, workers=2) == serial
+    assert len(submitted) > 20 and all(len(runs) == 3 for _merge, runs in submitted)
+    monkeypatch.setattr(isintool, "IDLE_SHARE", 1.01)  # never
+    submitted.clear()
+    assert parse(chunks, workers=2) == serial and submitted == []
+
+
+def test_waiting_measures_the_time_spent_off_the_cpu_waiting_for_chunks():
+    def slow():
+        for _ in range(4):
+            time.sleep(0.05)
+            yield b"x"
+
+    arrival = isintool._Arrival()
+    assert list(arrival.timed(slow())) == [b"x"] * 4
+    assert arrival.idle_share() > 0.8
+    time.sleep(0.05)  # neither busy nor waiting for a chunk: counts as nothing
+    assert list(arrival.timed([b"y"])) == [b"y"]
+    assert arrival.idle_share() < 0.5
+
+
+def test_key_ranges_are_balanced_for_a_payload_sorted_already():
+    """Each run of a sorted payload covers a narrow range: pivots from one run would put
+    everything after it into the last range, and leave one worker to merge it alone."""
+    isins = [f"US{i:09d}0" for i in range(10_000)]  # sorted; pivots need no check digits
+    runs = ["".join(i + "\n" for i in isins[k : k + 1000]) for k in range(0, 10_000, 1000)]
+    pivots = isintool._pivots(runs, 8)
+    ranges = isintool._KeyRanges.of(runs, pivots)
+    sizes = [len(ranges.merge(k).text) // 13 for k in range(len(ranges))]
+    assert len(sizes) == 8 and sum(sizes) == 10_000
+    assert max(sizes) <= 1.2 * 10_000 / 8
+
+
+def test_fetch_in_worker_processes_writes_the_same_list(server, out, monkeypatch):
+    rng = random.Random(7)
+    rows = [b"LEI,ISIN"] + [b"LEI%017d," % i + rng.choice(VALID_ISINS).encode() for i in range(30_000)]
+    payload = _zip(b"\n".join(rows) + b"\n")
+    server.expect_request("/list").respond_with_data(payload)
+    expected = b"".join(i.encode() + b"\n" for i in sorted(set(VALID_ISINS)))
+    monkeypatch.setattr(isintool, "PARALLEL_MIN_BLOCKS", 0)
+    monkeypatch.setattr(isintool, "BLOCK_SIZE", 8192)  # many blocks, many runs, every key range used
+    monkeypatch.setattr(isintool, "_available_cores", lambda: 2)
+    result = fetch("--url", server.url_for("/list"), "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes() == expected
+    assert result.stderr.startswith(f"wrote {len(set(VALID_ISINS))} ISINs to {out} (0 invalid skipped, ")
+
+
+# --- Write ----------------------------------------------------------------------------------------
+
+
+def test_write_atomically_new_file_gets_0644_under_the_umask(tmp_path):
+    old = os.umask(0o027)
+    try:
+        isintool.write_atomically(str(tmp_path / "new.txt"), [b"a\n", b"b\n"])
+    finally:
+        os.umask(old)
+    assert (tmp_path / "new.txt").read_bytes() == b"a\nb\n"
+    assert stat.S_IMODE((tmp_path / "new.txt").stat().st_mode) == 0o640
+    assert os.listdir(tmp_path) == ["new.txt"]
+
+
+def test_write_atomically_keeps_the_mode_of_an_existing_file(tmp_path):
+    path = tmp_path / "isins.txt"
+    path.write_bytes(b"old\n")
+    path.chmod(0o600)
+    isintool.write_atomically(str(path), [b"new\n"])
+    assert (path.read_bytes(), stat.S_IMODE(path.stat().st_mode)) == (b"new\n", 0o600)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root may give a file to another user")
+def test_write_atomically_keeps_the_owner_of_an_existing_file(tmp_path):
+    """root's nightly fetch must not take the list away from the user who reads it."""
+    path = tmp_path / "isins.txt"
+    path.write_bytes(b"old\n")
+    os.chown(path, 65534, 65534)
+    path.chmod(0o640)  # chown would clear set-id bits, so the mode is set after it
+    isintool.write_atomically(str(path), [b"new\n"])
+    status = path.stat()
+    assert (status.st_uid, status.st_gid, stat.S_IMODE(status.st_mode)) == (65534, 65534, 0o640)
+
+
+def test_write_atomically_never_makes_a_file_group_or_world_writable(tmp_path):
+    path = tmp_path / "isins.txt"
+    path.write_bytes(b"old\n")
+    path.chmod(0o6777)
+    isintool.write_atomically(str(path), [b"new\n"])
+    assert stat.S_IMODE(path.stat().st_mode) == 0o755
+
+
+def test_write_atomically_failure_keeps_the_old_file_and_no_temporary(tmp_path):
+    path = tmp_path / "isins.txt"
+    path.write_bytes(b"old\n")
+
+    def pieces():
+        yield b"partial\n"
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space"):
+        isintool.write_atomically(str(path), pieces())
+    assert path.read_bytes() == b"old\n"
+    assert os.listdir(tmp_path) == ["isins.txt"]
+
+
+# --- Fetch ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def server():
+    """A real HTTP server on 127.0.0.1, threaded so that a slow answer does not hold up others."""
+    http = HTTPServer(host="127.0.0.1", threaded=True)
+    http.start()
+    yield http
+    http.clear()
+    if http.is_running():
+        http.stop()
+
+
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch):
+    monkeypatch.setattr(isintool, "BACKOFF_SECONDS", 0.01)
+
+
+@pytest.fixture
+def out(tmp_path):
+    """The output path, holding an earlier list that no failure may touch."""
+    path = tmp_path / "isins.txt"
+    path.write_bytes(OLD_LIST)
+    return path
+
+
+def fetch(*args: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(cli, ["fetch", *args], env=env)
+
+
+def assert_refused(result, out, message: str) -> None:
+    """Exit 1, one line on stderr naming the problem, the old list byte for byte, no leftovers."""
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert out.read_bytes() == OLD_LIST
+    assert sorted(os.listdir(out.parent)) == ["isins.txt", "isins.txt.lock"]
+
+
+@pytest.mark.parametrize(
+    "respond",
+    [
+        pytest.param(lambda s: s.respond_with_data(GLEIF_CSV, content_type="text/csv"), id="csv"),
+        pytest.param(
+            lambda s: s.respond_with_data(_zip(GLEIF_CSV), content_type="application/zip"), id="zip"
+        ),
+        pytest.param(lambda s: s.respond_with_data(gzip.compress(GLEIF_CSV)), id="gzip-file"),
+        pytest.param(lambda s: s.respond_with_handler(_gzip_encoded), id="content-encoding-gzip"),
+        pytest.param(
+            lambda s: s.respond_with_data(_zip(GLEIF_CSV), content_type="application/octet-stream"),
+            id="zip-wrong-content-type",
+        ),
+    ],
+)
+def test_fetch_formats(server, out, respond):
+    respond(server.expect_request("/list"))
+    result = fetch("--url", server.url_for("/list"), "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes() == b"".join(i + b"\n" for i in GLEIF_ISINS)
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"wrote 3 ISINs to {out} (2 invalid skipped, 1 duplicates, ")
+    record = json.loads((out.parent / "isins.txt.json").read_text())
+    [part] = record["parts"]
+    assert record["count"] == 3 and record["files"] == 1 and part["url"] == server.url_for("/list")
+    assert part["url_sha256"] == hashlib.sha256(server.url_for("/list").encode()).hexdigest()
+    assert record["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+
+
+def test_fetch_new_file_and_environment_settings(server, tmp_path):
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    path = tmp_path / "fresh.txt"
+    result = fetch(env={"ISINTOOL_URL": server.url_for("/list"), "ISINTOOL_OUTPUT": str(path)})
+    assert result.exit_code == 0, result.stderr
+    assert path.read_bytes().split() == GLEIF_ISINS
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644 & ~_current_umask()
+    (request, _response), *_ = server.log
+    assert request.headers["User-Agent"].startswith(f"isintool/{isintool.__version__} ")
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_fetch_to_stdout(server):
+    server.expect_request("/list").respond_with_data(XETRA_CSV)
+    result = fetch("--url", server.url_for("/list"), "-o", "-", "--quiet")
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        0,
+        "DE000BAY0017\nGB0002634946\nUS0378331005\n",
+        "",
+    )
+
+
+@pytest.mark.parametrize(
+    ("respond", "args", "message"),
+    [
+        pytest.param(lambda s: s.respond_with_data("gone", status=404), [], "answered HTTP 404", id="404"),
+        pytest.param(
+            lambda s: s.respond_with_data("down", status=500), [], "HTTP 500 (after 4 attempts)", id="500"
+        ),
+        pytest.param(
+            lambda s: s.respond_with_data(b"<html><body>Maintenance</body></html>", content_type="text/html"),
+            [],
+            "no valid ISIN in what",
+            id="html-page-with-200",
+        ),
+        pytest.param(
+            lambda s: s.respond_with_data(b"ISIN\nUS0378331003\nXS0110106366\n"),
+            [],
+            "no valid ISIN in what",
+            id="only-invalid",
+        ),
+        pytest.param(lambda s: s.respond_with_data(_zip(GLEIF_CSV)[:-40]), [], "truncated", id="cut-zip"),
+        pytest.param(
+            lambda s: s.respond_with_data(gzip.compress(GLEIF_CSV)[:-8]),
+            [],
+            "truncated",
+            id="cut-gzip",
+        ),
+        pytest.param(
+            lambda s: s.respond_with_data(b"ISIN\nUS0378331005\n" + b"x" * 5000),
+            ["--max-bytes", "1000"],
+            "over --max-bytes 1000",
+            id="max-bytes-download",
+        ),
+        pytest.param(
+            lambda s: s.respond_with_data(gzip.compress(b"ISIN\nUS0378331005\n" + b" " * 10_000_000)),
+            ["--max-bytes", "1000000"],
+            "decompresses to more than 1000000 bytes",
+            id="gzip-bomb",
+        ),
+        pytest.param(
+            lambda s: s.respond_with_data(b"ISIN\nUS0378331005\n"),
+            [],
+            "refusing to shrink",
+            id="shrink-to-a-third",
+        ),
+        pytest.param(
+            lambda s: s.respond_with_data(GLEIF_CSV),
+            ["--column", "CUSIP"],
+            "no column named 'CUSIP'",
+            id="no-column",
+        ),
+    ],
+)
+def test_fetch_refuses_and_keeps_the_old_list(server, out, respond, args, message):
+    respond(server.expect_request("/list"))
+    result = fetch("--url", server.url_for("/list"), "-o", str(out), *args)
+    assert_refused(result, out, message)
+
+
+def test_fetch_allow_shrink(server, out):
+    server.expect_request("/list").respond_with_data(b"ISIN\nUS0378331005\n")
+    result = fetch("--url", server.url_for("/list"), "-o", str(out), "--allow-shrink", "-q")
+    assert (result.exit_code, out.read_bytes()) == (0, b"US0378331005\n")
+
+
 def test_fetch_exits_75_while_another_holds_the_lock(server, out):
     server.expect_request("/list").respond_with_data(GLEIF_CSV)
     with isintool._output_lock(str(out)):
@@ -1708,17 +1852,6 @@ def test_fetch_wait_takes_the_lock_when_it_is_free(server, out):
     assert result.exit_code == 0, result.stderr
     assert time.monotonic() - started >= 0.4
     assert out.read_bytes().split() == GLEIF_ISINS
-
-
-def test_fetch_wait_gives_up_at_max_time(server, out):
-    with lock_held_elsewhere(out, 10):
-        started = time.monotonic()
-        result = fetch("--url", server.url_for("/list"), "-o", str(out), "--wait", "--max-time", "1")
-        waited = time.monotonic() - started
-    assert result.exit_code == isintool.EXIT_LOCKED, result.stderr
-    assert result.stderr == f"Error: another fetch was still writing {out} after 1 s (--max-time)\n"
-    assert 1 <= waited < 3
-    assert out.read_bytes() == OLD_LIST and server.log == []
 
 
 def test_two_concurrent_fetch_processes(server, out):
@@ -1796,62 +1929,6 @@ def test_fetch_removes_what_a_killed_write_left(server, out):
     server.expect_request("/list").respond_with_data(GLEIF_CSV)
     assert fetch("--url", server.url_for("/list"), "-o", str(out), "-q").exit_code == 0
     assert not leftover.exists()
-
-
-@pytest.fixture(scope="module")
-def tls_ca():
-    return trustme.CA()
-
-
-@pytest.fixture
-def tls_server(tls_ca):
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls_ca.issue_cert("127.0.0.1").configure_cert(context)
-    https = HTTPServer(host="127.0.0.1", ssl_context=context, threaded=True)
-    https.start()
-    yield https
-    https.stop()
-
-
-def test_fetch_refuses_an_untrusted_certificate(tls_server, out, monkeypatch):
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-    tls_server.expect_request("/list").respond_with_data(GLEIF_CSV)
-    result = fetch("--url", tls_server.url_for("/list"), "-o", str(out))
-    assert_refused(result, out, "TLS verification failed")
-
-
-def test_fetch_trusts_requests_ca_bundle(tls_server, tls_ca, out, tmp_path):
-    bundle = tmp_path / "ca.pem"
-    tls_ca.cert_pem.write_to_path(str(bundle))
-    tls_server.expect_request("/list").respond_with_data(GLEIF_CSV)
-    result = fetch(
-        "--url", tls_server.url_for("/list"), "-o", str(out), "-q", env={"REQUESTS_CA_BUNDLE": str(bundle)}
-    )
-    assert result.exit_code == 0, result.stderr
-    assert out.read_bytes().split() == GLEIF_ISINS
-
-
-def test_fetch_refuses_a_redirect_from_https_to_http(tls_server, tls_ca, server, out, tmp_path_factory):
-    bundle = tmp_path_factory.mktemp("ca") / "ca.pem"
-    tls_ca.cert_pem.write_to_path(str(bundle))
-    server.expect_request("/list").respond_with_data(GLEIF_CSV)
-    tls_server.expect_request("/list").respond_with_data(
-        "", status=302, headers={"Location": server.url_for("/list")}
-    )
-    result = fetch(
-        "--url", tls_server.url_for("/list"), "-o", str(out), env={"REQUESTS_CA_BUNDLE": str(bundle)}
-    )
-    assert_refused(result, out, "refusing the redirect from https://127.0.0.1")
-    assert "it leaves https" in result.stderr
-    assert server.log == []  # the http URL was never asked for
-
-
-# --- Fetch: run as root beside other users, with secrets in the URL ----------------------------------------
-
-needs_root = pytest.mark.skipif(
-    os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv: files of another user"
-)
 
 
 @pytest.fixture
@@ -1939,9 +2016,6 @@ def test_files_fetch_creates_are_never_group_or_world_writable(server, tmp_path)
     assert modes == {"isins.txt": 0o644, "isins.txt.json": 0o644, "isins.txt.lock": 0o644}
 
 
-PASSWORD, TOKEN = "s3cretPW", "TOKEN1234"
-
-
 def _secret_url(base: str) -> str:
     return base.replace("http://", f"http://alice:{PASSWORD}@") + f"?apikey={TOKEN}&format=csv"
 
@@ -1980,33 +2054,6 @@ def test_secrets_in_the_url_never_reach_messages_or_disk(server, out, case):
             record["parts"][0]["url"]
             == server.url_for("/list").replace("http://", "http://***@") + "?apikey=***&format=***"
         )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _basic_auth(request):
-    if request.headers.get("Authorization") != "Basic YWxpY2U6czNjcmV0UFc=":  # alice:s3cretPW
-        return Response("who are you?", status=401, headers={"WWW-Authenticate": 'Basic realm="isins"'})
-    return Response(GLEIF_CSV)
-
-
-def test_fetch_takes_credentials_from_netrc_and_a_401_is_final(server, out, tmp_path_factory):
-    server.expect_request("/list").respond_with_handler(_basic_auth)
-    home = tmp_path_factory.mktemp("home")
-    env = {"HOME": str(home), "NETRC": None}
-    result = fetch("--url", server.url_for("/list"), "-o", str(out), env=env)
-    assert_refused(result, out, "answered HTTP 401 UNAUTHORIZED: put the credentials in ~/.netrc")
-    assert len(server.log) == 1  # final: no retries
-    netrc = home / ".netrc"
-    netrc.write_text(f"machine 127.0.0.1 login alice password {PASSWORD}\n")
-    netrc.chmod(0o600)
-    result = fetch("--url", server.url_for("/list"), "-o", str(out), "-q", env=env)
-    assert result.exit_code == 0, result.stderr
-    assert out.read_bytes().split() == GLEIF_ISINS
 
 
 def test_fetch_pings_after_success_and_failure(server, out):
@@ -2073,7 +2120,31 @@ def test_fetch_bad_options_are_usage_errors(args):
     assert fetch(*args).exit_code == 2
 
 
-# --- Crontab -------------------------------------------------------------------------------------------
+def test_cli_crontab_at_log_and_fetch_options(runner, tmp_path):
+    result = runner.invoke(
+        cli,
+        [
+            "crontab",
+            "--at",
+            "5:07",
+            "--user",
+            "root",
+            "--log",
+            str(tmp_path / "f.log"),
+            "--",
+            "--max-time",
+            "60",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    fields, _, command = parse_job(result.stdout)
+    assert fields[:2] == ["7", "5"]
+    runs = cron_decode(command)[0]
+    assert runs.endswith(f" --max-time 60 >> {tmp_path / 'f.log'} 2>&1")
+    assert "--quiet" not in runs  # the log keeps each run's summary line
+
+
+# --- Schedule -------------------------------------------------------------------------------------
 
 
 def cron_decode(command: str) -> tuple[str, str]:
@@ -2120,17 +2191,6 @@ def test_default_cron_time_avoids_minute_0_and_dst_hours():
     assert len(times) > 1000  # spread out, not a handful of slots
     assert {h for h, _ in times} == {0, *range(4, 24)}
     assert isintool._default_cron_time("a") == isintool._default_cron_time("a")
-
-
-TRICKY_ARGS = [
-    "https://example.test/download?date=2026-11-27&fmt=%25Y%m",
-    '/srv/data with spaces/it\'s "quoted"/isins.txt',
-    "$HOME `id` $(id) ; rm -rf / #",
-    "back\\slash\\%percent\\\\%%",
-    "100%",
-    "%",
-    "",
-]
 
 
 def test_crontab_entry_round_trips_through_cron_and_sh():
@@ -2183,30 +2243,6 @@ def test_cli_crontab_line(runner, tmp_path, monkeypatch):
     assert argv[5:] == [isintool.GLEIF_ISIN_LEI_URL, "--output", str(tmp_path / "lists" / "isins.txt")]
     assert all(line.startswith("#") for line in result.stdout.splitlines()[:-1])
     assert runner.invoke(cli, ["crontab", "--user", "root", "-o", "lists/isins.txt"]).stdout == result.stdout
-
-
-def test_cli_crontab_at_log_and_fetch_options(runner, tmp_path):
-    result = runner.invoke(
-        cli,
-        [
-            "crontab",
-            "--at",
-            "5:07",
-            "--user",
-            "root",
-            "--log",
-            str(tmp_path / "f.log"),
-            "--",
-            "--max-time",
-            "60",
-        ],
-    )
-    assert result.exit_code == 0, result.stderr
-    fields, _, command = parse_job(result.stdout)
-    assert fields[:2] == ["7", "5"]
-    runs = cron_decode(command)[0]
-    assert runs.endswith(f" --max-time 60 >> {tmp_path / 'f.log'} 2>&1")
-    assert "--quiet" not in runs  # the log keeps each run's summary line
 
 
 @pytest.mark.parametrize("at", ["24:00", "12:60", "noon", "1:2:3", "-1:30", "12:5"])
@@ -2328,13 +2364,6 @@ def test_real_cron_daemon_runs_the_line(runner, server, tmp_path):
         job.unlink()
     assert output.read_bytes().split() == GLEIF_ISINS, log.read_text() if log.exists() else "no log"
     assert log.read_text().startswith("wrote 3 ISINs to ")
-
-
-# --- systemd and Kubernetes ------------------------------------------------------------------------------
-
-needs_systemd_analyze = pytest.mark.skipif(
-    not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed (apt-get install systemd)"
-)
 
 
 def systemd_split(line: str) -> list[str]:
@@ -2628,13 +2657,6 @@ def test_schedules_refuse_with_nothing_written(runner, tmp_path, command, args, 
     assert os.listdir(tmp_path) == []
 
 
-def test_schedules_parse_fetch_options_without_changing_fetch(runner):
-    """The fetch options after -- are parsed by fetch's own parser; fetch keeps its -h."""
-    assert runner.invoke(cli, ["crontab", "--at", "05:00", "--", "--max-time", "60"]).exit_code == 0
-    result = runner.invoke(cli, ["fetch", "-h"])
-    assert (result.exit_code, result.stdout.startswith("Usage: ")) == (0, True), result.stderr
-
-
 @pytest.mark.parametrize("command", ["crontab", "systemd"])
 def test_schedules_warn_when_the_url_shows_a_query(runner, command):
     shown = runner.invoke(cli, [command, "--at", "05:00", "--url", "https://x.example/l?apikey=T0KEN"])
@@ -2653,9 +2675,7 @@ def test_schedules_warn_about_a_time_daylight_saving_skips(runner, command):
     assert "daylight-saving" not in quiet.stderr
 
 
-# --- The README and CI ---------------------------------------------------------------------------------
-
-ROOT = Path(__file__).parent
+# --- The README and CI ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
