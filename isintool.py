@@ -802,27 +802,46 @@ def _reason(exc: BaseException) -> str:
 
 # --- Decompress: gzip, and the dispatch by first bytes --------------------------------------------
 
+# A decompressor hands out at most this much at a time, so that a small input that inflates
+# hugely (a bomb) is stopped at --max-bytes, not after it has filled the memory.
+INFLATE_STEP = 1024 * 1024
 
-def _decompressed_chunks(chunks: Iterable[bytes], max_bytes: int) -> Iterator[bytes]:
-    """Yield the text of a payload given in chunks as it arrives, recognised by its first bytes:
-    a zip's one file, gzip, or plain. Raises at the end if a checksum or a size fails."""
+
+def _decompressed_texts(chunks: Iterable[bytes], max_bytes: int) -> Iterator[Iterator[bytes]]:
+    """The texts of a payload given in chunks, each as it arrives, recognised by the payload's
+    first bytes: a zip's files (see _zip_files), gzip, or plain. Each text must be read to its
+    end before the next is asked for. Raises at a text's end if a checksum or a size fails,
+    and once the texts pass `max_bytes` in all."""
     stream = _ByteStream(chunks)
     magic = stream.peek(4)
     if magic.startswith(b"PK\x03\x04"):
-        text = _zip_member(stream)
+        texts: Iterable[Iterator[bytes]] = (data for _name, data in _zip_files(stream))
     elif magic.startswith(b"\x1f\x8b"):
-        text = _gunzip(stream)
+        texts = [_gunzip(stream)]
     else:
-        text = stream.pieces()
-    total = 0
-    try:
-        for chunk in text:
-            total += len(chunk)
-            if total > max_bytes:
-                raise IsinToolError(f"the payload decompresses to more than {max_bytes} bytes (--max-bytes)")
-            yield chunk
-    except zlib.error as exc:
-        raise IsinToolError(f"corrupt payload: {exc}") from None
+        texts = [stream.pieces()]
+    total = [0]  # bytes of all the texts so far
+
+    def limited(text: Iterator[bytes]) -> Iterator[bytes]:
+        try:
+            for chunk in text:
+                total[0] += len(chunk)
+                if total[0] > max_bytes:
+                    raise IsinToolError(
+                        f"the payload decompresses to more than {max_bytes} bytes (--max-bytes)"
+                    )
+                yield chunk
+        except (zlib.error, OSError, EOFError, _lzma_error()) as exc:  # bz2 raises OSError
+            raise IsinToolError(f"corrupt payload: {exc}") from None
+
+    for text in texts:
+        yield limited(text)
+
+
+def _lzma_error() -> type[Exception]:
+    import lzma
+
+    return lzma.LZMAError
 
 
 class _ByteStream:
@@ -868,41 +887,68 @@ class _ByteStream:
         self._buffer = data + self._buffer
 
 
-def _inflate(inflater: Any, data: bytes) -> Iterator[bytes]:
-    """Inflate `data` a block at most at a time: a small input that inflates hugely stays small."""
-    while data and not inflater.eof:
-        yield inflater.decompress(data, BLOCK_SIZE)
-        data = inflater.unconsumed_tail
+class _Decompressor:
+    """One compressed stream, fed as it arrives: `feed` yields its output a step at a time,
+    `eof` says whether the stream marked its end, and `unused_data` holds what followed it.
+    The methods differ only in the object behind: zlib's, bz2's or lzma's."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    @property
+    def eof(self) -> bool:
+        return bool(self._inner.eof)
+
+    @property
+    def unused_data(self) -> bytes:
+        return bytes(self._inner.unused_data)
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """The output of `data`, at most INFLATE_STEP a piece."""
+        inner = self._inner
+        if hasattr(inner, "unconsumed_tail"):  # zlib keeps the input it has not used in sight
+            while data and not inner.eof:
+                yield inner.decompress(data, INFLATE_STEP)
+                data = inner.unconsumed_tail
+            return
+        yield inner.decompress(data, INFLATE_STEP)  # bz2 and lzma keep it inside, asked for below
+        while not inner.eof and not inner.needs_input:
+            yield inner.decompress(b"", INFLATE_STEP)
 
 
 def _gunzip(stream: _ByteStream) -> Iterator[bytes]:
     """gzip (RFC 1952), every member; zlib checks each member's CRC-32 and size."""
-    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
     started = False
+    inflater = _Decompressor(zlib.decompressobj(zlib.MAX_WBITS | 16))
     for piece in stream.pieces():
         while piece:
             started = True
-            yield from _inflate(inflater, piece)
+            yield from inflater.feed(piece)
             piece = inflater.unused_data if inflater.eof else b""
             if inflater.eof:
-                inflater, started = zlib.decompressobj(zlib.MAX_WBITS | 16), False
+                inflater, started = _Decompressor(zlib.decompressobj(zlib.MAX_WBITS | 16)), False
     if started:
         raise IsinToolError("truncated payload: the gzip stream ends early")
 
 
 # --- Zip ------------------------------------------------------------------------------------------
-
-
 # The zip format, as PKWARE's APPNOTE.TXT defines it (section numbers below). Python's zipfile
-# starts from the central directory at the end of the file; a stream is read from the front.
+# starts from the central directory at the end of the file; a stream is read from the front, a
+# local file header after another, the way Info-ZIP's funzip and libarchive's stream reader do.
+
 _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")  # 4.3.7, 30 bytes; sizes 0xFFFFFFFF: see zip64
+_LOCAL_SIGNATURE = b"PK\x03\x04"
 _ZIP64_EXTRA_ID = 0x0001  # 4.5.3: the real sizes, 8 bytes each
 _ENCRYPTED, _DATA_DESCRIPTOR = 0x0001, 0x0008  # general purpose bit flag, bits 0 and 3 (4.4.4)
-_STORED, _DEFLATED = 0, 8  # compression method (4.4.5)
+_STORED, _DEFLATED, _BZIP2, _LZMA = 0, 8, 12, 14  # compression methods (4.4.5)
 _DESCRIPTOR_SIGNATURE = b"PK\x07\x08"  # 4.3.9.3: optional before a data descriptor
+# 4.3.9: a data descriptor's CRC-32, compressed and uncompressed sizes; 8-byte sizes for zip64.
+_DESCRIPTOR = {False: struct.Struct("<III"), True: struct.Struct("<IQQ")}
 _END_SIGNATURE = b"PK\x05\x06"  # 4.3.16: 22 bytes, the last two the length of the comment after them
-_MAX_END_RECORD = 22 + 0xFFFF
 _CENTRAL_SIGNATURES = (b"PK\x01\x02", b"PK\x05\x05", _END_SIGNATURE, b"PK\x06\x06", b"PK\x06\x07")
+# What may follow the end record: a comment of up to 64 KiB, then padding (libarchive writing
+# to a pipe fills its last 10 KiB block with zeros), which unzip and zipfile ignore too.
+_MAX_TRAILER = 22 + 0xFFFF + 64 * 1024
 
 
 class _ZipEntry(NamedTuple):
@@ -917,43 +963,55 @@ class _ZipEntry(NamedTuple):
     zip64: bool
 
 
-def _zip_member(stream: _ByteStream) -> Iterator[bytes]:
-    """The one file in a zip, inflated as it streams: folder entries before it are skipped, its
-    CRC-32 and sizes are checked at its end, and a second file is refused."""
-    entry = _next_file_entry(stream)
-    if entry is None:
-        raise IsinToolError("expected one file in the zip, found nothing")
-    yield from _entry_data(stream, entry)
-    second = _next_file_entry(stream)
-    if second is not None:
-        raise IsinToolError(f"expected one file in the zip, found {entry.name}, {second.name}")
+def _zip_files(stream: _ByteStream) -> Iterator[tuple[str, Iterator[bytes]]]:
+    """Each file of a zip, (name, its data as it streams), in order. Folders and macOS
+    metadata (`__MACOSX/...`, `._NAME`) are read past; every entry's CRC-32 and sizes are
+    checked at its end, and the end record after the last. Each file's data must be read before
+    the next is asked for (what is left unread is read past, and checked, first)."""
+    found = 0
+    while (entry := _next_entry(stream)) is not None:
+        data = _entry_data(stream, entry)
+        if not _is_metadata(entry.name):
+            found += 1
+            yield entry.name, data
+        for _ in data:  # what the reader left, or an entry that is not a file: checked all the same
+            pass
+    if not found:
+        raise IsinToolError("expected a file in the zip, found none")
+    _check_end(stream)
+
+
+def _is_metadata(name: str) -> bool:
+    """A folder, or what macOS Finder adds to a zip: __MACOSX/ and AppleDouble `._` files."""
+    return name.endswith("/") or name.startswith("__MACOSX/") or name.rpartition("/")[2].startswith("._")
+
+
+def _check_end(stream: _ByteStream) -> None:
+    """Read the central directory to the payload's end, and find the end record (4.3.16) in its
+    last bytes, its comment whole; what follows the comment is ignored."""
     tail = b""
-    for piece in stream.pieces():  # the central directory, read to the end of the payload
-        tail = (tail + piece)[-_MAX_END_RECORD:]
+    for piece in stream.pieces():
+        tail = (tail + piece)[-_MAX_TRAILER:]
     end = tail.rfind(_END_SIGNATURE)
-    if end < 0 or len(tail) - end - 22 != int.from_bytes(tail[end + 20 : end + 22], "little"):
+    while end >= 0 and end + 22 + int.from_bytes(tail[end + 20 : end + 22], "little") > len(tail):
+        end = tail.rfind(_END_SIGNATURE, 0, end)  # those bytes were in a comment or padding
+    if end < 0:
         raise IsinToolError("truncated payload: the zip lacks its end of central directory record")
 
 
-def _next_file_entry(stream: _ByteStream) -> _ZipEntry | None:
-    """The next local file header that is not a folder's (whose data is read past); None at the
-    central directory."""
-    while True:
-        signature = stream.peek(4)
-        if signature in _CENTRAL_SIGNATURES or signature == b"":
-            return None
-        entry = _local_header(stream)
-        if not entry.name.endswith("/"):
-            return entry
-        for _ in _entry_data(stream, entry):  # a folder: empty, but it may be deflated even so
-            pass
+def _next_entry(stream: _ByteStream) -> _ZipEntry | None:
+    """The next local file header; None at the central directory."""
+    signature = stream.peek(4)
+    if signature in _CENTRAL_SIGNATURES or signature == b"":
+        return None
+    return _local_header(stream)
 
 
 def _local_header(stream: _ByteStream) -> _ZipEntry:
     """Read a local file header (4.3.7) with its name and extra field."""
     fields = _LOCAL_HEADER.unpack(stream.read(_LOCAL_HEADER.size))
     magic, _version, flags, method, _time, _date, crc, compressed, size, name_length, extra_length = fields
-    if magic != b"PK\x03\x04":
+    if magic != _LOCAL_SIGNATURE:
         raise IsinToolError("corrupt zip: no local file header where one should be")
     name = stream.read(name_length).decode("utf-8" if flags & 0x0800 else "cp437")  # 4.4.4 bit 11
     extra = stream.read(extra_length)
@@ -969,44 +1027,153 @@ def _local_header(stream: _ByteStream) -> _ZipEntry:
     return _ZipEntry(name, flags, method, crc, compressed, size, zip64)
 
 
+def _decompressor(entry: _ZipEntry) -> _Decompressor | None:
+    """The decompressor for an entry's method; None for a stored one. The standard library
+    reads deflate, bzip2 and LZMA; any other method (Deflate64 among them) is refused."""
+    if entry.method == _DEFLATED:
+        return _Decompressor(zlib.decompressobj(-zlib.MAX_WBITS))
+    if entry.method == _BZIP2:
+        import bz2
+
+        return _Decompressor(bz2.BZ2Decompressor())
+    if entry.method == _LZMA:
+        return _Decompressor(_ZipLzma())
+    if entry.method != _STORED:
+        raise IsinToolError(
+            f"{entry.name} is compressed with zip method {entry.method}: only stored (0), deflate (8), "
+            "bzip2 (12) and LZMA (14) are read"
+        )
+    return None
+
+
+class _ZipLzma:
+    """LZMA as a zip holds it (5.8.8): a 4-byte header (the LZMA SDK's version, the size of the
+    properties), the 5-byte properties, then a raw LZMA1 stream; lzma's decompressor interface."""
+
+    def __init__(self) -> None:
+        self._head = b""
+        self._inner: Any = None
+        self.unused_data = b""
+
+    @property
+    def eof(self) -> bool:
+        return self._inner is not None and self._inner.eof
+
+    @property
+    def needs_input(self) -> bool:
+        return self._inner is None or self._inner.needs_input
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        if self._inner is None:
+            import lzma
+
+            self._head += data
+            if len(self._head) < 4 or len(self._head) < 4 + int.from_bytes(self._head[2:4], "little"):
+                return b""
+            size = int.from_bytes(self._head[2:4], "little")
+            properties, data = self._head[4 : 4 + size], self._head[4 + size :]
+            if len(properties) != 5 or properties[0] >= 9 * 5 * 5:
+                raise lzma.LZMAError("bad LZMA properties in the zip")
+            lc, remainder = properties[0] % 9, properties[0] // 9
+            options = {"lc": lc, "lp": remainder % 5, "pb": remainder // 5}
+            options["dict_size"] = int.from_bytes(properties[1:5], "little")
+            self._inner = lzma.LZMADecompressor(
+                lzma.FORMAT_RAW, filters=[{"id": lzma.FILTER_LZMA1, **options}]
+            )
+        out = self._inner.decompress(data, max_length)
+        self.unused_data = self._inner.unused_data
+        return out
+
+
 def _entry_data(stream: _ByteStream, entry: _ZipEntry) -> Iterator[bytes]:
-    """An entry's data, inflated as it streams; its CRC-32 and sizes checked at its end."""
+    """An entry's data, decompressed as it streams; its CRC-32 and sizes checked at its end.
+
+    With its sizes in the header the entry is read by them. With the sizes after the data (a
+    data descriptor, 4.4.4 bit 3), a compressed entry ends where its stream marks its end, and a
+    stored one where a descriptor follows that matches the data (see _stored_to_descriptor).
+    """
     if entry.flags & _ENCRYPTED:
         raise IsinToolError(f"{entry.name} is encrypted in the zip")
-    if entry.method not in (_STORED, _DEFLATED):
-        raise IsinToolError(
-            f"{entry.name} is compressed with zip method {entry.method}: only 0 and 8 are read"
-        )
+    decompressor = _decompressor(entry)
+    described = entry.flags & _DATA_DESCRIPTOR
     crc = size = compressed = 0
-    if entry.method == _DEFLATED:  # deflate marks its own end, so the sizes may come after the data
-        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-        for piece in stream.pieces():
-            compressed += len(piece)
-            for text in _inflate(inflater, piece):
-                crc, size = zlib.crc32(text, crc), size + len(text)
-                yield text
-            if inflater.eof:
-                compressed -= len(inflater.unused_data)
-                stream.unread(inflater.unused_data)
-                break
-        else:
-            raise IsinToolError(f"truncated payload: the zip ends inside {entry.name}")
-    elif entry.flags & _DATA_DESCRIPTOR:
-        raise IsinToolError(f"{entry.name} is stored with its sizes after it: it cannot be read as a stream")
-    else:
-        for text in stream.pieces(entry.compressed):
+    if decompressor is None:
+        pieces = _stored_to_descriptor(stream, entry) if described else stream.pieces(entry.compressed)
+        for text in pieces:
             crc, size, compressed = zlib.crc32(text, crc), size + len(text), compressed + len(text)
             yield text
-    expected = _data_descriptor(stream, entry) if entry.flags & _DATA_DESCRIPTOR else entry
+    else:
+        for piece in stream.pieces(None if described else entry.compressed):
+            compressed += len(piece)
+            for text in decompressor.feed(piece):
+                crc, size = zlib.crc32(text, crc), size + len(text)
+                yield text
+            if decompressor.eof:
+                compressed -= len(decompressor.unused_data)
+                stream.unread(decompressor.unused_data)
+                break
+        else:
+            if described:  # only the stream's own end could tell where the entry ends
+                raise IsinToolError(f"truncated payload: the zip ends inside {entry.name}")
+    expected = _data_descriptor(stream, entry) if described else entry
     if (crc, size, compressed) != (expected.crc, expected.size, expected.compressed):
+        if compressed < expected.compressed:
+            raise IsinToolError(f"truncated payload: the zip ends inside {entry.name}")
         raise IsinToolError(f"corrupt zip: {entry.name} fails its CRC-32 or size check")
+
+
+def _stored_to_descriptor(stream: _ByteStream, entry: _ZipEntry) -> Iterator[bytes]:
+    """A stored entry's data when its sizes follow it: it ends where a data descriptor follows
+    whose CRC-32 and sizes match the bytes so far, with the descriptor's signature or without it
+    (then the next header's signature follows the descriptor), as libarchive's stream reader
+    finds it. A false end would need a 32-bit CRC and the exact size to match by chance.
+
+    Bytes go on only once no descriptor can start among them; memory stays at a read's size.
+    """
+    layout = _DESCRIPTOR[entry.zip64]
+    undecided = 4 + layout.size + 4  # a signature, a descriptor, the next signature
+    crc = size = 0
+    buffer = b""
+    for piece in stream.pieces():
+        buffer += piece
+        end = _descriptor_at(buffer, crc, size, layout)
+        if end is not None:
+            stream.unread(buffer[end:])
+            if end:
+                yield buffer[:end]
+            return
+        sure = max(len(buffer) - undecided - layout.size, 0)  # no descriptor starts before this
+        if sure:
+            data, buffer = buffer[:sure], buffer[sure:]
+            crc, size = zlib.crc32(data, crc), size + len(data)
+            yield data
+    raise IsinToolError(f"truncated payload: the zip ends inside {entry.name}")
+
+
+def _descriptor_at(buffer: bytes, crc: int, size: int, layout: struct.Struct) -> int | None:
+    """Where in `buffer` the data ends, if a matching descriptor is there in full (the data
+    before `buffer` has `crc` and `size`); None if none is, yet."""
+    mark = buffer.find(b"PK")
+    while 0 <= mark <= len(buffer) - 4 - layout.size:
+        signature = buffer[mark : mark + 4]
+        if signature == _DESCRIPTOR_SIGNATURE:
+            end, fields = mark, layout.unpack_from(buffer, mark + 4)
+        elif (signature == _LOCAL_SIGNATURE or signature in _CENTRAL_SIGNATURES) and mark >= layout.size:
+            end, fields = mark - layout.size, layout.unpack_from(buffer, mark - layout.size)
+        else:
+            end, fields = -1, (0, -1, -1)
+        described_crc, compressed, uncompressed = fields
+        if compressed == uncompressed == size + end and described_crc == zlib.crc32(buffer[:end], crc):
+            return end
+        mark = buffer.find(b"PK", mark + 1)
+    return None
 
 
 def _data_descriptor(stream: _ByteStream, entry: _ZipEntry) -> _ZipEntry:
     """The CRC-32 and sizes written after the data (4.3.9), 8-byte sizes after a zip64 header."""
     if stream.peek(4) == _DESCRIPTOR_SIGNATURE:
         stream.read(4)
-    layout = struct.Struct("<IQQ" if entry.zip64 else "<III")
+    layout = _DESCRIPTOR[entry.zip64]
     crc, compressed, size = layout.unpack(stream.read(layout.size))
     return entry._replace(crc=crc, compressed=compressed, size=size)
 
@@ -1901,8 +2068,8 @@ def _read_parts(
 
     def texts() -> Iterator[tuple[str, Iterable[bytes]]]:
         for transfer in transfers:
-            chunks = arrival.timed(transfer.chunks())
-            yield transfer.shown, _decompressed_chunks(chunks, options.max_bytes)
+            for text in _decompressed_texts(arrival.timed(transfer.chunks()), options.max_bytes):
+                yield transfer.shown, text
 
     counts = parse_texts(texts(), write, options.column, _available_cores(), arrival)
     if counts.empty:
@@ -2637,9 +2804,10 @@ def _summary(result: FetchResult) -> str:
     """The one line a fetch prints on success."""
     if not result.written:
         return f"{result.path} unchanged since the last fetch ({result.count:,} ISINs)"
+    files = f"{result.files} files read, " if result.files > 1 else ""
     return (
         f"wrote {result.count:,} ISINs to {result.path} ({result.invalid:,} invalid skipped, "
-        f"{result.duplicates:,} duplicates, {result.downloaded / 1e6:.1f} MB downloaded, "
+        f"{result.duplicates:,} duplicates, {files}{result.downloaded / 1e6:.1f} MB downloaded, "
         f"{result.seconds:.1f} s)"
     )
 
