@@ -19,6 +19,7 @@ import random
 import sys
 import tempfile
 import zipfile
+from typing import BinaryIO
 
 from _measure import (  # bench/ is on sys.path as a script
     compare,
@@ -62,21 +63,26 @@ def random_isins(count: int, rng: random.Random) -> bytes:
     return bytes(lines)
 
 
-def make_gleif_zip(path: str, rows: int) -> None:
-    """Write a zip holding one `LEI,ISIN` CSV like GLEIF's daily ISIN-to-LEI file."""
+def write_gleif_csv(out: BinaryIO, rows: int) -> None:
+    """Write an `LEI,ISIN` CSV like GLEIF's daily ISIN-to-LEI file: rows grouped by LEI, about
+    1% bad check digits, 2% repeating an earlier ISIN under another LEI."""
     rng = random.Random(6166)
     isins = random_isins(rows, rng)
     leis = [bytes(rng.choices(ALNUM, k=18)) + b"%02d" % rng.randint(0, 99) for _ in range(rows // 20 + 1)]
+    out.write(b"LEI,ISIN\n")
+    step = 100_000
+    for start in range(0, rows, step):
+        lines = []
+        for i in range(start, min(rows, start + step)):
+            j = rng.randrange(i) if i and rng.random() < 0.02 else i
+            lines.append(leis[i // 20] + b"," + isins[13 * j : 13 * j + 12])
+        out.write(b"\n".join(lines) + b"\n")
+
+
+def make_gleif_zip(path: str, rows: int) -> None:
+    """Write a zip holding one GLEIF-shaped CSV (see write_gleif_csv)."""
     with tempfile.NamedTemporaryFile(dir=os.path.dirname(path)) as csv_file:
-        csv_file.write(b"LEI,ISIN\n")
-        step = 100_000
-        for start in range(0, rows, step):
-            lines = []
-            for i in range(start, min(rows, start + step)):
-                # Rows come grouped by LEI; 2% repeat an earlier ISIN under another LEI.
-                j = rng.randrange(i) if i and rng.random() < 0.02 else i
-                lines.append(leis[i // 20] + b"," + isins[13 * j : 13 * j + 12])
-            csv_file.write(b"\n".join(lines) + b"\n")
+        write_gleif_csv(csv_file, rows)
         csv_file.flush()
         # ZipFile.write knows the size up front, so funzip can stream the member.
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
