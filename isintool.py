@@ -42,7 +42,7 @@ import sys
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, TypeVar
 
 import click
@@ -542,6 +542,11 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
+class _BadChecksum(_Retryable):
+    """The payload arrived whole but differs from the checksum its source published: it is asked
+    for again from its first byte."""
+
+
 class _Transfer:
     """One payload's download: the GET and its retries, the body as it arrives, and the
     resumption of a body that breaks off.
@@ -553,7 +558,8 @@ class _Transfer:
     final. A body that breaks off is asked for again from where it stopped (`Range` with
     `If-Range`) when the source offers ranges and a validator; when it cannot be, or the source
     sends the whole payload again, `chunks()` raises _StartOver, and a new `chunks()` reads the
-    new payload from its first byte.
+    new payload from its first byte. Given the payload's published MD5, a payload that differs
+    is retried the same way, then fails naming `name`.
     """
 
     def __init__(
@@ -567,11 +573,15 @@ class _Transfer:
         etag: str | None = None,
         last_modified: str | None = None,
         progress: Callable[[int, int | None], None] | None = None,
+        md5: str | None = None,
+        name: str | None = None,
     ) -> None:
         import requests  # slow to import: only fetch pays for it
 
         _check_http_url(url)
         self.url, self.shown = url, redact_url(url)
+        self.name = name or self.shown
+        self._md5, self._digest = md5, _md5()  # the payload's published MD5, and the one so far
         self.timeout, self.deadline, self.retries, self.max_bytes = timeout, deadline, retries, max_bytes
         self.progress = progress
         conditions = {"If-None-Match": etag, "If-Modified-Since": last_modified}
@@ -626,9 +636,14 @@ class _Transfer:
         while True:
             try:
                 yield from self._body()
+                if self._md5 and self._digest.hexdigest() != self._md5.lower():
+                    raise _BadChecksum(f"{self.name} does not match its published MD5 checksum")
                 return
             except _Retryable as exc:
                 self._pause(exc)
+                if isinstance(exc, _BadChecksum):
+                    self.again()
+                    raise _StartOver from None
                 self._go_on()
 
     def _body(self) -> Iterator[bytes]:
@@ -638,6 +653,7 @@ class _Transfer:
         try:
             for chunk in self._response.raw.stream(READ_SIZE, decode_content=False):
                 self.size += len(chunk)
+                self._digest.update(chunk)
                 if self.size > self.max_bytes:
                     raise IsinToolError(f"{self.shown} sent more than --max-bytes {self.max_bytes} bytes")
                 if self.progress:
@@ -688,6 +704,7 @@ class _Transfer:
             raise IsinToolError(f"{self.shown} is {self._expected} bytes, over --max-bytes {self.max_bytes}")
         self._ranges = response.headers.get("Accept-Ranges", "").strip().lower() == "bytes"
         self.size = 0
+        self._digest = _md5()
         self._fresh = True
 
     def _open(self, headers: dict[str, str]) -> Any:
@@ -749,6 +766,13 @@ class _Transfer:
         raise IsinToolError(f"{self.shown} answered HTTP {status} {response.reason}")
 
 
+def _md5() -> Any:
+    """A new MD5 hash, to compare a payload with the checksum its source published."""
+    import hashlib
+
+    return hashlib.md5(usedforsecurity=False)
+
+
 def _range_of(response: Any) -> tuple[int, int | None] | None:
     """The first byte and the full length from a 206's `Content-Range: bytes N-M/LENGTH`."""
     match = re.fullmatch(r"\s*bytes\s+(\d+)-\d+/(\d+|\*)\s*", response.headers.get("Content-Range", ""))
@@ -798,6 +822,114 @@ def _reason(exc: BaseException) -> str:
         exc = exc.args[0]
     reason = getattr(exc, "reason", None)
     return str(reason if isinstance(reason, BaseException) else exc)
+
+
+# --- Sources: a list in parts, and ESMA's FIRDS register -------------------------------------------
+
+FIRDS_REGISTER = "https://registers.esma.europa.eu/solr/esma_registers_firds_files/select"
+FIRDS_LOOK_BACK_DAYS = 21  # ESMA publishes the full set weekly; three weeks leave room for a late one
+FIRDS_PAGE_ROWS = 500  # Solr answers 10 rows a page unless asked for more
+FIRDS_MAX_PAGES = 100  # a register whose paging never ends stops here
+# FULINS_<first letter of the CFI>_<YYYYMMDD>_<n>of<m>.zip: part n of m of one letter's full set.
+_FULINS_NAME = re.compile(r"FULINS_([A-Z])_(\d{8})_(\d+)of(\d+)\.zip")
+_MD5_HEX = re.compile(r"[0-9A-Fa-f]{32}")
+
+
+class _Part(NamedTuple):
+    """One file of a list: where to download it, and what its publisher says of it."""
+
+    url: str
+    name: str | None = None  # the file's name, where a register gives one
+    md5: str | None = None  # its published checksum
+
+
+class _FirdsSet(NamedTuple):
+    """The FULINS files of one publication date that fetch reads, and what it should say."""
+
+    date: str  # YYYYMMDD
+    parts: list[_Part]
+    missing: list[str]  # the newer, incomplete sets' missing file names
+
+
+def _firds_query(index: str, start: int, today: Any) -> str:
+    """The register's Solr query for a page of the FULINS files published in the look-back
+    window, as ESMA documents it: q=*, fq on publication_date and file_type, wt=json."""
+    import datetime
+    from urllib.parse import urlencode
+
+    first = today - datetime.timedelta(days=FIRDS_LOOK_BACK_DAYS)
+    dates = f"publication_date:[{first.isoformat()}T00:00:00Z TO {today.isoformat()}T23:59:59Z]"
+    query = [("q", "*"), ("fq", dates), ("fq", "file_type:FULINS"), ("wt", "json")]
+    query += [("start", str(start)), ("rows", str(FIRDS_PAGE_ROWS))]
+    return index + ("&" if "?" in index else "?") + urlencode(query)
+
+
+def _firds_docs(index: str, get_json: Callable[[str], Any], today: Any) -> list[dict[str, Any]]:
+    """Every doc the register lists for the window, page after page until numFound."""
+    docs: list[dict[str, Any]] = []
+    for _ in range(FIRDS_MAX_PAGES):
+        answer = get_json(_firds_query(index, len(docs), today))
+        response = answer.get("response") if isinstance(answer, dict) else None
+        found = response.get("numFound") if isinstance(response, dict) else None
+        page = response.get("docs") if isinstance(response, dict) else None
+        if not isinstance(found, int) or not isinstance(page, list):
+            raise IsinToolError(
+                f"{redact_url(index)} answered no Solr list of files (response.numFound, docs)"
+            )
+        docs += [doc for doc in page if isinstance(doc, dict)]
+        if not page or len(docs) >= found:
+            return docs
+    raise IsinToolError(f"{redact_url(index)} lists more than {FIRDS_MAX_PAGES} pages of files")
+
+
+def _newest_complete_set(docs: list[dict[str, Any]], index: str) -> _FirdsSet:
+    """The newest publication date whose FULINS files are complete: for every CFI letter in it,
+    parts 1 to m all listed. The names of the parts missing from newer dates come along, as
+    ESMA publishes a set over some hours. Each doc's type and name are checked here too."""
+    from urllib.parse import urljoin
+
+    listed: dict[str, dict[str, dict[int, dict[int, _Part]]]] = {}  # date, letter, m, n
+    for doc in docs:
+        name, link, checksum = doc.get("file_name"), doc.get("download_link"), doc.get("checksum")
+        match = _FULINS_NAME.fullmatch(name) if isinstance(name, str) else None
+        if doc.get("file_type") != "FULINS" or not match or not isinstance(link, str):
+            continue
+        letter, date, n, m = match[1], match[2], int(match[3]), int(match[4])
+        md5 = checksum if isinstance(checksum, str) and _MD5_HEX.fullmatch(checksum) else None
+        listed.setdefault(date, {}).setdefault(letter, {}).setdefault(m, {})[n] = _Part(
+            urljoin(index, link), name, md5
+        )
+    missing: list[str] = []
+    for date in sorted(listed, reverse=True):
+        parts, gaps = [], []
+        for letter, splits in sorted(listed[date].items()):
+            whole = [found for m, found in splits.items() if set(found) == set(range(1, m + 1))]
+            if whole:
+                parts += [whole[0][n] for n in sorted(whole[0])]
+                continue
+            m, found = max(splits.items())
+            width = len(_FULINS_NAME.fullmatch(next(iter(found.values())).name or "")[4])
+            gaps += [
+                f"FULINS_{letter}_{date}_{n:0{width}d}of{m:0{width}d}.zip"
+                for n in range(1, m + 1)
+                if n not in found
+            ]
+        if not gaps:
+            return _FirdsSet(date, parts, missing)
+        missing += gaps
+    days = FIRDS_LOOK_BACK_DAYS
+    raise IsinToolError(
+        f"no complete FULINS set in the last {days} days at {redact_url(index)}"
+        + (f" (missing: {', '.join(missing)})" if missing else " (none listed)")
+    )
+
+
+def _firds_set(index: str, get_json: Callable[[str], Any]) -> _FirdsSet:
+    """The newest complete FULINS set the register lists (see _newest_complete_set)."""
+    import datetime
+
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    return _newest_complete_set(_firds_docs(index, get_json, today), index)
 
 
 # --- Decompress: gzip, and the dispatch by first bytes --------------------------------------------
@@ -1097,9 +1229,11 @@ def _entry_data(stream: _ByteStream, entry: _ZipEntry) -> Iterator[bytes]:
     decompressor = _decompressor(entry)
     described = entry.flags & _DATA_DESCRIPTOR
     crc = size = compressed = 0
-    if decompressor is None:
-        pieces = _stored_to_descriptor(stream, entry) if described else stream.pieces(entry.compressed)
-        for text in pieces:
+    if decompressor is None and described:
+        crc, size = yield from _stored_to_descriptor(stream, entry)
+        compressed = size
+    elif decompressor is None:
+        for text in stream.pieces(entry.compressed):
             crc, size, compressed = zlib.crc32(text, crc), size + len(text), compressed + len(text)
             yield text
     else:
@@ -1122,13 +1256,14 @@ def _entry_data(stream: _ByteStream, entry: _ZipEntry) -> Iterator[bytes]:
         raise IsinToolError(f"corrupt zip: {entry.name} fails its CRC-32 or size check")
 
 
-def _stored_to_descriptor(stream: _ByteStream, entry: _ZipEntry) -> Iterator[bytes]:
+def _stored_to_descriptor(stream: _ByteStream, entry: _ZipEntry) -> Generator[bytes, None, tuple[int, int]]:
     """A stored entry's data when its sizes follow it: it ends where a data descriptor follows
     whose CRC-32 and sizes match the bytes so far, with the descriptor's signature or without it
     (then the next header's signature follows the descriptor), as libarchive's stream reader
     finds it. A false end would need a 32-bit CRC and the exact size to match by chance.
 
     Bytes go on only once no descriptor can start among them; memory stays at a read's size.
+    Returns the data's CRC-32 and size, which the search has computed anyway.
     """
     layout = _DESCRIPTOR[entry.zip64]
     undecided = 4 + layout.size + 4  # a signature, a descriptor, the next signature
@@ -1141,7 +1276,7 @@ def _stored_to_descriptor(stream: _ByteStream, entry: _ZipEntry) -> Iterator[byt
             stream.unread(buffer[end:])
             if end:
                 yield buffer[:end]
-            return
+            return zlib.crc32(buffer[:end], crc), size + end
         sure = max(len(buffer) - undecided - layout.size, 0)  # no descriptor starts before this
         if sure:
             data, buffer = buffer[:sure], buffer[sure:]
@@ -1220,6 +1355,8 @@ class ListCounts(NamedTuple):
     duplicates: int
     files: int = 1
     empty: tuple[str, ...] = ()
+    added: int = 0  # with an old list: ISINs that are new in this one
+    removed: int = 0  # and those that are gone
 
 
 class _Reading(NamedTuple):
@@ -1591,7 +1728,8 @@ class _Merged(NamedTuple):
 
 class _KeyRanges(NamedTuple):
     """Sorted runs, and where the pivots cut each: range k of a run is run[cuts[k]:cuts[k + 1]],
-    the ISINs from pivots[k-1] (included) up to pivots[k] (excluded).
+    the ISINs from pivots[k-1] (included) up to pivots[k] (excluded); with `old`, the list the
+    new one replaces, whose range k each piece is compared with (see _OldList).
 
     bisect_left puts every ISIN equal to a pivot after the cut, in every run alike, so all the
     copies of one ISIN, whichever runs hold them, fall in one range: merging each range on its
@@ -1600,37 +1738,104 @@ class _KeyRanges(NamedTuple):
 
     runs: list[str]
     cuts: list[list[int]]
+    pivots: list[str]
+    old: _OldList | None = None
 
     @classmethod
-    def of(cls, runs: list[str], pivots: list[str]) -> _KeyRanges:
+    def of(cls, runs: list[str], pivots: list[str], old: _OldList | None = None) -> _KeyRanges:
         cuts = [
             [0, *(_LINE * bisect.bisect_left(_Run(run), pivot) for pivot in pivots), len(run)] for run in runs
         ]
-        return cls(runs, cuts)
+        return cls(runs, cuts, pivots, old)
 
     def __len__(self) -> int:
         return len(self.cuts[0]) - 1 if self.cuts else 0
 
     def merge(self, k: int) -> _ListPiece:
-        """Range k of every run, merged into the list's piece k."""
+        """Range k of every run, merged into the list's piece k (and its changes)."""
         run, dropped = _merge_runs(
             [run[cuts[k] : cuts[k + 1]] for run, cuts in zip(self.runs, self.cuts, strict=True)]
         )
-        return _ListPiece(run.encode("ascii"), dropped)
+        text = run.encode("ascii")
+        if self.old is None:
+            return _ListPiece(text, dropped)
+        low = self.pivots[k - 1] if k else None
+        high = self.pivots[k] if k < len(self.pivots) else None
+        return _ListPiece(text, dropped, *_changes(self.old.between(low, high), text))
 
 
 class _ListPiece(NamedTuple):
-    """A key range of the list, as written, and how many duplicates were dropped to make it."""
+    """A key range of the list, as written, how many duplicates were dropped to make it, and
+    what changed in that range since the old list."""
 
     text: bytes
     dropped: int
+    changes: bytes = b""  # `+ISIN` and `-ISIN` lines, sorted by ISIN
+    added: int = 0
+    removed: int = 0
+
+
+class _OldList:
+    """The list a fetch replaces, read a key range at a time from the disk: fetch writes it as
+    sorted 13-byte records (see _Run), so a range's ends are found by bisecting the file, and
+    no copy of it is held in memory. A file of another shape (edited by hand) counts as empty."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    @staticmethod
+    def readable(path: str) -> bool:
+        """Whether `path` holds a list as fetch writes it: lines of 12 characters."""
+        try:
+            with open(path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                return (
+                    size % _LINE == 0 and sum(chunk.count(b"\n") for chunk in _read_chunks(f)) * _LINE == size
+                )
+        except FileNotFoundError:
+            return False
+
+    def between(self, low: str | None, high: str | None) -> bytes:
+        """The records from `low` (included) up to `high` (excluded); None: the list's end."""
+        with open(self.path, "rb") as f:
+            records = _FileRecords(f)
+            start = bisect.bisect_left(records, low) if low is not None else 0
+            end = bisect.bisect_left(records, high) if high is not None else len(records)
+            f.seek(start * _LINE)
+            return f.read(max(end - start, 0) * _LINE)
+
+
+class _FileRecords:
+    """A file of 13-byte records seen as a sequence of ISINs, for bisect."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self._f = f
+        self._count = os.fstat(f.fileno()).st_size // _LINE
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, i: int) -> str:
+        self._f.seek(i * _LINE)
+        return self._f.read(12).decode("latin-1")
+
+
+def _changes(old: bytes, new: bytes) -> tuple[bytes, int, int]:
+    """`+ISIN` for each ISIN of `new` not in `old`, `-ISIN` for each the other way, sorted by
+    ISIN, and the two counts: both are a key range's sorted 13-byte records."""
+    if old == new:  # most ranges, most nights: one comparison in C
+        return b"", 0, 0
+    old_isins, new_isins = set(old.split(b"\n")), set(new.split(b"\n"))
+    added, removed = new_isins - old_isins, old_isins - new_isins
+    lines = sorted([(isin, b"+") for isin in added] + [(isin, b"-") for isin in removed])
+    return b"".join(sign + isin + b"\n" for isin, sign in lines), len(added), len(removed)
 
 
 # In a merge worker only: the key ranges its pool's initializer handed it. The pool is forked
 # after the runs exist, and fork hands the initializer's arguments over in memory shared with
 # this process: only a range's number goes down a pipe, where the runs themselves would be
 # pickled both ways.
-_worker_ranges = _KeyRanges([], [])
+_worker_ranges = _KeyRanges([], [], [])
 
 
 def _receive_ranges(ranges: _KeyRanges) -> None:
@@ -1751,6 +1956,8 @@ def parse_texts(
     column: str | None = None,
     workers: int = 1,
     arrival: _Arrival | None = None,
+    old: str | None = None,
+    changes: Callable[[bytes], object] | None = None,
 ) -> ListCounts:
     """Collect the valid ISINs of several texts (each a source's name and its chunks of any size,
     each read by its own layout) into one list, sorted and unique, a line each, handed to `write` in
@@ -1767,25 +1974,34 @@ def parse_texts(
     sample of them); each range's pieces are merged into unique ISINs; the ranges' texts, in
     order, are the list, and each goes to `write` as soon as it and those before it are done.
     `arrival` times the payload's chunks, so that the workers merge early while they wait.
+    With `changes`, each range is also compared with the same range of the list `old` (a file
+    as this writes it, or None for none) and the differences go to `changes`, in order.
     """
     readings: list[_Reading] = []
     runs = _sorted_runs(_text_jobs(texts, column, readings), workers, arrival or _Arrival())
-    ranges = _KeyRanges.of(runs.runs, _pivots(runs.runs, KEY_RANGES) if runs.runs else [])
-    count, duplicates = 0, runs.duplicates
+    old_list = _OldList(old or os.devnull) if changes else None
+    ranges = _KeyRanges.of(runs.runs, _pivots(runs.runs, KEY_RANGES) if runs.runs else [], old_list)
+    count, duplicates, added, removed = 0, runs.duplicates, 0, 0
     with contextlib.ExitStack() as stack:
         if runs.parallel:
             pool = stack.enter_context(_Workers(workers, _receive_ranges, (ranges,)))
             merged = pool.map(_merge_key_range, range(len(ranges)), here_first=0)
         else:
             merged = map(ranges.merge, range(len(ranges)))
-        for text, dropped in merged:
-            if text:
-                write(text)
-            count += len(text) // _LINE
-            duplicates += dropped
+        for piece in merged:
+            if piece.text:
+                write(piece.text)
+            if changes and piece.changes:
+                changes(piece.changes)
+            count += len(piece.text) // _LINE
+            duplicates, added, removed = (
+                duplicates + piece.dropped,
+                added + piece.added,
+                removed + piece.removed,
+            )
     sources = dict.fromkeys(reading.source for reading in readings)  # in order, each once
     empty = tuple(source for source in sources if not runs.valid.get(source))
-    return ListCounts(count, runs.invalid, duplicates, len(readings), empty)
+    return ListCounts(count, runs.invalid, duplicates, len(readings), empty, added, removed)
 
 
 def parse_isins(
@@ -1899,6 +2115,8 @@ class FetchOptions(NamedTuple):
     allow_shrink: bool = False
     wait: bool = False
     progress: Callable[[int, int | None], None] | None = None
+    firds: str | None = None  # a FIRDS register: its newest complete FULINS set, not the URLs
+    changes: str | None = None  # a file for the night's changes, `+ISIN` and `-ISIN` lines
 
 
 _DEFAULT_OPTIONS = FetchOptions()
@@ -1908,14 +2126,17 @@ class FetchResult(NamedTuple):
     """What a fetch did."""
 
     path: str
-    written: bool  # False: every part said it had not changed (304)
+    written: bool  # False: nothing had changed (every part said 304, or the same set was listed)
     count: int
-    invalid: int
-    duplicates: int
-    downloaded: int
-    seconds: float
+    invalid: int = 0
+    duplicates: int = 0
+    downloaded: int = 0
+    seconds: float = 0.0
     files: int = 0  # the texts read: files of a zip, parts
     pieces: tuple[bytes, ...] = ()  # for `-o -`: the list, to be written once whole
+    added: int = 0  # with changes: ISINs new since the last list
+    removed: int = 0  # and those gone from it
+    notes: tuple[str, ...] = ()  # what the user should know of a run that succeeded
 
 
 MAX_LINKS = 40  # symbolic links followed in one path before it counts as a loop, as Linux does
@@ -2020,25 +2241,41 @@ def _url_digest(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()
 
 
-def _recorded_validators(sidecar: str, urls: Sequence[str]) -> list[dict[str, str | None]]:
-    """The ETag and Last-Modified the last fetch recorded for each of `urls`, when it fetched
-    exactly these parts in this order; else nothing for any (a part added or dropped changes
-    the list even if no part has changed)."""
+def _recorded_parts(sidecar: str) -> list[dict[str, Any]]:
+    """The parts the last fetch recorded in OUTPUT.json (0.1.0's single record is one part)."""
     try:
         with open(sidecar, "rb") as f:
             record = json.load(f)
     except (OSError, ValueError):
-        record = None
-    parts = record.get("parts", [record]) if isinstance(record, dict) else []  # [record]: 0.1.0's form
-    validators: list[dict[str, str | None]] = []
-    if [part.get("url_sha256") if isinstance(part, dict) else None for part in parts] == list(
-        map(_url_digest, urls)
-    ):
-        for part in parts:
-            values = (part.get("etag"), part.get("last_modified"))
-            etag, modified = (value if isinstance(value, str) else None for value in values)
-            validators.append({"etag": etag, "last_modified": modified})
-    return validators or [{"etag": None, "last_modified": None} for _ in urls]
+        return []
+    parts = record.get("parts", [record]) if isinstance(record, dict) else []
+    return [part for part in parts if isinstance(part, dict)]
+
+
+def _same_published_set(parts: list[_Part], recorded: list[dict[str, Any]]) -> bool:
+    """Whether the parts are the files the last fetch read, by name and published checksum:
+    then nothing need be downloaded to know that the list has not changed."""
+    if not parts or not all(part.md5 for part in parts):
+        return False
+    return [(part.name, (part.md5 or "").lower()) for part in parts] == [
+        (record.get("name"), record.get("md5")) for record in recorded
+    ]
+
+
+def _validators(parts: list[_Part], recorded: list[dict[str, Any]]) -> list[dict[str, str | None]]:
+    """The ETag and Last-Modified the last fetch recorded for each part, when it fetched exactly
+    these URLs in this order; else none for any (a part added or dropped changes the list even
+    if no part has changed)."""
+    if [record.get("url_sha256") for record in recorded] != [_url_digest(part.url) for part in parts]:
+        return [{"etag": None, "last_modified": None} for _ in parts]
+    values = [(record.get("etag"), record.get("last_modified")) for record in recorded]
+    return [
+        {
+            "etag": etag if isinstance(etag, str) else None,
+            "last_modified": modified if isinstance(modified, str) else None,
+        }
+        for etag, modified in values
+    ]
 
 
 def _count_lines(path: str) -> int:
@@ -2060,21 +2297,42 @@ def _remove_leftovers(path: str) -> None:
 
 
 def _read_parts(
-    transfers: list[_Transfer], write: Callable[[bytes], object], options: FetchOptions
+    transfers: list[_Transfer],
+    write: Callable[[bytes], object],
+    options: FetchOptions,
+    old: str | None = None,
+    changes: Callable[[bytes], object] | None = None,
 ) -> ListCounts:
-    """Parse every part's payload as it arrives into one list, handed to `write`; refuse a part
-    with no valid ISIN. Raises _StartOver when a source starts its payload over (see _until_whole)."""
+    """Parse every part's payload as it arrives into one list, handed to `write` (and its
+    changes since `old` to `changes`); refuse a part with no valid ISIN. Raises _StartOver when a
+    source starts its payload over (see _until_whole)."""
     arrival = _Arrival()
 
     def texts() -> Iterator[tuple[str, Iterable[bytes]]]:
         for transfer in transfers:
             for text in _decompressed_texts(arrival.timed(transfer.chunks()), options.max_bytes):
-                yield transfer.shown, text
+                yield transfer.name, text
 
-    counts = parse_texts(texts(), write, options.column, _available_cores(), arrival)
+    counts = parse_texts(texts(), write, options.column, _available_cores(), arrival, old, changes)
     if counts.empty:
         raise IsinToolError(f"no valid ISIN in what {counts.empty[0]} sent ({counts.invalid} invalid)")
     return counts
+
+
+def _get_json(url: str, **settings: Any) -> Any:
+    """A JSON document (a register's answer), downloaded whole with fetch's retries and limits."""
+    with _Transfer(url, **settings) as transfer:
+        transfer.start()
+
+        def whole() -> bytes:
+            texts = _decompressed_texts(transfer.chunks(), transfer.max_bytes)
+            return b"".join(b"".join(text) for text in texts)
+
+        body = _until_whole(whole)
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise IsinToolError(f"{transfer.shown} answered no JSON") from None
 
 
 def _until_whole(attempt: Callable[[], T]) -> T:
@@ -2088,58 +2346,94 @@ def _until_whole(attempt: Callable[[], T]) -> T:
 
 
 def fetch_list(urls: Sequence[str], output: str, options: FetchOptions = _DEFAULT_OPTIONS) -> FetchResult:
-    """Download the list from `urls`, the parts of one list, and replace `output` with it,
+    """Download the list from `urls`, the parts of one list (or, with `options.firds`, the
+    newest complete FULINS set that FIRDS register lists), and replace `output` with it,
     keeping the old list on failure; with `output` "-", the list is in the result's `pieces`
-    (no lock, sidecar or shrink check, as there is no file).
+    (no lock, sidecar, changes or shrink check, as there is no file).
 
-    All or nothing: every part must download, check out and hold a valid ISIN. Holds the
-    output's lock throughout; asks each part only if it changed since its recorded ETag /
-    Last-Modified, and is done when none has; refuses a list under half the size of the current
-    one unless `allow_shrink`. Records each part's validators and the list's sha256 in
-    OUTPUT.json. An `output` that is a symbolic link stays one: the file it points to is
-    replaced (see _follow_links). The whole run keeps to `max_time` (see _hard_deadline), and no
-    message shows the secrets of a URL.
+    All or nothing: every part must download, match its published checksum if it has one,
+    check out and hold a valid ISIN. Holds the output's lock throughout. Done at once when
+    every part is the file the last fetch read (the same name and published checksum), else
+    asks each part only if it changed since its recorded ETag / Last-Modified, and is done when
+    none has. Refuses a list under half the size of the current one unless `allow_shrink`.
+    Records each part and the list's sha256 in OUTPUT.json; with `options.changes`, replaces
+    that file with the differences from the old list (empty when nothing changed). An `output`
+    that is a symbolic link stays one: the file it points to is replaced (see _follow_links).
+    The whole run keeps to `max_time` (see _hard_deadline), and no message shows the secrets of
+    a URL.
     """
     import hashlib
 
-    if not urls:
-        raise IsinToolError("no URL to fetch")
     started = time.monotonic()
     deadline = _Deadline(options.max_time)
     to_file = output != "-"
+    sources = [options.firds] if options.firds else list(urls)
+    if not sources:
+        raise IsinToolError("no URL to fetch")
+    if options.changes and not to_file:
+        raise IsinToolError("--changes needs an output file, not -")
     with contextlib.ExitStack() as stack:
-        stack.enter_context(_secrets_hidden(*urls))
+        stack.enter_context(_secrets_hidden(*sources))
         if to_file:
             path = _follow_links(output)
             sidecar_path = _follow_links(_sidecar_path(path))
+            changes_path = _follow_links(options.changes) if options.changes else None
             # --wait keeps to the deadline itself, and says so with its own exit code.
             stack.enter_context(_output_lock(path, deadline if options.wait else None))
         stack.enter_context(_hard_deadline(deadline))
+        settings = dict(
+            deadline=deadline, timeout=options.timeout, retries=options.retries, max_bytes=options.max_bytes
+        )
+        notes: list[str] = []
+        if options.firds:
+            chosen = _firds_set(options.firds, lambda url: _get_json(url, **settings))
+            parts = chosen.parts
+            if chosen.missing:
+                notes.append(
+                    f"a newer FULINS set is not complete yet (missing {', '.join(chosen.missing)}); "
+                    f"read the set of {chosen.date}"
+                )
+        else:
+            parts = [_Part(url) for url in urls]
         if to_file:
             _remove_leftovers(path)
-        known = (
-            _recorded_validators(sidecar_path, urls) if to_file and os.path.exists(path) else [{}] * len(urls)
-        )
+            if changes_path:
+                _remove_leftovers(changes_path)
+        recorded = _recorded_parts(sidecar_path) if to_file and os.path.exists(path) else []
+        current = _count_lines(path) if to_file else 0
+
+        def unchanged() -> FetchResult:
+            if changes_path:
+                write_atomically(changes_path, [])
+            return FetchResult(output, False, current, seconds=time.monotonic() - started, notes=tuple(notes))
+
+        if to_file and _same_published_set(parts, recorded):
+            return unchanged()
         transfers: list[_Transfer] = []
-        for url, validators in zip(urls, known, strict=True):
+        for part, validators in zip(parts, _validators(parts, recorded), strict=True):
             progress = _summed_progress(options.progress, transfers) if options.progress else None
-            settings = dict(timeout=options.timeout, retries=options.retries, max_bytes=options.max_bytes)
-            transfer = _Transfer(url, deadline=deadline, progress=progress, **validators, **settings)
+            transfer = _Transfer(
+                part.url, progress=progress, md5=part.md5, name=part.name, **validators, **settings
+            )
             transfers.append(stack.enter_context(transfer))
         # Each part in turn, until one has changed: the parts that said 304 before it are asked
         # again in full (the list is made of all of them), the rest asked in full as they come.
-        current = _count_lines(path) if to_file else 0
         if not any(transfer.start() for transfer in transfers):
-            return FetchResult(output, False, current, 0, 0, 0, time.monotonic() - started)
+            return unchanged()
         if not to_file:
             pieces: list[bytes] = []
             counts = _until_whole(lambda: _read_parts(transfers, pieces.append, options))
-            return _result(output, counts, transfers, started, tuple(pieces))
+            return _result(output, counts, transfers, started, notes, tuple(pieces))
+        old = path if changes_path and _OldList.readable(path) else None
+        if changes_path and old is None and os.path.exists(path):
+            notes.append(f"{path} is not a list as fetch writes it: every ISIN counts as added")
 
         def attempt() -> tuple[ListCounts, str]:
             digest = hashlib.sha256()
-            with atomic_file(path) as out:  # filled as the list is merged; kept only if it passes
-                counts = _read_parts(transfers, _synced_writer(out, digest), options)
+            with contextlib.ExitStack() as files:  # left in reverse: the list replaced first
+                changes = files.enter_context(atomic_file(changes_path)).write if changes_path else None
+                out = files.enter_context(atomic_file(path))  # kept only if all of it passes
+                counts = _read_parts(transfers, _synced_writer(out, digest), options, old, changes)
                 if counts.count * 2 < current and not options.allow_shrink:
                     shrink = f"{path} from {current} to {counts.count} ISINs"
                     raise IsinToolError(f"refusing to shrink {shrink} (--allow-shrink)")
@@ -2153,9 +2447,15 @@ def fetch_list(urls: Sequence[str], output: str, options: FetchOptions = _DEFAUL
                     "url_sha256": _url_digest(transfer.url),
                     "etag": transfer.etag,
                     "last_modified": transfer.last_modified,
+                    **({"name": part.name, "md5": part.md5.lower()} if part.name and part.md5 else {}),
                 }
-                for transfer in transfers
+                for part, transfer in zip(parts, transfers, strict=True)
             ],
+            **(
+                {"firds": {"register": redact_url(options.firds), "date": chosen.date}}
+                if options.firds
+                else {}
+            ),
             "count": counts.count,
             "invalid": counts.invalid,
             "duplicates": counts.duplicates,
@@ -2164,7 +2464,7 @@ def fetch_list(urls: Sequence[str], output: str, options: FetchOptions = _DEFAUL
             "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         write_atomically(sidecar_path, [json.dumps(sidecar, indent=2).encode() + b"\n"])
-        return _result(output, counts, transfers, started)
+        return _result(output, counts, transfers, started, notes)
 
 
 def _result(
@@ -2172,11 +2472,23 @@ def _result(
     counts: ListCounts,
     transfers: list[_Transfer],
     started: float,
+    notes: list[str],
     pieces: tuple[bytes, ...] = (),
 ) -> FetchResult:
-    downloaded = sum(transfer.size for transfer in transfers)
-    seconds = time.monotonic() - started
-    return FetchResult(output, True, *counts[:3], downloaded, seconds, counts.files, pieces)
+    return FetchResult(
+        output,
+        True,
+        counts.count,
+        counts.invalid,
+        counts.duplicates,
+        downloaded=sum(transfer.size for transfer in transfers),
+        seconds=time.monotonic() - started,
+        files=counts.files,
+        pieces=pieces,
+        added=counts.added,
+        removed=counts.removed,
+        notes=tuple(notes),
+    )
 
 
 def _summed_progress(
@@ -2253,6 +2565,8 @@ class NightlyJob(NamedTuple):
     log: str | None  # absolute: where the job's output goes instead of mail or the journal
     fetch_args: tuple[str, ...]  # passed to fetch as they are
     max_time: float  # fetch's --max-time, from which each scheduler's time limit follows
+    firds: bool = False  # fetch's --firds is among fetch_args: no URL
+    changes: str | None = None  # fetch's --changes among fetch_args: a file the job writes too
 
     def fetch_argv(self, program: list[str], output: str | None = None, quiet: bool = False) -> list[str]:
         """The fetch command: `program`, then fetch's arguments (the output may be moved)."""
@@ -2279,6 +2593,8 @@ def nightly_job(
     log: str | None = None,
     fetch_args: Iterable[str] = (),
     max_time: float = DEFAULT_MAX_TIME,
+    firds: bool = False,
+    changes: str | None = None,
 ) -> NightlyJob:
     """The job, checked once for every scheduler: no value may hold a line break or NUL (it would
     add a job or a directive), and the URL no password (every scheduler's file shows it to more
@@ -2292,6 +2608,8 @@ def nightly_job(
         log and os.path.abspath(log),
         tuple(fetch_args),
         max_time,
+        firds,
+        changes,
     )
     _refuse_line_breaks([job.user, job.url or "", job.output, job.log or "", *job.fetch_args])
     if url and _url_has_password(url):
@@ -2377,6 +2695,8 @@ def _crontab_text(job: NightlyJob) -> str:
 
 
 def _shown_source(job: NightlyJob) -> str:
+    if job.firds:
+        return "ESMA's FIRDS register"
     return redact_url(job.url) if job.url is not None else "the URL in ISINTOOL_URL"
 
 
@@ -2407,7 +2727,7 @@ def systemd_units(job: NightlyJob, name: str, url_file: str | None = None) -> tu
     if not _UNIT_NAME.fullmatch(name):
         raise IsinToolError(f"--name {name!r} is not a unit name (letters, digits, _ . : -)")
     unit = f"/etc/systemd/system/{name}"
-    folders = sorted({os.path.dirname(path) for path in (job.output, job.log) if path})
+    folders = sorted({os.path.dirname(path) for path in (job.output, job.log, job.changes) if path})
     root = job.user == "root"
     environment = []
     if url_file:
@@ -2511,6 +2831,8 @@ def kubernetes_manifest(
                 f"{option} {label!r} is not a DNS label of at most {longest} characters (a-z, 0-9, -)"
             )
     _zone_has_dst(timezone)  # refuses a zone zoneinfo does not know
+    if job.changes and os.path.dirname(job.changes) != KUBERNETES_MOUNT:
+        raise IsinToolError(f"--changes must be a file in {KUBERNETES_MOUNT}, on the claim beside the list")
     deadline = math.ceil(job.max_time) + TIME_LIMIT_MARGIN
     if deadline + KUBERNETES_STARTING_DEADLINE >= 24 * 3600:
         raise IsinToolError(f"--max-time {job.max_time:g} leaves a run no time to end before the next day's")
@@ -2657,10 +2979,18 @@ def extract(file: str, key: str, lines: bool) -> None:
 
 
 def _setting(
-    *names: str, metavar: str, default: Any, help: str, type: Any = None, multiple: bool = False
+    *names: str,
+    metavar: str,
+    default: Any,
+    help: str,
+    type: Any = None,
+    multiple: bool = False,
+    flag_value: str | None = None,
 ) -> Any:
     """A fetch option that cron can also set from the environment: ISINTOOL_ and the long name
-    (for an option given several times, values parted by blanks)."""
+    (for an option given several times, values parted by blanks). With `flag_value`, the
+    option's value may be left out, and is then that."""
+    extra = {"is_flag": False, "flag_value": flag_value} if flag_value else {}
     envvar = "ISINTOOL_" + names[-1].lstrip("-").replace("-", "_").upper()
     return click.option(
         *names,
@@ -2672,6 +3002,7 @@ def _setting(
         show_envvar=True,
         show_default=default is not None,
         multiple=multiple,
+        **extra,
     )
 
 
@@ -2691,6 +3022,14 @@ class _LockedExit(click.ClickException):
     multiple=True,
     help="Where to download the list: CSV, zip, gzip, or any text holding ISINs. Given several "
     "times, the parts of one list.",
+)
+@_setting(
+    "--firds",
+    metavar="[INDEX]",
+    default=None,
+    flag_value=FIRDS_REGISTER,
+    help="Instead of --url: ESMA's newest complete FIRDS full set (FULINS), as the FIRDS register at "
+    "INDEX lists it (default: ESMA's), each file's <Id> elements.",
 )
 @_setting(
     "-o",
@@ -2743,6 +3082,13 @@ class _LockedExit(click.ClickException):
     help=f"Wait for another fetch of this output to end (within --max-time); else exit {EXIT_LOCKED}.",
 )
 @_setting(
+    "--changes",
+    metavar="PATH",
+    default=None,
+    help="Also replace PATH with what changed since the last list: +ISIN added, -ISIN removed, sorted "
+    "(empty when nothing did).",
+)
+@_setting(
     "--ping",
     metavar="URL",
     default=None,
@@ -2751,6 +3097,7 @@ class _LockedExit(click.ClickException):
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success (cron mails any output).")
 def fetch(
     url: tuple[str, ...],
+    firds: str | None,
     output: str,
     column: str | None,
     timeout: float,
@@ -2759,33 +3106,46 @@ def fetch(
     max_bytes: int,
     allow_shrink: bool,
     wait: bool,
+    changes: str | None,
     ping: str | None,
     quiet: bool,
 ) -> None:
     """Download a list of ISINs once, validate it, and replace OUTPUT atomically.
 
-    The payload is recognised by its bytes (a zip holding one file, gzip, or plain text) and
-    parsed while it arrives. In a CSV whose header names an ISIN column, only that column is
-    read; --column picks another, or the elements of an XML file or the keys of a JSON file
-    (ESMA's FIRDS: --column Id). Any other text gives every ISIN-shaped token. Each ISIN must
-    pass the ISO 6166 check digit; invalid ones are counted and skipped. The list is written
-    sorted and unique, one ISIN a line.
+    The payload is recognised by its bytes (a zip, gzip, or plain text) and parsed while it
+    arrives; every file of a zip is read (stored, deflate, bzip2 or LZMA). In a CSV whose header
+    names an ISIN column, only that column is read; --column picks another, or the elements of
+    an XML file or the keys of a JSON file. Any other text gives every ISIN-shaped token. Each
+    ISIN must pass the ISO 6166 check digit; invalid ones are counted and skipped. The list is
+    written sorted and unique, one ISIN a line.
+
+    \b
+    --url given several times: the parts of one list, all of them or nothing.
+    --firds: ESMA's newest complete full set (FULINS: every part of every
+      CFI letter listed), each file checked against the register's MD5;
+      the same set next time is "unchanged" without a download.
 
     Readers of OUTPUT never see a partial list: on any failure the old file is kept as it was.
     A fetch also refuses an empty list, or one under half the size of the current file (see
     --allow-shrink). A transfer that breaks off resumes where it stopped when the source allows.
-    --max-time bounds the whole run, whatever the server does. OUTPUT.json records the source's
-    ETag and Last-Modified, and the next fetch downloads only if the source has changed.
+    --max-time bounds the whole run, whatever the server does. OUTPUT.json records each part's
+    ETag and Last-Modified, and the next fetch downloads only if a part has changed.
     OUTPUT.lock keeps two fetches apart. Credentials go in ~/.netrc; no message shows a URL's
     user-info or query values.
     """
+    from click.core import ParameterSource
+
+    url_source = click.get_current_context().get_parameter_source("url")
+    if firds and url_source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
+        raise click.UsageError("give --url or --firds, not both")
+    if firds and column:
+        raise click.UsageError("--firds reads each file's <Id> elements: no --column with it")
+    column = "Id" if firds else column
     try:
         with contextlib.ExitStack() as stack:
             progress = None if quiet or not sys.stderr.isatty() else _progress_bar(stack)
-            options = FetchOptions(
-                column, timeout, max_time, retries, max_bytes, allow_shrink, wait, progress
-            )
-            result = fetch_list(url, output, options)
+            settings = (column, timeout, max_time, retries, max_bytes, allow_shrink, wait, progress)
+            result = fetch_list(url, output, FetchOptions(*settings, firds=firds, changes=changes))
             _write_stdout(result.pieces)
     except LockedError as exc:
         raise _LockedExit(str(exc)) from None
@@ -2797,18 +3157,22 @@ def fetch(
     if ping:
         _ping_quietly(ping)
     if not quiet:
-        click.echo(_summary(result), err=True)
+        for note in result.notes:
+            click.echo(f"Warning: {note}", err=True)
+        click.echo(_summary(result, changes is not None), err=True)
 
 
-def _summary(result: FetchResult) -> str:
+def _summary(result: FetchResult, changes: bool = False) -> str:
     """The one line a fetch prints on success."""
+    changed = f"{result.added:,} added, {result.removed:,} removed" if changes else ""
     if not result.written:
-        return f"{result.path} unchanged since the last fetch ({result.count:,} ISINs)"
+        counts = "; ".join(filter(None, [f"{result.count:,} ISINs", changed]))
+        return f"{result.path} unchanged since the last fetch ({counts})"
     files = f"{result.files} files read, " if result.files > 1 else ""
     return (
-        f"wrote {result.count:,} ISINs to {result.path} ({result.invalid:,} invalid skipped, "
-        f"{result.duplicates:,} duplicates, {files}{result.downloaded / 1e6:.1f} MB downloaded, "
-        f"{result.seconds:.1f} s)"
+        f"wrote {result.count:,} ISINs to {result.path} ({changed}{', ' if changed else ''}"
+        f"{result.invalid:,} invalid skipped, {result.duplicates:,} duplicates, {files}"
+        f"{result.downloaded / 1e6:.1f} MB downloaded, {result.seconds:.1f} s)"
     )
 
 
@@ -3047,6 +3411,8 @@ def _nightly_job(
     """The job from the schedule options: usage errors for what is wrong, warnings on stderr for
     what would fail or surprise later (a user or folder this host lacks, a time that
     daylight-saving changes skip, a query string the schedule shows)."""
+    from click.core import ParameterSource
+
     try:
         hour, minute = (
             _parse_cron_time(at)
@@ -3063,10 +3429,13 @@ def _nightly_job(
         folder = os.path.dirname(os.path.abspath(path)) if path else None
         if folder and not os.path.isdir(folder):  # the job would fail each night until it is made
             click.echo(f"Warning: no folder {folder!r} for {option} on this host", err=True)
+    given = _fetch_settings(fetch_args)
+    if given.firds:
+        if click.get_current_context().get_parameter_source("url") == ParameterSource.COMMANDLINE:
+            raise click.UsageError("give --url or --firds (among fetch's options), not both")
+        url = None
     settings = dict(user=user, url=url, output=output, log=log, fetch_args=fetch_args)
-    job = _usage_checked(
-        nightly_job, hour=hour, minute=minute, max_time=_fetch_max_time(fetch_args), **settings
-    )
+    job = _usage_checked(nightly_job, hour=hour, minute=minute, **given._asdict(), **settings)
     if dst and hour in DST_HOURS:
         click.echo(
             f"Warning: daylight-saving changes skip or repeat {hour:02d}:{minute:02d} once a year "
@@ -3082,18 +3451,33 @@ def _nightly_job(
     return job
 
 
-def _fetch_max_time(fetch_args: tuple[str, ...]) -> float:
-    """fetch's --max-time among the options for it, checked as fetch would check them all."""
+class _FetchSettings(NamedTuple):
+    """What a schedule must know of the fetch options after --."""
+
+    max_time: float  # from which each scheduler's time limit follows
+    firds: bool  # --firds: the job has no URL
+    changes: str | None  # --changes: a file the job writes, absolute
+
+
+def _fetch_settings(fetch_args: tuple[str, ...]) -> _FetchSettings:
+    """The options after --, checked as fetch would check them all."""
     from click.core import ParameterSource
 
     try:
         # Under this command's context, so that fetch keeps the group's settings (-h as --help).
         with fetch.make_context("fetch", list(fetch_args), parent=click.get_current_context()) as context:
-            for param in ("url", "output"):
-                if context.get_parameter_source(param) == ParameterSource.COMMANDLINE:
-                    raise click.UsageError(f"give --{param} before --, not among fetch's options")
-            given = context.get_parameter_source("max_time") == ParameterSource.COMMANDLINE
-            return float(context.params["max_time"]) if given else DEFAULT_MAX_TIME
+            given = {
+                name
+                for name in context.params
+                if context.get_parameter_source(name) == ParameterSource.COMMANDLINE
+            }
+            for param in {"url", "output"} & given:
+                raise click.UsageError(f"give --{param} before --, not among fetch's options")
+            changes = context.params["changes"] if "changes" in given else None
+            if changes is not None and not os.path.isabs(changes):
+                raise click.UsageError("--changes needs an absolute path in a schedule")
+            max_time = float(context.params["max_time"]) if "max_time" in given else DEFAULT_MAX_TIME
+            return _FetchSettings(max_time, "firds" in given, changes)
     except click.UsageError as exc:
         raise click.UsageError(f"in the fetch options after --: {exc.format_message()}") from None
 

@@ -1067,6 +1067,251 @@ def test_fetch_takes_credentials_from_netrc_and_a_401_is_final(server, out, tmp_
     assert out.read_bytes().split() == GLEIF_ISINS
 
 
+# --- Sources: a list in parts, and ESMA's FIRDS register -------------------------------------------
+
+# A FIRDS record shaped as the real excerpt's (../shared/data/real/firds_DLTINS_*): the
+# instrument's ISIN in FinInstrmGnlAttrbts/Id, a venue's MIC in TradgVnRltdAttrbts/Id, an
+# underlying's ISIN in UndrlygInstrm/Sngl/ISIN.
+FIRDS_RECORD = (
+    "<FinInstrm><ModfdRcrd><FinInstrmGnlAttrbts><Id>{isin}</Id><FullNm>BOBAR.2101.{n}.C</FullNm>"
+    "<ShrtNm>ENXT BE/O 20210115 C A BAR 19.5</ShrtNm><ClssfctnTp>OCASPS</ClssfctnTp><NtnlCcy>EUR</NtnlCcy>"
+    "<CmmdtyDerivInd>false</CmmdtyDerivInd></FinInstrmGnlAttrbts><Issr>5493000ZBGNVWT5EEM25</Issr>"
+    "<TradgVnRltdAttrbts><Id>XBRD</Id><IssrReq>false</IssrReq></TradgVnRltdAttrbts><DerivInstrmAttrbts>"
+    "<UndrlygInstrm><Sngl><ISIN>{underlying}</ISIN></Sngl></UndrlygInstrm></DerivInstrmAttrbts>"
+    "</ModfdRcrd></FinInstrm>"
+)
+FIRDS_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?><BizData xmlns="urn:iso:std:iso:20022:tech:xsd:head.003.001.01">'
+    '<Pyld><Document xmlns="urn:iso:std:iso:20022:tech:xsd:auth.017.001.02"><FinInstrmRptgRefDataRpt>'
+)
+FIRDS_TAIL = "</FinInstrmRptgRefDataRpt></Document></Pyld></BizData>"
+
+
+def _fresh_isins(prefix: str, count: int) -> list[str]:
+    """Valid ISINs no other test data holds (python-stdnum gives the check digits)."""
+    return [f"{prefix}{n:09d}" + stdnum_isin.calc_check_digit(f"{prefix}{n:09d}") for n in range(count)]
+
+
+def _fulins_zip(isins: list[str]) -> bytes:
+    underlying = _fresh_isins("NL", 1)[0]
+    records = "".join(
+        FIRDS_RECORD.format(isin=isin, n=n, underlying=underlying) for n, isin in enumerate(isins)
+    )
+    return _zip((FIRDS_HEAD + records + FIRDS_TAIL).encode(), name="FULINS.xml")
+
+
+class Register:
+    """A loopback server shaped as ESMA's FIRDS register: a Solr `select` that answers in JSON,
+    a page of `rows` at a time from `start`, and the files it lists."""
+
+    def __init__(self, server: HTTPServer) -> None:
+        self.server, self.docs, self.files, self.queries = server, [], {}, []
+        self.respond = lambda name: Response(self.files[name])  # how a file is served
+        server.expect_request("/solr/select").respond_with_handler(self._select)
+
+    def publish(self, date: str, letter: str, n: int, m: int, isins: list[str], checksum: str | None = None):
+        name = f"FULINS_{letter}_{date}_{n:02d}of{m:02d}.zip"
+        data = _fulins_zip(isins)
+        self.files[name] = data
+        self.server.expect_request(f"/firds/{name}").respond_with_handler(lambda request: self.respond(name))
+        self.docs.append(
+            {
+                "checksum": checksum or hashlib.md5(data).hexdigest(),
+                "download_link": f"/firds/{name}",  # ESMA gives absolute links; a relative one works too
+                "publication_date": f"{date[:4]}-{date[4:6]}-{date[6:]}T00:00:00Z",
+                "file_name": name,
+                "file_type": "FULINS",
+            }
+        )
+
+    def _select(self, request) -> Response:
+        self.queries.append(request.args)
+        start, rows = int(request.args.get("start", 0)), int(request.args.get("rows", 10))
+        page = self.docs[start : start + rows]
+        body = {
+            "responseHeader": {"status": 0},
+            "response": {"numFound": len(self.docs), "start": start, "docs": page},
+        }
+        return Response(json.dumps(body), content_type="application/json")
+
+    @property
+    def index(self) -> str:
+        return self.server.url_for("/solr/select")
+
+    def downloads(self) -> int:
+        return sum(1 for request, _ in self.server.log if request.path.startswith("/firds/"))
+
+
+def _days_ago(days: int) -> str:
+    return (datetime.datetime.now(datetime.timezone.utc).date() - datetime.timedelta(days=days)).strftime(
+        "%Y%m%d"
+    )
+
+
+@pytest.fixture
+def register(server, monkeypatch):
+    monkeypatch.setattr(isintool, "FIRDS_PAGE_ROWS", 2)  # several pages for a few files
+    return Register(server)
+
+
+def _publish_set(register, date: str, sets: dict[str, list[list[str]]]) -> list[str]:
+    """Publish each letter's parts; the instruments' ISINs, sorted."""
+    for letter, parts in sets.items():
+        for n, isins in enumerate(parts, 1):
+            register.publish(date, letter, n, len(parts), isins)
+    return sorted(isin for parts in sets.values() for isins in parts for isin in isins)
+
+
+def test_fetch_firds_reads_the_newest_complete_set(register, out):
+    old, new = _days_ago(8), _days_ago(1)
+    _publish_set(register, old, {"E": [_fresh_isins("DE", 5)]})
+    expected = _publish_set(
+        register, new, {"D": [_fresh_isins("XS", 4), _fresh_isins("FR", 3)], "E": [_fresh_isins("IE", 5)]}
+    )
+    result = fetch("--firds", register.index, "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert out.read_text().split() == expected  # the instruments: no underlying, no MIC
+    assert "3 files read" in result.stderr and "Warning" not in result.stderr
+    query = register.queries[0]
+    assert (query["q"], query["wt"]) == ("*", "json")
+    assert sorted(query.getlist("fq"))[0].startswith("file_type:FULINS")
+    assert re.fullmatch(
+        r"publication_date:\[\d{4}-\d\d-\d\dT00:00:00Z TO \d{4}-\d\d-\d\dT23:59:59Z\]",
+        sorted(query.getlist("fq"))[1],
+    )
+    assert [int(q["start"]) for q in register.queries] == [0, 2]  # 4 files, 2 a page
+    record = json.loads((out.parent / "isins.txt.json").read_text())
+    assert record["firds"]["date"] == new and record["parts"][0]["name"] == f"FULINS_D_{new}_01of02.zip"
+
+
+def test_fetch_firds_unchanged_set_downloads_nothing(register, out):
+    _publish_set(register, _days_ago(2), {"E": [_fresh_isins("DE", 5), _fresh_isins("GB", 5)]})
+    assert fetch("--firds", register.index, "-o", str(out)).exit_code == 0
+    downloads = register.downloads()
+    result = fetch("--firds", register.index, "-o", str(out), "--changes", str(out.parent / "changes.txt"))
+    assert result.exit_code == 0, result.stderr
+    assert "unchanged since the last fetch (10 ISINs; 0 added, 0 removed)" in result.stderr
+    assert register.downloads() == downloads == 2
+    assert (out.parent / "changes.txt").read_bytes() == b""
+
+
+def test_fetch_firds_takes_the_newest_complete_set_and_names_what_is_missing(register, out):
+    complete = _publish_set(register, _days_ago(7), {"E": [_fresh_isins("DE", 3)]})
+    newer = _days_ago(0)
+    register.publish(newer, "E", 1, 3, _fresh_isins("FR", 3))
+    register.publish(newer, "E", 3, 3, _fresh_isins("GB", 3))
+    result = fetch("--firds", register.index, "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert out.read_text().split() == complete
+    assert (
+        f"Warning: a newer FULINS set is not complete yet (missing FULINS_E_{newer}_02of03.zip)"
+        in result.stderr
+    )
+
+
+def test_fetch_firds_without_a_complete_set_fails_and_keeps_the_list(register, out):
+    register.publish(_days_ago(3), "C", 2, 2, _fresh_isins("DE", 3))
+    result = fetch("--firds", register.index, "-o", str(out))
+    assert_refused(result, out, f"no complete FULINS set in the last 21 days at {register.index}")
+    assert f"FULINS_C_{_days_ago(3)}_01of02.zip" in result.stderr
+
+
+@pytest.mark.parametrize("bad_times", [1, 5], ids=["once-then-good", "always"])
+def test_fetch_firds_checks_each_files_md5(register, out, bad_times):
+    """A file that differs from its published MD5 is downloaded again from its first byte;
+    when it never matches, the run fails naming it, and the old list stays."""
+    isins = _publish_set(register, _days_ago(1), {"E": [_fresh_isins("DE", 4), _fresh_isins("FR", 4)]})
+    name = f"FULINS_E_{_days_ago(1)}_02of02.zip"
+    served = []
+
+    def corrupt_first(file: str) -> Response:
+        data = register.files[file]
+        if file != name:
+            return Response(data)
+        served.append(file)
+        return Response(data[:-30] + bytes(30) if len(served) <= bad_times else data)
+
+    register.respond = corrupt_first
+    result = fetch("--firds", register.index, "-o", str(out), "--retries", "2")
+    if bad_times == 1:
+        assert result.exit_code == 0, result.stderr
+        assert out.read_text().split() == isins and len(served) == 2
+    else:
+        assert_refused(result, out, f"{name} does not match its published MD5 checksum (after 3 attempts)")
+
+
+def _conditional(data: bytes, etag: str):
+    """A handler that sends `data` with `etag`, or 304 when the request names that ETag."""
+
+    def respond(request) -> Response:
+        same = request.headers.get("If-None-Match") == etag
+        return Response(b"" if same else data, status=304 if same else 200, headers={"ETag": etag})
+
+    return respond
+
+
+def test_fetch_several_urls_make_one_list_and_one_missing_part_fails_it(server, out):
+    server.expect_request("/a.csv").respond_with_handler(_conditional(GLEIF_CSV, '"a"'))
+    server.expect_request("/b.zip").respond_with_handler(_conditional(_zip(XETRA_CSV), '"b"'))
+    urls = ["--url", server.url_for("/a.csv"), "--url", server.url_for("/b.zip")]
+    result = fetch(*urls, "-o", str(out), "--allow-shrink")
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes().split() == sorted(set(GLEIF_ISINS) | set(parse([XETRA_CSV])[0]))
+    record = json.loads((out.parent / "isins.txt.json").read_text())
+    assert [part["etag"] for part in record["parts"]] == ['"a"', '"b"']
+    listed = out.read_bytes()
+    result = fetch(*urls, "-o", str(out))  # both answer 304 to their own validators
+    assert result.exit_code == 0 and "unchanged since the last fetch" in result.stderr, result.stderr
+    out.write_bytes(OLD_LIST)
+    (out.parent / "isins.txt.json").unlink()  # as assert_refused expects: only the list and its lock
+    result = fetch(*urls, "--url", server.url_for("/missing.csv"), "-o", str(out))
+    assert_refused(result, out, f"{server.url_for('/missing.csv')} answered HTTP 500")
+    assert listed != OLD_LIST
+
+
+def test_fetch_changes_file_is_the_set_difference(server, out, tmp_path):
+    before, after = _fresh_isins("DE", 40), _fresh_isins("DE", 60)[20:]
+    out.write_text("".join(isin + "\n" for isin in sorted(before)))
+    server.expect_request("/list").respond_with_data("ISIN\n" + "\n".join(after) + "\n")
+    changes = tmp_path / "changes.txt"
+    result = fetch("--url", server.url_for("/list"), "-o", str(out), "--changes", str(changes))
+    assert result.exit_code == 0, result.stderr
+    expected = sorted(
+        [(i, "+") for i in set(after) - set(before)] + [(i, "-") for i in set(before) - set(after)]
+    )
+    assert changes.read_text() == "".join(sign + isin + "\n" for isin, sign in expected)
+    assert "(20 added, 20 removed, " in result.stderr
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.sampled_from(VALID_ISINS), unique=True),
+    st.lists(st.sampled_from(VALID_ISINS), unique=True, min_size=1),
+    st.integers(1, 2),
+)
+def test_changes_ride_on_the_merge_in_every_key_range(before, after, workers):
+    """Per key range, in one process or two, against the old list read from disk: the set
+    difference, sorted, with its counts."""
+    with tempfile.TemporaryDirectory() as folder:
+        old = os.path.join(folder, "old.txt")
+        with open(old, "w") as f:
+            f.write("".join(isin + "\n" for isin in sorted(before)))
+        pieces: list[bytes] = []
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(isintool, "PARALLEL_MIN_BLOCKS", 0)
+            patch.setattr(isintool, "BLOCK_SIZE", 40)
+            patch.setattr(isintool, "KEY_RANGES", 5)
+            payload = ("ISIN\n" + "\n".join(after) + "\n").encode()
+            chunks = [payload[i : i + 30] for i in range(0, len(payload), 30)]
+            counts = isintool.parse_texts(
+                [("t", chunks)], lambda piece: None, None, workers, None, old, pieces.append
+            )
+    added, removed = set(after) - set(before), set(before) - set(after)
+    expected = sorted([(i, "+") for i in added] + [(i, "-") for i in removed])
+    assert b"".join(pieces).decode() == "".join(sign + isin + "\n" for isin, sign in expected)
+    assert (counts.added, counts.removed) == (len(added), len(removed))
+
+
 # --- Decompress: gzip, and the dispatch by first bytes --------------------------------------------
 
 
@@ -1662,6 +1907,35 @@ def test_fetch_column_option(server, out):
     assert result.exit_code == 0, result.stderr
     assert out.read_bytes() == b"GB0002634946\nUS0378331005\n"
     assert "(3 invalid skipped, 0 duplicates" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["crontab", "systemd", "kubernetes"])
+def test_schedules_carry_firds_and_changes_among_fetchs_options(runner, tmp_path, command):
+    """--firds replaces the URL; --changes is a file the job writes, so systemd lets it."""
+    changes = "/var/lib/isintool/changes.txt"
+    args = ["-o", "/var/lib/isintool/isins.txt", "--at", "05:30", "--", "--firds", "--changes", changes]
+    extra = ["--image", "registry.example/isintool:1"] if command == "kubernetes" else []
+    result = runner.invoke(cli, [command, *extra, *args])
+    assert result.exit_code == 0, result.stderr
+    assert "--firds" in result.stdout and "--url" not in result.stdout and changes in result.stdout
+    assert "fetch the ISIN list from ESMA's FIRDS register" in result.stdout
+    if command == "systemd":
+        assert "ReadWritePaths=/var/lib/isintool\n" in result.stdout
+    refused = [
+        ["--url", "https://example.com/list.csv", "--", "--firds"],
+        ["--", "--changes", "changes.txt"],  # relative: the job runs elsewhere
+    ]
+    if command == "kubernetes":
+        refused.append(["--", "--changes", str(tmp_path / "changes.txt")])  # not on the claim
+    for wrong in refused:
+        result = runner.invoke(cli, [command, *extra, "--at", "05:30", *wrong])
+        assert (result.exit_code, result.stdout) == (2, ""), (wrong, result.stderr)
+
+
+def test_fetch_refuses_firds_with_a_url_or_a_column(runner):
+    for args in (["--url", "https://example.com/a.csv"], ["--column", "ISIN"]):
+        result = runner.invoke(cli, ["fetch", "--firds", *args])
+        assert result.exit_code == 2 and ("--firds" in result.stderr), result.stderr
 
 
 def test_schedules_parse_fetch_options_without_changing_fetch(runner):
