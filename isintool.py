@@ -737,9 +737,9 @@ class _Transfer:
                 self.url, headers=headers, stream=True, timeout=min(self.timeout, self.deadline.left())
             )
         except requests.exceptions.SSLError as exc:
-            raise IsinToolError(f"TLS verification failed for {self.shown}: {_reason(exc)}") from None
+            raise IsinToolError(f"{_unreachable(exc, self.url, self.timeout)} ({self.shown})") from None
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise _Retryable(f"cannot reach {self.shown}: {_reason(exc)}") from None
+            raise _Retryable(f"{_unreachable(exc, self.url, self.timeout)} ({self.shown})") from None
         except requests.RequestException as exc:
             raise IsinToolError(f"bad request for {self.shown}: {exc}") from None
         status = response.status_code
@@ -814,6 +814,66 @@ def _retry_after_seconds(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def _unreachable(exc: BaseException, url: str, timeout: float) -> str:
+    """One plain sentence for why `url`'s host could not be reached, naming the host (or the
+    proxy) and the cause, where requests and urllib3 nest the cause in tuples and reprs."""
+    import socket
+    import ssl
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    where = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+    chain = _exceptions_within(exc)
+    names = {type(e).__name__ for e in chain}
+    refused = any(isinstance(e, ConnectionRefusedError) for e in chain)
+    if "ProxyError" in names:
+        proxy = _proxy_of(url)
+        if any("407" in str(e) for e in chain):
+            return (
+                f"the proxy {proxy} asks for a user and password (HTTP 407): put them in its URL, "
+                "HTTPS_PROXY=http://USER:PASSWORD@HOST:PORT"
+            )
+        if refused:
+            return f"the proxy {proxy} refused the connection"
+        return f"cannot reach {where} through the proxy {proxy}: {_reason(exc)}"
+    if any(isinstance(e, ssl.SSLError) for e in chain):
+        reason = next(e for e in chain if isinstance(e, ssl.SSLError))
+        return (
+            f"TLS verification failed for {where}: {getattr(reason, 'verify_message', None) or reason.reason}"
+        )
+    if any(isinstance(e, socket.gaierror) for e in chain) or "NameResolutionError" in names:
+        return f"cannot find the host {parts.hostname} (DNS: no such name, or no name server answers)"
+    if refused:
+        return f"{where} refused the connection (nothing listens there?)"
+    if names & {"ConnectTimeout", "ConnectTimeoutError", "ReadTimeout", "ReadTimeoutError", "TimeoutError"}:
+        return f"{where} did not answer within {timeout:g} s (--timeout)"
+    return f"cannot reach {where}: {_reason(exc)}"
+
+
+def _exceptions_within(exc: BaseException) -> list[BaseException]:
+    """`exc` and every exception it holds: in its args, its `reason`, its cause and context."""
+    found: list[BaseException] = []
+    todo: list[object] = [exc]
+    while todo:
+        current = todo.pop()
+        if not isinstance(current, BaseException) or any(current is seen for seen in found):
+            continue
+        found.append(current)
+        todo += [*current.args, getattr(current, "reason", None), current.__cause__, current.__context__]
+    return found
+
+
+def _proxy_of(url: str) -> str:
+    """The host and port of the proxy that requests takes for `url` from the environment."""
+    from urllib.parse import urlsplit
+
+    import requests
+
+    proxy = requests.utils.select_proxy(url, requests.utils.get_environ_proxies(url)) or ""
+    parts = urlsplit(proxy if "://" in proxy else "http://" + proxy)
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
 
 
 def _reason(exc: BaseException) -> str:
@@ -2528,7 +2588,7 @@ def _ping(url: str, timeout: float = 10.0) -> None:
         try:
             response = requests.get(url, timeout=timeout, headers={"User-Agent": f"isintool/{__version__}"})
         except requests.RequestException as exc:
-            raise IsinToolError(f"ping {redact_url(url)} failed: {_reason(exc)}") from None
+            raise IsinToolError(f"ping {redact_url(url)} failed: {_unreachable(exc, url, timeout)}") from None
         if response.status_code >= 400:
             raise IsinToolError(f"ping {redact_url(url)} answered HTTP {response.status_code}")
 
@@ -2628,8 +2688,26 @@ def _refuse_line_breaks(values: Iterable[str]) -> None:
 
 
 def _this_program() -> list[str]:
-    """How to run this tool from anywhere: the absolute interpreter and the absolute tool."""
+    """How a schedule runs this tool: the command pip installed beside the interpreter, when
+    this module is that installation's (its first line names the environment's interpreter, so
+    the schedule keeps working when the environment is rebuilt on another Python, where
+    site-packages' path changes); from a checkout, the absolute interpreter and this file."""
+    import sysconfig
+
+    script = os.path.join(sysconfig.get_path("scripts"), "isintool")
+    here = os.path.dirname(os.path.abspath(__file__))
+    if here in {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")} and os.access(script, os.X_OK):
+        return [script]
     return [sys.executable, os.path.abspath(__file__)]
+
+
+STATE_ROOT = "/var/lib"  # where systemd's StateDirectory= makes folders
+
+
+def _state_directory(folder: str) -> str | None:
+    """The StateDirectory= name of a folder below /var/lib; None for one elsewhere."""
+    relative = os.path.relpath(folder, STATE_ROOT)
+    return None if relative == "." or relative.startswith("..") else relative
 
 
 def _default_cron_time(seed: str) -> tuple[int, int]:
@@ -2721,13 +2799,24 @@ def systemd_units(job: NightlyJob, name: str, url_file: str | None = None) -> tu
     The timer keeps cron's time of day, and Persistent= runs a run missed while the host was
     down at the next boot. The service is a oneshot with a time limit (a oneshot has none by
     default), ordered after the network, and confined to writing the output's folder (and the
-    log's). fetch runs without --quiet: its one summary line a day is what the journal should
-    keep of a run; with --log, both streams are appended to that file instead.
+    log's and the changes'). A folder below /var/lib is a StateDirectory=, which systemd creates
+    for the service's user; another is a ReadWritePaths= that systemd skips when it is missing,
+    so that fetch still starts, says what is wrong and pings /fail (a missing ReadWritePaths=
+    folder would fail the unit before fetch runs). fetch runs without --quiet: its one summary
+    line a day is what the journal should keep of a run, under SyslogIdentifier=isintool; with
+    --log, both streams are appended to that file instead.
     """
     if not _UNIT_NAME.fullmatch(name):
         raise IsinToolError(f"--name {name!r} is not a unit name (letters, digits, _ . : -)")
     unit = f"/etc/systemd/system/{name}"
     folders = sorted({os.path.dirname(path) for path in (job.output, job.log, job.changes) if path})
+    states = [state for state in map(_state_directory, folders) if state]
+    elsewhere = [
+        "-" + folder for folder in folders if not _state_directory(folder)
+    ]  # `-`: skipped if missing
+    writable = ([f"StateDirectory={' '.join(states)}"] if states else []) + (
+        [f"ReadWritePaths={' '.join(elsewhere)}"] if elsewhere else []
+    )
     root = job.user == "root"
     environment = []
     if url_file:
@@ -2748,6 +2837,7 @@ def systemd_units(job: NightlyJob, name: str, url_file: str | None = None) -> tu
             "Type=oneshot",
             f"User={job.user}",
             f"ExecStart={_systemd_quote(job.fetch_argv(_this_program()))}",
+            "SyslogIdentifier=isintool",  # journalctl -t isintool; the interpreter's name otherwise
             f"TimeoutStartSec={math.ceil(job.max_time) + TIME_LIMIT_MARGIN}",
             *environment,
             *log_lines,
@@ -2755,7 +2845,7 @@ def systemd_units(job: NightlyJob, name: str, url_file: str | None = None) -> tu
             # Confinement: read-only everywhere but the output's folder; the tool and its
             # interpreter (a venv under /root or /home too) stay readable.
             "ProtectSystem=strict",
-            f"ReadWritePaths={' '.join(folders)}",
+            *writable,
             "ProtectHome=read-only",
             "PrivateTmp=yes",
             "PrivateDevices=yes",
@@ -2944,6 +3034,35 @@ def cli() -> None:
     """Work with securities reference data: order IDs, ISIN lists, and their nightly job."""
 
 
+# Priorities of syslog(3), as sd-daemon(3)'s prefixes write them.
+JOURNAL_ERROR, JOURNAL_WARNING = 3, 4
+
+
+def _journal_prefix(priority: int) -> str:
+    """`<N>` when standard error is the journal, so that journald files the line at priority N
+    (sd-daemon(3)); "" elsewhere, so a terminal or cron's mail shows the line as it is. systemd
+    sets JOURNAL_STREAM to the device and inode of the stream it connects (systemd.exec(5))."""
+    device, _, inode = os.environ.get("JOURNAL_STREAM", "").partition(":")
+    try:
+        info = os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError):  # no file descriptor behind stderr (a test runner's buffer)
+        return ""
+    journal = device.isdigit() and inode.isdigit() and (info.st_dev, info.st_ino) == (int(device), int(inode))
+    return f"<{priority}>" if journal else ""
+
+
+class _Failure(click.ClickException):
+    """A runtime failure: one line, `Error: ...`, on stderr, filed as an error in the journal."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"{_journal_prefix(JOURNAL_ERROR)}Error: {self.format_message()}", err=True)
+
+
+def _warn(message: str) -> None:
+    """A warning on stderr, filed as a warning in the journal."""
+    click.echo(f"{_journal_prefix(JOURNAL_WARNING)}Warning: {message}", err=True)
+
+
 @cli.command(epilog="Exit codes: 0 done (no IDs prints []); 1 FILE could not be read; 2 usage error.")
 @click.argument("file", default="-", type=click.Path(allow_dash=True))
 @click.option(
@@ -2975,7 +3094,7 @@ def extract(file: str, key: str, lines: bool) -> None:
             with click.open_file(file, "rb") as stream:  # `-` is standard input, left open
                 _write_stdout(extract_stream(stream, key, lines))
     except OSError as exc:
-        raise click.ClickException(f"cannot read {file}: {exc.strerror or exc}") from None
+        raise _Failure(f"cannot read {file}: {exc.strerror or exc}") from None
 
 
 def _setting(
@@ -3006,7 +3125,7 @@ def _setting(
     )
 
 
-class _LockedExit(click.ClickException):
+class _LockedExit(_Failure):
     exit_code = EXIT_LOCKED
 
 
@@ -3153,12 +3272,12 @@ def fetch(
         message = _os_error_message(exc) if isinstance(exc, OSError) else str(exc)
         if ping:
             _ping_quietly(ping.rstrip("/") + "/fail")
-        raise click.ClickException(message) from None
+        raise _Failure(message) from None
     if ping:
         _ping_quietly(ping)
     if not quiet:
         for note in result.notes:
-            click.echo(f"Warning: {note}", err=True)
+            _warn(note)
         click.echo(_summary(result, changes is not None), err=True)
 
 
@@ -3194,7 +3313,7 @@ def _ping_quietly(url: str) -> None:
     try:
         _ping(url)
     except IsinToolError as exc:
-        click.echo(f"Warning: {exc}", err=True)
+        _warn(str(exc))
 
 
 def _os_error_message(exc: OSError) -> str:
@@ -3314,7 +3433,16 @@ def systemd(
     to fetch as they are.
     """
     url_or_none = _url_unless(url, url_file, "--url-file")
-    job = _nightly_job(at=at, user=user, url=url_or_none, output=output, log=log, fetch_args=fetch_args)
+
+    def missing_folder(option: str, folder: str) -> str:
+        if option == "--log":
+            return "systemd cannot open the log there, and fails the service before fetch starts"
+        if _state_directory(folder):
+            return "systemd creates it for the service's user at each start (StateDirectory=)"
+        return "the service fails each night, fetch saying why and pinging /fail, until it is made"
+
+    settings = dict(at=at, user=user, url=url_or_none, output=output, log=log, fetch_args=fetch_args)
+    job = _nightly_job(**settings, missing_folder=missing_folder)
     service, timer = _usage_checked(systemd_units, job, name, url_file)
     if not write:
         click.echo(service + "\n" + timer, nl=False)
@@ -3323,7 +3451,7 @@ def systemd(
         for text, suffix in ((service, ".service"), (timer, ".timer")):
             write_atomically(os.path.join(write, name + suffix), [text.encode()])
     except OSError as exc:
-        raise click.ClickException(f"cannot write the units: {_os_error_message(exc)}") from None
+        raise _Failure(f"cannot write the units: {_os_error_message(exc)}") from None
 
 
 @cli.command(context_settings={"ignore_unknown_options": True}, epilog=_SCHEDULE_EPILOG)
@@ -3407,6 +3535,9 @@ def _nightly_job(
     log: str | None = None,
     on_this_host: bool = True,
     dst: bool = True,
+    missing_folder: Callable[[str, str], str] = lambda option, folder: (
+        "the job fails each night, fetch saying why, until it is made"
+    ),
 ) -> NightlyJob:
     """The job from the schedule options: usage errors for what is wrong, warnings on stderr for
     what would fail or surprise later (a user or folder this host lacks, a time that
@@ -3424,11 +3555,11 @@ def _nightly_job(
     if user is None:
         user = pwd.getpwuid(os.getuid()).pw_name
     elif not _user_exists(user):
-        click.echo(f"Warning: no user {user!r} on this host", err=True)
+        _warn(f"no user {user!r} on this host")
     for option, path in (("--output", output), ("--log", log)) if on_this_host else ():
         folder = os.path.dirname(os.path.abspath(path)) if path else None
-        if folder and not os.path.isdir(folder):  # the job would fail each night until it is made
-            click.echo(f"Warning: no folder {folder!r} for {option} on this host", err=True)
+        if folder and not os.path.isdir(folder):
+            _warn(f"no folder {folder!r} for {option} on this host: {missing_folder(option, folder)}")
     given = _fetch_settings(fetch_args)
     if given.firds:
         if click.get_current_context().get_parameter_source("url") == ParameterSource.COMMANDLINE:
@@ -3437,16 +3568,14 @@ def _nightly_job(
     settings = dict(user=user, url=url, output=output, log=log, fetch_args=fetch_args)
     job = _usage_checked(nightly_job, hour=hour, minute=minute, **given._asdict(), **settings)
     if dst and hour in DST_HOURS:
-        click.echo(
-            f"Warning: daylight-saving changes skip or repeat {hour:02d}:{minute:02d} once a year "
-            "(the job may not run that day)",
-            err=True,
+        _warn(
+            f"daylight-saving changes skip or repeat {hour:02d}:{minute:02d} once a year "
+            "(the job may not run that day)"
         )
     if url and "?" in url:
-        click.echo(
-            "Warning: the URL's query is shown to whoever can read the schedule; for a token, set "
-            "ISINTOOL_URL from a file only the job's user can read (see the README's Credentials)",
-            err=True,
+        _warn(
+            "the URL's query is shown to whoever can read the schedule; for a token, set "
+            "ISINTOOL_URL from a file only the job's user can read (see the README's Credentials)"
         )
     return job
 
@@ -3518,7 +3647,7 @@ def _write_piece(out: BinaryIO, piece: bytes) -> None:
     except BrokenPipeError:
         raise
     except OSError as exc:
-        raise click.ClickException(f"cannot write the output: {exc.strerror or exc}") from None
+        raise _Failure(f"cannot write the output: {exc.strerror or exc}") from None
 
 
 if __name__ == "__main__":

@@ -741,12 +741,48 @@ def test_fetch_gives_up_when_retry_after_outlasts_max_time(server, out):
 
 
 def test_fetch_retries_connection_refused_then_fails(out):
-    with socket.socket() as sock:  # a port that nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    result = fetch("--url", f"http://127.0.0.1:{port}/list", "-o", str(out), "--retries", "1")
-    assert_refused(result, out, "(after 2 attempts)")
-    assert "cannot reach" in result.stderr
+    port = _free_port()  # nothing listens on it
+    result = fetch("--url", f"http://127.0.0.1:{port}/list?key=SECRET", "-o", str(out), "--retries", "1")
+    assert_refused(result, out, f"127.0.0.1:{port} refused the connection (nothing listens there?)")
+    assert f"(http://127.0.0.1:{port}/list?key=***) (after 2 attempts)" in result.stderr
+
+
+class _ProxyAsksForCredentials(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        self.rfile.readline()  # CONNECT host:443 HTTP/1.1
+        self.wfile.write(
+            b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=p\r\n"
+        )
+        self.wfile.write(b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+
+
+@pytest.mark.parametrize("case", ["dns", "proxy-refused", "proxy-407"])
+def test_network_errors_read_as_one_plain_sentence(out, monkeypatch, case):
+    """No tuples or object reprs: the host (or the proxy) and the cause, the URL's secrets hidden."""
+    url = "https://no-such-host.invalid/list?token=SECRET"
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    expected = "cannot find the host no-such-host.invalid (DNS: no such name, or no name server answers)"
+    with contextlib.ExitStack() as stack:
+        if case != "dns":
+            proxy = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _ProxyAsksForCredentials)
+            stack.enter_context(proxy)
+            threading.Thread(target=proxy.serve_forever, daemon=True).start()
+            stack.callback(proxy.shutdown)
+            port = proxy.server_address[1] if case == "proxy-407" else _free_port()
+            monkeypatch.setenv("HTTPS_PROXY", f"http://alice:pw@127.0.0.1:{port}")
+            expected = (
+                f"the proxy 127.0.0.1:{port} asks for a user and password (HTTP 407)"
+                if case == "proxy-407"
+                else f"the proxy 127.0.0.1:{port} refused the connection"
+            )
+        result = fetch("--url", url, "-o", str(out), "--retries", "0")
+    assert_refused(result, out, expected)
+    assert (
+        "SECRET" not in result.stderr
+        and "pw" not in result.stderr
+        and "(" not in result.stderr.split(": ")[1][:5]
+    )
 
 
 class RawServer(socketserver.ThreadingTCPServer):
@@ -1920,7 +1956,7 @@ def test_schedules_carry_firds_and_changes_among_fetchs_options(runner, tmp_path
     assert "--firds" in result.stdout and "--url" not in result.stdout and changes in result.stdout
     assert "fetch the ISIN list from ESMA's FIRDS register" in result.stdout
     if command == "systemd":
-        assert "ReadWritePaths=/var/lib/isintool\n" in result.stdout
+        assert "\nStateDirectory=isintool\n" in result.stdout
     refused = [
         ["--url", "https://example.com/list.csv", "--", "--firds"],
         ["--", "--changes", "changes.txt"],  # relative: the job runs elsewhere
@@ -1930,6 +1966,24 @@ def test_schedules_carry_firds_and_changes_among_fetchs_options(runner, tmp_path
     for wrong in refused:
         result = runner.invoke(cli, [command, *extra, "--at", "05:30", *wrong])
         assert (result.exit_code, result.stdout) == (2, ""), (wrong, result.stderr)
+
+
+def test_errors_and_warnings_reach_the_journal_at_their_priority(server, tmp_path):
+    """With stderr the journal (JOURNAL_STREAM names its device and inode), sd-daemon's <3> and
+    <4> prefixes; elsewhere, the lines as a terminal or cron mail shows them."""
+    server.expect_request("/missing").respond_with_data("", status=404)
+    stderr = tmp_path / "stderr"
+    argv = [sys.executable, str(ROOT / "isintool.py"), "fetch", "-o", str(tmp_path / "i.txt")]
+    argv += ["--url", server.url_for("/missing"), "--ping", server.url_for("/ping")]
+    for journal in (True, False):
+        with open(stderr, "wb") as err:
+            info = os.fstat(err.fileno())
+            env = {**os.environ, "JOURNAL_STREAM": f"{info.st_dev}:{info.st_ino}" if journal else "1:2"}
+            subprocess.run(argv, stderr=err, env=env, check=False, timeout=60)
+        lines = stderr.read_text().splitlines()
+        prefixes = ("<4>", "<3>") if journal else ("", "")
+        assert lines[0].startswith(prefixes[0] + "Warning: ping ") and "answered HTTP 500" in lines[0]
+        assert lines[1] == f"{prefixes[1]}Error: {server.url_for('/missing')} answered HTTP 404 NOT FOUND"
 
 
 def test_fetch_refuses_firds_with_a_url_or_a_column(runner):
@@ -2775,9 +2829,10 @@ def test_cli_crontab_warns_about_a_missing_folder(runner, tmp_path):
     args = ["crontab", "-o", str(missing / "isins.txt"), "--log", str(missing / "logs" / "fetch.log")]
     result = runner.invoke(cli, args)
     assert result.exit_code == 0 and parse_job(result.stdout)
+    consequence = "the job fails each night, fetch saying why, until it is made"
     assert result.stderr == (
-        f"Warning: no folder {str(missing)!r} for --output on this host\n"
-        f"Warning: no folder {str(missing / 'logs')!r} for --log on this host\n"
+        f"Warning: no folder {str(missing)!r} for --output on this host: {consequence}\n"
+        f"Warning: no folder {str(missing / 'logs')!r} for --log on this host: {consequence}\n"
     )
     missing.mkdir()
     (missing / "logs").mkdir()
@@ -2948,7 +3003,9 @@ def test_systemd_service_settings(runner, tmp_path):
     assert service["After"] == service["Wants"] == ["network-online.target"]
     assert service["TimeoutStartSec"] == [str(600 + isintool.TIME_LIMIT_MARGIN)]
     assert service["NoNewPrivileges"] == ["yes"] and service["ProtectSystem"] == ["strict"]
-    assert service["ReadWritePaths"] == [" ".join(sorted([str(log.parent), str(output.parent)]))]
+    # `-`: a folder that is missing is skipped, so fetch starts and says what is wrong
+    assert service["ReadWritePaths"] == [" ".join("-" + str(p) for p in sorted([log.parent, output.parent]))]
+    assert service["SyslogIdentifier"] == ["isintool"] and "StateDirectory" not in service
     assert service["PrivateTmp"] == ["yes"] and service["ProtectHome"] == [
         "read-only"
     ]  # a venv in /home runs
@@ -2958,6 +3015,41 @@ def test_systemd_service_settings(runner, tmp_path):
     assert timer["Persistent"] == "true" and timer["AccuracySec"] == "1min"
     assert "# Install: save as /etc/systemd/system/isintool-fetch.service" in text
     assert "systemctl daemon-reload && systemctl enable --now isintool-fetch.timer" in text
+
+
+def test_systemd_makes_a_missing_folder_below_var_lib_and_says_so(runner):
+    result = runner.invoke(
+        cli, ["systemd", "-o", "/var/lib/isintool-test-none/lists/isins.txt", "--at", "05:00"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "\nStateDirectory=isintool-test-none/lists\n" in result.stdout
+        and "ReadWritePaths" not in result.stdout
+    )
+    assert "systemd creates it for the service's user at each start (StateDirectory=)" in result.stderr
+    result = runner.invoke(cli, ["systemd", "-o", "/srv/isintool-test-none/isins.txt", "--at", "05:00"])
+    assert "\nReadWritePaths=-/srv/isintool-test-none\n" in result.stdout
+    assert "fails each night, fetch saying why and pinging /fail" in result.stderr
+
+
+def test_schedules_run_the_installed_command_where_there_is_one(monkeypatch, tmp_path):
+    """An installed copy runs as pip's `bin/isintool`, whose first line names the environment's
+    interpreter: rebuilt on another Python, the environment keeps that path. A checkout runs as
+    the interpreter and the file."""
+    import sysconfig
+
+    scripts, site = tmp_path / "venv" / "bin", tmp_path / "venv" / "lib" / "python3.99" / "site-packages"
+    scripts.mkdir(parents=True)
+    site.mkdir(parents=True)
+    (scripts / "isintool").write_text("#!/venv/bin/python\n")
+    (scripts / "isintool").chmod(0o755)
+    paths = {"scripts": str(scripts), "purelib": str(site), "platlib": str(site)}
+    monkeypatch.setattr(sysconfig, "get_path", paths.__getitem__)
+    assert isintool._this_program() == [sys.executable, isintool.__file__]  # this checkout
+    monkeypatch.setattr(isintool, "__file__", str(site / "isintool.py"))
+    assert isintool._this_program() == [str(scripts / "isintool")]
+    job = isintool.nightly_job(hour=4, minute=5, user="root", url=None, output="/var/lib/i/isins.txt")
+    assert isintool._crontab_text(job).splitlines()[-1].startswith(f"5 4 * * * root {scripts}/isintool fetch")
 
 
 @needs_systemd_analyze
