@@ -2436,6 +2436,10 @@ def fetch_list(urls: Sequence[str], output: str, options: FetchOptions = _DEFAUL
         stack.enter_context(_secrets_hidden(*sources))
         if to_file:
             path = _follow_links(output)
+            if not os.path.isdir(os.path.dirname(path)):
+                raise IsinToolError(
+                    f"no folder {os.path.dirname(path)} for {output}: make it, writable by this user"
+                )
             sidecar_path = _follow_links(_sidecar_path(path))
             changes_path = _follow_links(options.changes) if options.changes else None
             # --wait keeps to the deadline itself, and says so with its own exit code.

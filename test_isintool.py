@@ -2669,9 +2669,21 @@ def test_fetch_progress_bar_only_on_a_terminal_and_not_quiet(server, out, quiet)
 
 def test_fetch_unwritable_folder_is_one_line(server, tmp_path):
     server.expect_request("/list").respond_with_data(GLEIF_CSV)
-    result = fetch("--url", server.url_for("/list"), "-o", str(tmp_path / "missing" / "isins.txt"))
+    missing = tmp_path / "missing"
+    result = fetch("--url", server.url_for("/list"), "-o", str(missing / "isins.txt"))
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: No such file or directory: ") and result.stderr.count("\n") == 1
+    assert (
+        result.stderr
+        == f"Error: no folder {missing} for {missing / 'isins.txt'}: make it, writable by this user\n"
+    )
+    tmp_path.chmod(0o555)  # a folder that is there, but that this user may not write
+    try:
+        result = fetch("--url", server.url_for("/list"), "-o", str(tmp_path / "isins.txt"))
+    finally:
+        tmp_path.chmod(0o755)
+    if os.geteuid() != 0:  # root writes anyway
+        assert result.exit_code == 1 and result.stderr.startswith("Error: Permission denied: ")
+        assert result.stderr.count("\n") == 1
 
 
 @pytest.mark.parametrize("args", [["--retries", "-1"], ["--timeout", "0"], ["--max-bytes", "x"]])
@@ -3050,6 +3062,78 @@ def test_schedules_run_the_installed_command_where_there_is_one(monkeypatch, tmp
     assert isintool._this_program() == [str(scripts / "isintool")]
     job = isintool.nightly_job(hour=4, minute=5, user="root", url=None, output="/var/lib/i/isins.txt")
     assert isintool._crontab_text(job).splitlines()[-1].startswith(f"5 4 * * * root {scripts}/isintool fetch")
+
+
+SHARED_TOOLS = ROOT.parent / "shared" / "tools"
+
+# Boots systemd as PID 1 in a throw-away container (../shared/tools/systemd_ct.sh), with the
+# host's network so that the units reach the test's server on 127.0.0.1; installs the units and
+# this isintool.py, starts each service and prints what an operator would look at.
+SYSTEMD_HARNESS = r"""
+set -u
+CT_TAG=isintool-test; . "$SHARED_TOOLS/systemd_ct.sh" || exit 2
+trap ct_cleanup EXIT
+ct_tools; ct_rootfs; ct_overlay
+cp "$UNITS"/* "$MERGED/etc/systemd/system/" && mkdir -p "$MERGED/opt/isintool" \
+  && cp "$TOOL" "$MERGED/opt/isintool/isintool.py" || exit 2
+ct_boot
+in_ct useradd --system --no-create-home --shell /usr/sbin/nologin isin || exit 2
+in_ct systemctl daemon-reload
+for unit in $SERVICES; do
+  in_ct timeout 120 systemctl start --wait "$unit.service"
+  echo "RESULT $unit $?"
+done
+echo "OWNER $(in_ct stat -c %U:%a /var/lib/isintool /var/lib/isintool/isins.txt | tr '\n' ' ')"
+echo "=== -t isintool"; in_ct journalctl -t isintool --no-pager -o cat
+echo "=== -t isintool -p err"; in_ct journalctl -t isintool -p err --no-pager -o cat
+echo "=== -t isintool -p warning"; in_ct journalctl -t isintool -p warning --no-pager -o cat
+echo "=== end"
+"""
+
+
+@pytest.mark.systemd_boot
+@pytest.mark.timeout(600)
+def test_units_run_under_a_real_systemd(runner, server, tmp_path, monkeypatch):
+    """Under systemd 252 as PID 1: a missing folder below /var/lib is made for the service's
+    user; one elsewhere lets fetch start, say why in one line filed at error priority, and ping
+    /fail; the journal files fetch's lines under `isintool`."""
+    if os.geteuid() != 0 or not (SHARED_TOOLS / "systemd_ct.sh").exists() or not shutil.which("nsenter"):
+        pytest.skip("needs root, nsenter and ../shared/tools/systemd_ct.sh (.ci/run runs this as root)")
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    server.expect_request("/ping/fail").respond_with_data("ok")
+    units = tmp_path / "units"
+    units.mkdir()
+    monkeypatch.setattr(isintool, "_this_program", lambda: ["/usr/bin/python3", "/opt/isintool/isintool.py"])
+    jobs = {"isin-state": "/var/lib/isintool/isins.txt", "isin-elsewhere": "/srv/not-made/isins.txt"}
+    for name, output in jobs.items():
+        args = ["systemd", "--name", name, "--user", "isin", "--url", server.url_for("/list"), "-o", output]
+        args += ["--write", str(units), "--", "--ping", server.url_for("/ping"), "--retries", "0"]
+        assert runner.invoke(cli, args).exit_code == 0
+    env = {
+        **os.environ,
+        "SHARED_TOOLS": str(SHARED_TOOLS),
+        "UNITS": str(units),
+        "TOOL": str(ROOT / "isintool.py"),
+        "SERVICES": " ".join(jobs),
+        "ISINTOOL_NETWORK": "host",
+        "ISINTOOL_EXTRA_PACKAGES": "python3-requests,python3-click",
+    }
+    done = subprocess.run(
+        ["bash", "-c", SYSTEMD_HARNESS], env=env, capture_output=True, text=True, timeout=580
+    )
+    if done.returncode == 2 and "RESULT" not in done.stdout:
+        pytest.skip(f"no container could be booted here: {done.stderr[-500:]}")
+    shown = done.stdout
+    assert "RESULT isin-state 0" in shown and "RESULT isin-elsewhere 1" in shown, shown + done.stderr
+    assert "OWNER isin:755 isin:644 " in shown, shown
+    journal = shown.split("=== -t isintool\n")[1].split("=== -t isintool -p err\n")[0]
+    errors = shown.split("=== -t isintool -p err\n")[1].split("=== -t isintool -p warning\n")[0]
+    assert "wrote 3 ISINs to /var/lib/isintool/isins.txt" in journal
+    warnings = shown.split("=== -t isintool -p warning\n")[1].split("=== end")[0]
+    missing = "Error: no folder /srv/not-made for /srv/not-made/isins.txt: make it, writable by this user"
+    assert errors.splitlines() == [missing]
+    assert warnings.splitlines() == [f"Warning: ping {server.url_for('/ping')} answered HTTP 500", missing]
+    assert any(request.path == "/ping/fail" for request, _ in server.log)
 
 
 @needs_systemd_analyze
