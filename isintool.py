@@ -1345,22 +1345,26 @@ def _stored_to_descriptor(stream: _ByteStream, entry: _ZipEntry) -> Generator[by
     raise IsinToolError(f"truncated payload: the zip ends inside {entry.name}")
 
 
+# A stored entry's data may end where a descriptor's signature stands, or a descriptor without one
+# followed by the next local header or the central directory's first header: one regex finds all
+# three, faster than three searches (the data itself holds "PK" often enough, in random codes).
+_STORED_END = re.compile(rb"PK(?:\x07\x08|\x03\x04|\x01\x02)")
+
+
 def _descriptor_at(buffer: bytes, crc: int, size: int, layout: struct.Struct) -> int | None:
     """Where in `buffer` the data ends, if a matching descriptor is there in full (the data
     before `buffer` has `crc` and `size`); None if none is, yet."""
-    mark = buffer.find(b"PK")
-    while 0 <= mark <= len(buffer) - 4 - layout.size:
-        signature = buffer[mark : mark + 4]
-        if signature == _DESCRIPTOR_SIGNATURE:
-            end, fields = mark, layout.unpack_from(buffer, mark + 4)
-        elif (signature == _LOCAL_SIGNATURE or signature in _CENTRAL_SIGNATURES) and mark >= layout.size:
-            end, fields = mark - layout.size, layout.unpack_from(buffer, mark - layout.size)
+    for match in _STORED_END.finditer(buffer, 0, len(buffer) - layout.size):
+        mark = match.start()
+        if match[0] == _DESCRIPTOR_SIGNATURE:
+            end, descriptor = mark, mark + 4
+        elif mark >= layout.size:
+            end = descriptor = mark - layout.size
         else:
-            end, fields = -1, (0, -1, -1)
-        described_crc, compressed, uncompressed = fields
+            continue
+        described_crc, compressed, uncompressed = layout.unpack_from(buffer, descriptor)
         if compressed == uncompressed == size + end and described_crc == zlib.crc32(buffer[:end], crc):
             return end
-        mark = buffer.find(b"PK", mark + 1)
     return None
 
 
@@ -1486,10 +1490,27 @@ def _head(chunks: Iterator[bytes]) -> bytes:
 
 
 def _blocks(chunks: Iterable[bytes], reading: _Reading) -> Iterator[bytes]:
-    """Regroup chunks into blocks that no value spans, cut where the reading's kind allows."""
-    for buffer, end in _regroup(chunks, lambda buffer: reading.kind.cut(buffer, reading)):
+    """Regroup chunks into blocks of about BLOCK_SIZE that no value spans, cut where the
+    reading's kind allows (chunks come as the network or a decompressor hands them out)."""
+    for buffer, end in _regroup(
+        _joined(chunks, BLOCK_SIZE), lambda buffer: reading.kind.cut(buffer, reading)
+    ):
         if end:
             yield buffer[:end]
+
+
+def _joined(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
+    """The chunks joined into pieces of at least `size` bytes (the last may be shorter)."""
+    pending: list[bytes] = []
+    total = 0
+    for chunk in chunks:
+        pending.append(chunk)
+        total += len(chunk)
+        if total >= size:
+            yield b"".join(pending)
+            pending, total = [], 0
+    if pending:
+        yield b"".join(pending)
 
 
 def _after_last_record(buffer: bytes, reading: _Reading) -> int:
