@@ -1500,10 +1500,18 @@ def _blocks(chunks: Iterable[bytes], reading: _Reading) -> Iterator[bytes]:
 
 
 def _joined(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
-    """The chunks joined into pieces of at least `size` bytes (the last may be shorter)."""
+    """Chunks smaller than `size` joined into pieces of at least `size` bytes; a chunk of that
+    size or more goes on as it is, after what was pending (a decompressor's output already
+    comes in such pieces; the network's reads of a stored zip do not)."""
     pending: list[bytes] = []
     total = 0
     for chunk in chunks:
+        if len(chunk) >= size:
+            if pending:
+                yield b"".join(pending)
+                pending, total = [], 0
+            yield chunk
+            continue
         pending.append(chunk)
         total += len(chunk)
         if total >= size:

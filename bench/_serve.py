@@ -6,16 +6,21 @@ A loopback benchmark hides the network: every byte is there at once, so nothing 
 with the transfer. This server paces each response's body (64 KiB at a time, on a schedule
 from the start of the body), sends Content-Length, a strong ETag and Accept-Ranges, and honours
 `Range: bytes=N-`. Without --rate it sends as fast as it can.
+
+A path ending in /select answers as ESMA's FIRDS register does (Solr, wt=json): the docs in the
+folder's `select.json` (a list), a page of `rows` from `start`, with numFound.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import re
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 PIECE = 64 * 1024
 
@@ -25,6 +30,9 @@ class Handler(BaseHTTPRequestHandler):
     rate: float | None = None
 
     def do_GET(self) -> None:
+        if self.path.split("?")[0].endswith("/select"):
+            self._select()
+            return
         path = os.path.join(self.folder, os.path.basename(self.path.split("?")[0]))
         if not os.path.isfile(path):
             self.send_error(404)
@@ -58,6 +66,20 @@ class Handler(BaseHTTPRequestHandler):
                 except (BrokenPipeError, ConnectionResetError):
                     return
                 sent += len(piece)
+
+    def _select(self) -> None:
+        query = parse_qs(urlsplit(self.path).query)
+        start, rows = int(query.get("start", ["0"])[0]), int(query.get("rows", ["10"])[0])
+        with open(os.path.join(self.folder, "select.json")) as f:
+            docs = json.load(f)
+        body = json.dumps(
+            {"response": {"numFound": len(docs), "start": start, "docs": docs[start : start + rows]}}
+        )
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body.encode())))
+        self.end_headers()
+        self.wfile.write(body.encode())
 
     def log_message(self, format: str, *args: object) -> None:
         pass

@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import zipfile
+from collections.abc import Iterator
 
 from _measure import (  # bench/ is on sys.path as a script
     compare,
@@ -62,21 +64,48 @@ OPTION = (
 )
 MICS = ["XEUB", "XEUM", "SPEX", "XBRD", "XMOT", "FRAA", "XSTU", "XFRA"]
 ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+REAL_EXCERPT = os.path.join(
+    ROOT, "..", "shared", "data", "real", "firds_DLTINS_20210117_01of01_first400records.xml"
+)
+_INSTRUMENT = re.compile(r"(<FinInstrmGnlAttrbts><Id>)[A-Z0-9]{12}(</Id>)")
+
+
+def record_templates(rng: random.Random) -> list[tuple[str, str]]:
+    """Records as (before the instrument's ISIN, after it): the real excerpt's 400 records
+    (names, MICs, LEIs and underlyings as FIRDS writes them) when ../shared is beside the
+    project, else records from the two templates above."""
+    if os.path.exists(REAL_EXCERPT):
+        with open(REAL_EXCERPT, encoding="utf-8") as f:
+            records = re.findall(r"<FinInstrm>.*?</FinInstrm>", f.read())
+        split = [_INSTRUMENT.split(record, maxsplit=1) for record in records]
+        return [(before + head, tail + after) for before, head, tail, after in split]
+    underlyings = random_isins(200, rng).decode().split()
+    leis = ["".join(rng.choices(ALNUM, k=18)) + f"{rng.randint(0, 99):02d}" for _ in range(100)]
+    templates = []
+    for n in range(200):
+        fields = {
+            "n": n,
+            "lei": rng.choice(leis),
+            "mic": rng.choice(MICS),
+            "underlying": rng.choice(underlyings),
+        }
+        before, after = (OPTION if n % 3 else BOND).split("{isin}")
+        templates.append((before.format(**fields), after.format(**fields)))
+    return templates
+
+
+def firds_records(count: int, rng: random.Random) -> Iterator[str]:
+    """`count` FIRDS records, each with a fresh instrument ISIN (about 1% bad check digits)."""
+    templates = record_templates(rng)
+    for isin in random_isins(count, rng).decode().split():
+        before, after = rng.choice(templates)
+        yield before + isin + after
 
 
 def make_firds_zip(path: str, megabytes: int) -> None:
     """A zip holding one FIRDS-shaped XML file of about `megabytes` MB, on one line."""
     rng = random.Random(20210117)
-    count = megabytes * 1_000_000 // 1000
-    isins = random_isins(count, rng).decode().split()
-    underlyings = random_isins(count // 50, rng).decode().split()  # options on a few thousand shares
-    leis = ["".join(rng.choices(ALNUM, k=18)) + f"{rng.randint(0, 99):02d}" for _ in range(count // 20)]
-    records = []
-    for n, isin in enumerate(isins):
-        template = OPTION if n % 3 else BOND  # most of FIRDS is derivatives
-        fields = {"isin": isin, "n": n, "lei": rng.choice(leis), "mic": rng.choice(MICS)}
-        records.append(template.format(underlying=rng.choice(underlyings), **fields))
-    text = (HEAD + "".join(records) + TAIL).encode()
+    text = (HEAD + "".join(firds_records(megabytes * 1_000_000 // 980, rng)) + TAIL).encode()
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("DLTINS_20261127_01of01.xml", text)
 
@@ -85,7 +114,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=150, help="size of the XML in MB")
     args = parse_arguments(parser, rounds=3, links="loopback,35")
-    name = f"firds-{args.mb}mb.zip"
+    name = f"firds-{'real' if os.path.exists(REAL_EXCERPT) else 'synthetic'}-records-{args.mb}mb.zip"
     archive = os.path.join(args.data, name)
     generated(archive, make_firds_zip, args.mb)
     tool = isintool_command(ROOT)
