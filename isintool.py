@@ -1492,8 +1492,11 @@ def _head(chunks: Iterator[bytes]) -> bytes:
 def _blocks(chunks: Iterable[bytes], reading: _Reading) -> Iterator[bytes]:
     """Regroup chunks into blocks of about BLOCK_SIZE that no value spans, cut where the
     reading's kind allows (chunks come as the network or a decompressor hands them out)."""
+    # Reads under half a block (a stored zip's, the network's) are joined first; a decompressor's
+    # output, in pieces near a block already, goes on as it is: bigger blocks make bigger runs,
+    # and the early merges' memory grows with them.
     for buffer, end in _regroup(
-        _joined(chunks, BLOCK_SIZE), lambda buffer: reading.kind.cut(buffer, reading)
+        _joined(chunks, BLOCK_SIZE // 2), lambda buffer: reading.kind.cut(buffer, reading)
     ):
         if end:
             yield buffer[:end]

@@ -2083,6 +2083,7 @@ def test_runs_merged_while_the_payload_arrives_give_the_same_list(monkeypatch):
     monkeypatch.setattr(
         isintool._Workers, "submit", lambda pool, *job: submitted.append(job) or submit(pool, *job)
     )
+    monkeypatch.setattr(isintool, "BLOCK_SIZE", 8192)  # a block per 4 KiB chunk: many runs
     monkeypatch.setattr(isintool, "COMBINE_RUNS", 3)
     monkeypatch.setattr(isintool, "IDLE_SHARE", 0.0)  # the link is always slow enough
     assert parse(chunks, workers=2) == serial

@@ -54,7 +54,7 @@ def make_set(folder: str, records: int, parts: int) -> list[str]:
         path = os.path.join(folder, name)
         with (
             zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive,
-            archive.open(name.replace(".zip", ".xml"), "w", force_zip64=True) as member,
+            archive.open(name.replace(".zip", ".xml"), "w") as member,
         ):
             member.write(HEAD.encode())
             batch: list[str] = []
