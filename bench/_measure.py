@@ -165,5 +165,10 @@ def served(folder: str, rate: float | None = None) -> Iterator[str]:
         server.wait()
 
 
+def link_rates(links: str) -> list[float | None]:
+    """--links as bytes a second: None for loopback (as fast as it goes), else the MB/s given."""
+    return [None if link == "loopback" else float(link) * 1e6 for link in links.split(",")]
+
+
 def link_label(rate: float | None) -> str:
     return "loopback (no limit)" if rate is None else f"{rate / 1e6:g} MB/s ({rate * 8 / 1e6:g} Mbit/s)"

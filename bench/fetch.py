@@ -26,6 +26,7 @@ from _measure import (  # bench/ is on sys.path as a script
     generated,
     isintool_command,
     link_label,
+    link_rates,
     parse_arguments,
     report,
     served,
@@ -101,8 +102,7 @@ def main() -> None:
     theirs = os.path.join(args.data, "pipeline-isins.txt")
     size = os.path.getsize(archive)
     print(f"fetch of {args.rows:,} rows ({size / 1e6:.0f} MB zipped), {args.rounds} rounds a link")
-    for link in args.links.split(","):
-        rate = None if link == "loopback" else float(link) * 1e6
+    for rate in link_rates(args.links):
         with served(args.data, rate) as base:
             url = f"{base}/{name}"
             results = compare(

@@ -26,6 +26,7 @@ from _measure import (  # bench/ is on sys.path as a script
     generated,
     isintool_command,
     link_label,
+    link_rates,
     parse_arguments,
     report,
     served,
@@ -122,8 +123,7 @@ def main() -> None:
     with zipfile.ZipFile(archive) as z:
         inflated = z.infolist()[0].file_size
     print(f"FIRDS-shaped zip: {os.path.getsize(archive) / 1e6:.1f} MB, {inflated / 1e6:.0f} MB of XML")
-    for link in args.links.split(","):
-        rate = None if link == "loopback" else float(link) * 1e6
+    for rate in link_rates(args.links):
         with served(args.data, rate) as base:
             url = f"{base}/{name}"
             fetch = f"{tool} fetch -q --url {url}"

@@ -23,7 +23,7 @@ import os
 import random
 import zipfile
 
-from _measure import compare, isintool_command, link_label, parse_arguments, report, served
+from _measure import compare, isintool_command, link_label, link_rates, parse_arguments, report, served
 from fetch import ROOT
 from firds import HEAD, TAIL, firds_records
 
@@ -92,8 +92,7 @@ def main() -> None:
     print(f"FULINS set: {args.records:,} records in {len(names)} zips, {size / 1e6:.0f} MB zipped")
     tool = isintool_command(ROOT)
     out = os.path.join(args.data, "fulins")
-    for link in args.links.split(","):
-        rate = None if link == "loopback" else float(link) * 1e6
+    for rate in link_rates(args.links):
         with served(folder, rate) as base:
             urls = " ".join(f"{base}/{name}" for name in names)
             results = compare(

@@ -22,6 +22,7 @@ from _measure import (  # bench/ is on sys.path as a script
     generated,
     isintool_command,
     link_label,
+    link_rates,
     parse_arguments,
     report,
     served,
@@ -70,8 +71,7 @@ def main() -> None:
     for label, (name, method, described) in zips.items():
         archive = generated(os.path.join(args.data, name), make_zip(method, described), args.mb)
         print(f"\n{label}: {os.path.getsize(archive) / 1e6:.0f} MB zip of a {args.mb} MB CSV")
-        for link in args.links.split(","):
-            rate = None if link == "loopback" else float(link) * 1e6
+        for rate in link_rates(args.links):
             with served(args.data, rate) as base:
                 url = f"{base}/{name}"
                 results = compare(
