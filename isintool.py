@@ -1492,24 +1492,24 @@ def _head(chunks: Iterator[bytes]) -> bytes:
 def _blocks(chunks: Iterable[bytes], reading: _Reading) -> Iterator[bytes]:
     """Regroup chunks into blocks of about BLOCK_SIZE that no value spans, cut where the
     reading's kind allows (chunks come as the network or a decompressor hands them out)."""
-    # Reads under half a block (a stored zip's, the network's) are joined first; a decompressor's
-    # output, in pieces near a block already, goes on as it is: bigger blocks make bigger runs,
-    # and the early merges' memory grows with them.
+    # Small reads (a stored zip's, the network's) are joined into blocks first, as each block
+    # costs a worker's round trip and makes a run for the merge to cut; a decompressor's output,
+    # in pieces near a block already, goes on as it is (joining those would double the blocks'
+    # size, and with it the memory of the early merges on a slow link).
     for buffer, end in _regroup(
-        _joined(chunks, BLOCK_SIZE // 2), lambda buffer: reading.kind.cut(buffer, reading)
+        _joined(chunks, BLOCK_SIZE), lambda buffer: reading.kind.cut(buffer, reading)
     ):
         if end:
             yield buffer[:end]
 
 
 def _joined(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
-    """Chunks smaller than `size` joined into pieces of at least `size` bytes; a chunk of that
-    size or more goes on as it is, after what was pending (a decompressor's output already
-    comes in such pieces; the network's reads of a stored zip do not)."""
+    """Chunks under half `size` joined into pieces of at least `size` bytes; a chunk of half
+    `size` or more goes on as it is, after what was pending."""
     pending: list[bytes] = []
     total = 0
     for chunk in chunks:
-        if len(chunk) >= size:
+        if len(chunk) >= size // 2:
             if pending:
                 yield b"".join(pending)
                 pending, total = [], 0

@@ -1832,10 +1832,10 @@ def test_parse_isins_in_worker_processes_matches_one_process():
     assert counts.invalid == sum(1 for r in rows[1:] if r[21:].decode() not in VALID_ISINS)
 
 
-def test_small_chunks_are_joined_into_blocks_and_big_ones_go_on_as_they_are():
-    chunks = [b"a" * 3, b"b" * 3, b"c" * 10, b"d" * 2, b"e" * 2, b"f"]
-    assert list(isintool._joined(chunks, 4)) == [b"aaabbb", b"c" * 10, b"ddee", b"f"]
-    assert list(isintool._joined([b"x" * 3, b"y" * 5], 4)) == [b"xxx", b"y" * 5]  # nothing waits behind
+def test_small_chunks_are_joined_into_blocks_and_half_blocks_go_on_as_they_are():
+    chunks = [b"a" * 3, b"b" * 3, b"c" * 10, b"d" * 2, b"e" * 2, b"f" * 3, b"g" * 4, b"h"]
+    assert list(isintool._joined(chunks, 8)) == [b"aaabbb", b"c" * 10, b"ddeefff", b"gggg", b"h"]
+    assert list(isintool._joined([b"x" * 3, b"y" * 5], 8)) == [b"xxx", b"y" * 5]  # nothing waits behind
 
 
 def test_one_line_json_is_cut_into_blocks_between_tokens():
