@@ -1876,14 +1876,10 @@ class _OldList:
         self.path = path
 
     @staticmethod
-    def readable(path: str) -> bool:
-        """Whether `path` holds a list as fetch writes it: lines of 12 characters."""
+    def readable(path: str, lines: int) -> bool:
+        """Whether `path`, of `lines` lines, holds a list as fetch writes it: 13 bytes a line."""
         try:
-            with open(path, "rb") as f:
-                size = os.fstat(f.fileno()).st_size
-                return (
-                    size % _LINE == 0 and sum(chunk.count(b"\n") for chunk in _read_chunks(f)) * _LINE == size
-                )
+            return os.path.getsize(path) == lines * _LINE
         except FileNotFoundError:
             return False
 
@@ -2520,7 +2516,7 @@ def fetch_list(urls: Sequence[str], output: str, options: FetchOptions = _DEFAUL
             pieces: list[bytes] = []
             counts = _until_whole(lambda: _read_parts(transfers, pieces.append, options))
             return _result(output, counts, transfers, started, notes, tuple(pieces))
-        old = path if changes_path and _OldList.readable(path) else None
+        old = path if changes_path and _OldList.readable(path, current) else None
         if changes_path and old is None and os.path.exists(path):
             notes.append(f"{path} is not a list as fetch writes it: every ISIN counts as added")
 

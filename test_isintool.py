@@ -1319,6 +1319,16 @@ def test_fetch_changes_file_is_the_set_difference(server, out, tmp_path):
     assert "(20 added, 20 removed, " in result.stderr
 
 
+def test_fetch_changes_against_a_list_edited_by_hand_count_every_isin_as_added(server, out, tmp_path):
+    out.write_bytes(b"US0378331005\r\nGB0002634946\r\n")  # CRLF: not as fetch writes it
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    changes = tmp_path / "changes.txt"
+    result = fetch("--url", server.url_for("/list"), "-o", str(out), "--changes", str(changes))
+    assert result.exit_code == 0, result.stderr
+    assert f"Warning: {out} is not a list as fetch writes it: every ISIN counts as added" in result.stderr
+    assert changes.read_bytes() == b"".join(b"+" + isin + b"\n" for isin in GLEIF_ISINS)
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     st.lists(st.sampled_from(VALID_ISINS), unique=True),
