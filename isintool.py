@@ -1001,9 +1001,9 @@ INFLATE_STEP = 1024 * 1024
 
 def _decompressed_texts(chunks: Iterable[bytes], max_bytes: int) -> Iterator[Iterator[bytes]]:
     """The texts of a payload given in chunks, each as it arrives, recognised by the payload's
-    first bytes: a zip's files (see _zip_files), gzip, or plain. Each text must be read to its
-    end before the next is asked for. Raises at a text's end if a checksum or a size fails,
-    and once the texts pass `max_bytes` in all."""
+    first bytes: a zip's files (see _zip_files), gzip, or plain; never an empty chunk. Each text
+    must be read to its end before the next is asked for. Raises at a text's end if a checksum
+    or a size fails, and once the texts pass `max_bytes` in all."""
     stream = _ByteStream(chunks)
     magic = stream.peek(4)
     if magic.startswith(b"PK\x03\x04"):
@@ -1017,6 +1017,8 @@ def _decompressed_texts(chunks: Iterable[bytes], max_bytes: int) -> Iterator[Ite
     def limited(text: Iterator[bytes]) -> Iterator[bytes]:
         try:
             for chunk in text:
+                if not chunk:  # a decompressor with nothing to give yet (bzip2 until a whole block)
+                    continue  # is no end of the text: readers take an empty chunk for one
                 total[0] += len(chunk)
                 if total[0] > max_bytes:
                     raise IsinToolError(

@@ -1465,6 +1465,23 @@ def test_zip_bzip2_and_lzma_are_read_as_a_stream(method, to_pipe):
         assert _decompress(data, chunk_size=chunk_size) == GLEIF_CSV * 50
 
 
+@pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA], ids=["bzip2", "lzma"])
+def test_a_decompressor_that_answers_nothing_yet_does_not_end_the_text(method):
+    """bzip2 gives nothing until a whole block (900 kB of text) has come in: the CSV's header
+    must still be found, so only its ISIN column is read, not every token."""
+    rng = random.Random(3)
+    isins, benchmarks = VALID_ISINS[:10], VALID_ISINS[10:20]  # every token would take both columns
+    rows = [f"{rng.choice(isins)},{rng.choice(benchmarks)},{rng.randrange(10**12)}" for _ in range(60_000)]
+    payload = ("ISIN,Benchmark,Volume\n" + "\n".join(rows) + "\n").encode()
+    data = _zip_method(method, payload)
+    chunks = [data[i : i + 4096] for i in range(0, len(data), 4096)]
+    pieces: list[bytes] = []
+    texts = (("x", text) for text in isintool._decompressed_texts(chunks, 1 << 30))
+    counts = isintool.parse_texts(texts, pieces.append)
+    assert b"".join(pieces).split() == parse([payload])[0]
+    assert counts.count == len({row.split(",")[0] for row in rows}) and counts.invalid == 0
+
+
 def test_zip_of_several_files_gives_each_text_in_turn():
     data = _zip(GLEIF_CSV, extra={"folder/": b"", "b.csv": XETRA_CSV, "c.txt": b"notes"})
     texts = [b"".join(text) for text in isintool._decompressed_texts([data], 1 << 30)]
