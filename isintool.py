@@ -887,6 +887,7 @@ def _reason(exc: BaseException) -> str:
 # --- Sources: a list in parts, and ESMA's FIRDS register -------------------------------------------
 
 FIRDS_REGISTER = "https://registers.esma.europa.eu/solr/esma_registers_firds_files/select"
+FIRDS_COLUMN = "Id"  # each instrument's ISIN: FinInstrmGnlAttrbts/Id (a venue's <Id> holds a MIC)
 FIRDS_LOOK_BACK_DAYS = 21  # ESMA publishes the full set weekly; three weeks leave room for a late one
 FIRDS_PAGE_ROWS = 500  # Solr answers 10 rows a page unless asked for more
 FIRDS_MAX_PAGES = 100  # a register whose paging never ends stops here
@@ -2481,7 +2482,7 @@ def fetch_list(urls: Sequence[str], output: str, options: FetchOptions = _DEFAUL
         notes: list[str] = []
         if options.firds:
             chosen = _firds_set(options.firds, lambda url: _get_json(url, **settings))
-            parts = chosen.parts
+            parts, options = chosen.parts, options._replace(column=FIRDS_COLUMN)
             if chosen.missing:
                 notes.append(
                     f"a newer FULINS set is not complete yet (missing {', '.join(chosen.missing)}); "
@@ -3293,7 +3294,6 @@ def fetch(
         raise click.UsageError("give --url or --firds, not both")
     if firds and column:
         raise click.UsageError("--firds reads each file's <Id> elements: no --column with it")
-    column = "Id" if firds else column
     try:
         with contextlib.ExitStack() as stack:
             progress = None if quiet or not sys.stderr.isatty() else _progress_bar(stack)
