@@ -1220,6 +1220,13 @@ def test_fetch_firds_reads_the_newest_complete_set(register, out):
     assert record["firds"]["date"] == new and record["parts"][0]["name"] == f"FULINS_D_{new}_01of02.zip"
 
 
+def test_fetch_list_reads_a_firds_set_as_the_cli_does(register, out):
+    expected = _publish_set(register, _days_ago(2), {"E": [_fresh_isins("DE", 4), _fresh_isins("FR", 4)]})
+    result = isintool.fetch_list([], str(out), isintool.FetchOptions(firds=register.index))
+    assert (result.written, result.count, result.files) == (True, 8, 2)
+    assert out.read_text().split() == expected  # the instruments' <Id>s: not the MICs, not the underlyings
+
+
 def test_fetch_firds_unchanged_set_downloads_nothing(register, out):
     _publish_set(register, _days_ago(2), {"E": [_fresh_isins("DE", 5), _fresh_isins("GB", 5)]})
     assert fetch("--firds", register.index, "-o", str(out)).exit_code == 0
