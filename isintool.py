@@ -9,6 +9,7 @@ Contents, in the order the bytes travel (each a `# --- Title` section below):
     Shared: chunks and worker processes   reading in chunks, regrouping them, a pool started late
     JSON text and extract                 the key regex, cuts between chunks and between cores
     Download                              one payload per part: retries, resume, deadline, secrets
+    Sources                               a list in parts, and ESMA's FIRDS register
     Decompress                            gzip, and the dispatch by a payload's first bytes
     Zip                                   a zip read as a stream, from its local headers
     Read the payload                      CSV layouts, reading kinds, blocks, a block's values
