@@ -52,6 +52,7 @@ import click
 # `extract` must start about as fast as `import click` does, and they cost more than half that.
 
 if TYPE_CHECKING:
+    import datetime
     from concurrent.futures import Future
 
 __version__ = "0.1.0"
@@ -913,7 +914,7 @@ class _FirdsSet(NamedTuple):
     missing: list[str]  # the newer, incomplete sets' missing file names
 
 
-def _firds_query(index: str, start: int, today: Any) -> str:
+def _firds_query(index: str, start: int, today: datetime.date) -> str:
     """The register's Solr query for a page of the FULINS files published in the look-back
     window, as ESMA documents it: q=*, fq on publication_date and file_type, wt=json."""
     import datetime
@@ -926,11 +927,12 @@ def _firds_query(index: str, start: int, today: Any) -> str:
     return index + ("&" if "?" in index else "?") + urlencode(query)
 
 
-def _firds_docs(index: str, get_json: Callable[[str], Any], today: Any) -> list[dict[str, Any]]:
+def _firds_docs(index: str, get_json: Callable[[str], Any], today: datetime.date) -> list[dict[str, Any]]:
     """Every doc the register lists for the window, page after page until numFound."""
     docs: list[dict[str, Any]] = []
+    start = 0
     for _ in range(FIRDS_MAX_PAGES):
-        answer = get_json(_firds_query(index, len(docs), today))
+        answer = get_json(_firds_query(index, start, today))
         response = answer.get("response") if isinstance(answer, dict) else None
         found = response.get("numFound") if isinstance(response, dict) else None
         page = response.get("docs") if isinstance(response, dict) else None
@@ -939,7 +941,8 @@ def _firds_docs(index: str, get_json: Callable[[str], Any], today: Any) -> list[
                 f"{redact_url(index)} answered no Solr list of files (response.numFound, docs)"
             )
         docs += [doc for doc in page if isinstance(doc, dict)]
-        if not page or len(docs) >= found:
+        start += len(page)
+        if not page or start >= found:
             return docs
     raise IsinToolError(f"{redact_url(index)} lists more than {FIRDS_MAX_PAGES} pages of files")
 
@@ -970,7 +973,7 @@ def _newest_complete_set(docs: list[dict[str, Any]], index: str) -> _FirdsSet:
                 parts += [whole[0][n] for n in sorted(whole[0])]
                 continue
             m, found = max(splits.items())
-            width = len(_FULINS_NAME.fullmatch(next(iter(found.values())).name or "")[4])
+            width = max(2, len(str(m)))  # ESMA writes 01of02
             gaps += [
                 f"FULINS_{letter}_{date}_{n:0{width}d}of{m:0{width}d}.zip"
                 for n in range(1, m + 1)
@@ -1014,15 +1017,16 @@ def _decompressed_texts(chunks: Iterable[bytes], max_bytes: int) -> Iterator[Ite
         texts = [_gunzip(stream)]
     else:
         texts = [stream.pieces()]
-    total = [0]  # bytes of all the texts so far
+    total = 0  # bytes of all the texts so far
 
     def limited(text: Iterator[bytes]) -> Iterator[bytes]:
+        nonlocal total
         try:
             for chunk in text:
                 if not chunk:  # a decompressor with nothing to give yet (bzip2 until a whole block)
                     continue  # is no end of the text: readers take an empty chunk for one
-                total[0] += len(chunk)
-                if total[0] > max_bytes:
+                total += len(chunk)
+                if total > max_bytes:
                     raise IsinToolError(
                         f"the payload decompresses to more than {max_bytes} bytes (--max-bytes)"
                     )
@@ -1330,18 +1334,21 @@ def _stored_to_descriptor(stream: _ByteStream, entry: _ZipEntry) -> Generator[by
     Returns the data's CRC-32 and size, which the search has computed anyway.
     """
     layout = _DESCRIPTOR[entry.zip64]
-    undecided = 4 + layout.size + 4  # a signature, a descriptor, the next signature
+    # _descriptor_at decides every signature but those in the last 4 + layout.size bytes; a
+    # descriptor without its signature starts layout.size before one: keep this much back.
+    margin = 2 * layout.size + 8
     crc = size = 0
     buffer = b""
     for piece in stream.pieces():
         buffer += piece
         end = _descriptor_at(buffer, crc, size, layout)
         if end is not None:
+            data = buffer[:end]
             stream.unread(buffer[end:])
-            if end:
-                yield buffer[:end]
-            return zlib.crc32(buffer[:end], crc), size + end
-        sure = max(len(buffer) - undecided - layout.size, 0)  # no descriptor starts before this
+            if data:
+                yield data
+            return zlib.crc32(data, crc), size + end
+        sure = max(len(buffer) - margin, 0)  # no descriptor starts before this
         if sure:
             data, buffer = buffer[:sure], buffer[sure:]
             crc, size = zlib.crc32(data, crc), size + len(data)
@@ -1845,7 +1852,7 @@ class _KeyRanges(NamedTuple):
         return cls(runs, cuts, pivots, old)
 
     def __len__(self) -> int:
-        return len(self.cuts[0]) - 1 if self.cuts else 0
+        return len(self.pivots) + 1  # with no runs, one empty range (the old list's changes in it)
 
     def merge(self, k: int) -> _ListPiece:
         """Range k of every run, merged into the list's piece k (and its changes)."""
@@ -2086,11 +2093,9 @@ def parse_texts(
             if changes and piece.changes:
                 changes(piece.changes)
             count += len(piece.text) // _LINE
-            duplicates, added, removed = (
-                duplicates + piece.dropped,
-                added + piece.added,
-                removed + piece.removed,
-            )
+            duplicates += piece.dropped
+            added += piece.added
+            removed += piece.removed
     sources = dict.fromkeys(reading.source for reading in readings)  # in order, each once
     empty = tuple(source for source in sources if not runs.valid.get(source))
     return ListCounts(count, runs.invalid, duplicates, len(readings), empty, added, removed)
@@ -2846,12 +2851,11 @@ def systemd_units(job: NightlyJob, name: str, url_file: str | None = None) -> tu
         raise IsinToolError(f"--name {name!r} is not a unit name (letters, digits, _ . : -)")
     unit = f"/etc/systemd/system/{name}"
     folders = sorted({os.path.dirname(path) for path in (job.output, job.log, job.changes) if path})
-    states = [state for state in map(_state_directory, folders) if state]
-    elsewhere = [
-        "-" + folder for folder in folders if not _state_directory(folder)
-    ]  # `-`: skipped if missing
-    writable = ([f"StateDirectory={' '.join(states)}"] if states else []) + (
-        [f"ReadWritePaths={' '.join(elsewhere)}"] if elsewhere else []
+    states = {folder: _state_directory(folder) for folder in folders}
+    made = [state for state in states.values() if state]
+    skipped_if_missing = ["-" + folder for folder, state in states.items() if not state]
+    writable = ([f"StateDirectory={' '.join(made)}"] if made else []) + (
+        [f"ReadWritePaths={' '.join(skipped_if_missing)}"] if skipped_if_missing else []
     )
     root = job.user == "root"
     environment = []
@@ -3463,9 +3467,10 @@ def systemd(
 
     The timer runs at the time the crontab line would (Persistent=true: a run missed while the
     host was down runs at boot). The service is a oneshot limited to --max-time plus a minute,
-    after network-online.target, confined to writing the output's folder (and the log's). The
-    journal keeps each run's summary line: journalctl -u isintool-fetch. Options after -- go
-    to fetch as they are.
+    after network-online.target, confined to writing the output's folder (and the log's); one
+    below /var/lib is made for the service's user. The journal keeps each run's summary line,
+    errors at priority err: journalctl -t isintool [-p err]. Options after -- go to fetch as
+    they are.
     """
     url_or_none = _url_unless(url, url_file, "--url-file")
 
@@ -3591,11 +3596,12 @@ def _nightly_job(
         user = pwd.getpwuid(os.getuid()).pw_name
     elif not _user_exists(user):
         _warn(f"no user {user!r} on this host")
-    for option, path in (("--output", output), ("--log", log)) if on_this_host else ():
+    given = _fetch_settings(fetch_args)
+    paths = (("--output", output), ("--log", log), ("--changes", given.changes)) if on_this_host else ()
+    for option, path in paths:
         folder = os.path.dirname(os.path.abspath(path)) if path else None
         if folder and not os.path.isdir(folder):
             _warn(f"no folder {folder!r} for {option} on this host: {missing_folder(option, folder)}")
-    given = _fetch_settings(fetch_args)
     if given.firds:
         if click.get_current_context().get_parameter_source("url") == ParameterSource.COMMANDLINE:
             raise click.UsageError("give --url or --firds (among fetch's options), not both")

@@ -778,11 +778,9 @@ def test_network_errors_read_as_one_plain_sentence(out, monkeypatch, case):
             )
         result = fetch("--url", url, "-o", str(out), "--retries", "0")
     assert_refused(result, out, expected)
-    assert (
-        "SECRET" not in result.stderr
-        and "pw" not in result.stderr
-        and "(" not in result.stderr.split(": ")[1][:5]
-    )
+    assert "SECRET" not in result.stderr and "alice" not in result.stderr
+    for repr_text in ("Error(", "object at 0x", "ConnectionPool", "Max retries", "('"):
+        assert repr_text not in result.stderr
 
 
 class RawServer(socketserver.ThreadingTCPServer):
@@ -1339,7 +1337,7 @@ def test_fetch_changes_against_a_list_edited_by_hand_count_every_isin_as_added(s
 @settings(max_examples=40, deadline=None)
 @given(
     st.lists(st.sampled_from(VALID_ISINS), unique=True),
-    st.lists(st.sampled_from(VALID_ISINS), unique=True, min_size=1),
+    st.lists(st.sampled_from(VALID_ISINS), unique=True),
     st.integers(1, 2),
 )
 def test_changes_ride_on_the_merge_in_every_key_range(before, after, workers):
