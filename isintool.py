@@ -86,11 +86,148 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+# --- Errors ---------------------------------------------------------------------------------------
+
+
 class IsinToolError(Exception):
-    """Base class of every error isintool reports to its user."""
+    """Base class of every error isintool reports to its user: one sentence naming what to fix."""
 
 
-# --- Shared: chunks and worker processes ----------------------------------------------------------
+class OptionError(IsinToolError):
+    """The options ask for what cannot be, a mistake in the command rather than in the data: the
+    CLI reports it as a usage error (exit 2)."""
+
+
+class LockedError(IsinToolError):
+    """Another fetch holds the lock for this output."""
+
+
+def _plural(count: float, noun: str) -> str:
+    """`1 second`, `2.5 seconds`, `1,234 ISINs`: a count and its noun, as messages write them."""
+    shown = f"{count:,}" if isinstance(count, int) else f"{count:,g}"
+    return f"{shown} {noun}{'' if count == 1 else 's'}"
+
+
+# --- ISIN validation, and the list's records ------------------------------------------------------
+
+# ISO 6166 shape: a two-letter prefix (a country, or XS, EU, XF...), nine alphanumerics, a check digit.
+# Parsing works on text decoded as latin-1 (a byte a character, never an error): CPython sorts
+# and searches such str faster than bytes.
+ISIN_PATTERN = r"[A-Z]{2}[A-Z0-9]{9}[0-9]"
+# A list, in memory and on disk, is fixed-width records: an ISIN and its newline. Record i starts
+# at byte 13 * i, so a list is cut, bisected and read without looking at its bytes.
+_LINE = 13
+_ISIN_LINE = re.compile(r"(?m)^" + ISIN_PATTERN + r"$")
+# What an ISIN token must not touch on either side (the look-arounds of _ISIN_TOKEN).
+_TOKEN_BYTES = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+# The look-behind comes after the first letter, so that the regex starts with a character set,
+# which the engine skips to quickly, rather than a look-behind it would try at every position.
+_ISIN_TOKEN = re.compile(r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z][A-Z0-9]{9}[0-9](?![A-Za-z0-9])")  # ISIN_PATTERN
+
+
+def _luhn_digit(digit: int, doubled: bool) -> int:
+    """What one digit adds to a Luhn sum: itself, or its double with the two digits added."""
+    return (2 * digit - 9 if digit >= 5 else 2 * digit) if doubled else digit
+
+
+def _isin_char_sum(value: int, doubled: bool) -> int:
+    """What one ISIN character (0-9, A=10 ... Z=35) adds; a letter counts as its two digits."""
+    if value < 10:
+        return _luhn_digit(value, doubled)
+    tens, ones = divmod(value, 10)
+    return _luhn_digit(ones, doubled) + _luhn_digit(tens, not doubled)
+
+
+def _table(mapping: Callable[[int], int]) -> bytes:
+    """A bytes.translate table from a function of the byte value."""
+    return bytes(mapping(b) & 0xFF for b in range(256))
+
+
+_ALPHANUMERIC = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_CHAR_VALUE = _table(lambda b: max(_ALPHANUMERIC.find(b), 0))
+_IS_DIGIT = _table(lambda b: 48 <= b <= 57)
+_IS_LETTER = _table(lambda b: 65 <= b <= 90)
+_IS_ALPHANUMERIC = _table(lambda b: b in _ALPHANUMERIC)
+_SHAPE = (_IS_LETTER,) * 2 + (_IS_ALPHANUMERIC,) * 9 + (_IS_DIGIT,)  # ISIN_PATTERN, a position each
+# Indexed by value + 36 * doubled: what a character adds to the sum (at most 18).
+_CHAR_SUM = _table(lambda b: _isin_char_sum(b % 36, b >= 36) if b < 72 else 0)
+_SUM_OK = _table(lambda b: b % 10 == 0)
+
+
+def _isin_mask(lines: bytes) -> bytes:
+    """One byte per 13-byte line (12 characters and a newline): 1 where the line is an ISIN,
+    of ISIN_PATTERN's shape and with a check digit that holds, else 0.
+
+    ISO 6166: write letters as numbers (A=10 ... Z=35), then the Luhn sum of all the digits,
+    check digit included, must end in 0. Luhn doubles every second digit from the right, so a
+    character is doubled when an odd number of digit characters stand to its right (a letter
+    adds two digits, which keeps the parity).
+
+    All lines are checked at once, a character position at a time: a column's bytes, turned
+    into numbers by `translate`, are read as one big integer with a byte per line, and adding
+    such integers adds every line's figures side by side. No figure passes 255 (12 characters
+    add at most 12 * 18), so nothing carries into a neighbour. Python's big-integer arithmetic
+    does in C what would otherwise be a loop over millions of strings.
+    """
+    count = len(lines) // _LINE
+    total = doubled = 0  # doubled: 1 in a line's byte while an odd number of digits stand to the right
+    shaped = int.from_bytes(b"\x01" * count, "big")
+    for position in reversed(range(12)):
+        chars = lines[position::_LINE]
+        shaped &= int.from_bytes(chars.translate(_SHAPE[position]), "big")
+        index = int.from_bytes(chars.translate(_CHAR_VALUE), "big") + 36 * doubled
+        total += int.from_bytes(index.to_bytes(count, "big").translate(_CHAR_SUM), "big")
+        doubled ^= int.from_bytes(chars.translate(_IS_DIGIT), "big")
+    ok = int.from_bytes(total.to_bytes(count, "big").translate(_SUM_OK), "big")
+    return (ok & shaped).to_bytes(count, "big")
+
+
+def is_valid_isin(text: str) -> bool:
+    """True when `text` is an upper-case ISIN whose check digit holds."""
+    return len(text) == 12 and text.isascii() and _isin_mask(text.encode("ascii") + b"\n") == b"\x01"
+
+
+def _valid_isins(lines: bytes) -> list[str]:
+    """The ISINs among 13-byte lines, in order."""
+    return list(itertools.compress(lines.decode("latin-1").split("\n"), _isin_mask(lines)))
+
+
+def _keep_valid(candidates: list[str]) -> list[str]:
+    """The ISIN-shaped candidates whose check digit holds, in order (_valid_isins for a list:
+    the regex's candidates need no decode and split, and most often all of them are kept)."""
+    mask = _isin_mask("\n".join([*candidates, ""]).encode("latin-1"))
+    if b"\x00" not in mask:
+        return candidates
+    return list(itertools.compress(candidates, mask))
+
+
+class _Records:
+    """A list's 13-byte records seen as a sequence of ISINs, for bisect, without splitting
+    them: those of a text in memory, or of a file, read a record at a time."""
+
+    def __init__(self, count: int, isin: Callable[[int], str]) -> None:
+        self._count, self._isin = count, isin
+
+    @classmethod
+    def of_text(cls, text: str) -> _Records:
+        return cls(len(text) // _LINE, lambda i: text[i * _LINE : i * _LINE + 12])
+
+    @classmethod
+    def of_file(cls, f: BinaryIO) -> _Records:
+        def isin(i: int) -> str:
+            f.seek(i * _LINE)
+            return f.read(12).decode("latin-1")
+
+        return cls(os.fstat(f.fileno()).st_size // _LINE, isin)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, i: int) -> str:
+        return self._isin(i)
+
+
+# --- Chunks and worker processes ------------------------------------------------------------------
 
 
 CHUNK_SIZE = 1024 * 1024  # extract's reads: enough to amortise a regex call, small to stay flat
@@ -126,10 +263,23 @@ def _available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _parallel_map(func: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
-    """Yield func(item) for each item, in order, computed by `workers` processes a few items ahead."""
-    with _Workers(workers) as pool:
-        yield from pool.map(func, items, here_first=0)
+_END = object()  # the end of an iterator, for next()
+
+
+def _start_worker(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+    """In each worker as it starts: leave SIGINT and SIGTERM to the process that started it.
+
+    A terminal's Ctrl-C and `systemctl stop` signal every process of the job at once; a worker
+    that died of them would print a traceback, and its parent would take the dead worker for a
+    failure of its own. Ignoring them, the worker ends when its parent shuts the pool down (or
+    its queue closes, should the parent be killed). fork copied the parent's handlers, which
+    raise in the parent's way: they are replaced, not kept."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if initializer is not None:
+        initializer(*initargs)
 
 
 class _Workers:
@@ -188,7 +338,10 @@ class _Workers:
         from multiprocessing import get_context
 
         self._pool = ProcessPoolExecutor(
-            self.workers, get_context("fork"), initializer=self._initializer, initargs=self._initargs
+            self.workers,
+            get_context("fork"),
+            initializer=_start_worker,
+            initargs=(self._initializer, self._initargs),
         )
 
     def _ordered(self, func: Callable[[T], R], items: Iterator[T]) -> Iterator[R]:
@@ -201,7 +354,10 @@ class _Workers:
             yield pending.popleft().result()
 
 
-_END = object()  # the end of an iterator, for next()
+def _parallel_map(func: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
+    """Yield func(item) for each item, in order, computed by `workers` processes a few items ahead."""
+    with _Workers(workers) as pool:
+        yield from pool.map(func, items, here_first=0)
 
 
 # --- JSON text and extract ------------------------------------------------------------------------
@@ -281,10 +437,12 @@ def extract_ids(chunks: Iterable[bytes], key: str = "id") -> Iterator[list[bytes
         yield pattern.findall(buffer, 0, end)
 
 
-def format_ids(batches: Iterable[list[bytes]], lines: bool = False) -> Iterator[bytes]:
-    """Render batches of IDs as one JSON list, `[1, "a2", 3]`, or an ID a line with strings
-    decoded; yields output pieces."""
-    return _join_pieces((_render(ids, lines) for ids in batches if ids), lines)
+def _decode_string(written: bytes) -> bytes:
+    """A JSON string's value in UTF-8, from the string as written; bytes that are no UTF-8 kept."""
+    try:
+        return json.loads(written.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+    except (ValueError, UnicodeError):  # a stray escape, or a lone surrogate such as \ud800
+        return written[1:-1]
 
 
 def _render(ids: list[bytes], lines: bool) -> bytes:
@@ -295,14 +453,6 @@ def _render(ids: list[bytes], lines: bool) -> bytes:
     if b'"' in text:  # string IDs: per-ID work only for them
         text = b"\n".join(_decode_string(i) if i.startswith(b'"') else i for i in ids)
     return text
-
-
-def _decode_string(written: bytes) -> bytes:
-    """A JSON string's value in UTF-8, from the string as written; bytes that are no UTF-8 kept."""
-    try:
-        return json.loads(written.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
-    except (ValueError, UnicodeError):  # a stray escape, or a lone surrogate such as \ud800
-        return written[1:-1]
 
 
 def _join_pieces(pieces: Iterable[bytes], lines: bool) -> Iterator[bytes]:
@@ -318,37 +468,15 @@ def _join_pieces(pieces: Iterable[bytes], lines: bool) -> Iterator[bytes]:
     yield b"[]\n" if separator == b"[" else b"]\n"
 
 
+def format_ids(batches: Iterable[list[bytes]], lines: bool = False) -> Iterator[bytes]:
+    """Render batches of IDs as one JSON list, `[1, "a2", 3]`, or an ID a line with strings
+    decoded; yields output pieces."""
+    return _join_pieces((_render(ids, lines) for ids in batches if ids), lines)
+
+
 def extract_stream(stream: BinaryIO, key: str = "id", lines: bool = False) -> Iterator[bytes]:
     """Output pieces for any stream (a pipe too), read in order on one core."""
     return format_ids(extract_ids(_read_chunks(stream), key), lines=lines)
-
-
-def extract_file(path: str, key: str = "id", lines: bool = False) -> Iterator[bytes]:
-    """Output pieces for a regular file, scanned by all CPU cores in order-keeping segments."""
-    workers = _available_cores()
-    size = os.path.getsize(path)
-    if workers < 2 or size < PARALLEL_MIN_BYTES:
-        with open(path, "rb") as stream:
-            yield from extract_stream(stream, key, lines)
-        return
-    with open(path, "rb") as stream:
-        points = _cut_points(stream, size, size // SEGMENT_BYTES + 1, key)
-    jobs = [(path, start, end, key, lines) for start, end in itertools.pairwise(points)]
-    pieces = itertools.chain.from_iterable(_parallel_map(_extract_segment, jobs, workers))
-    yield from _join_pieces(pieces, lines)  # each segment comes back rendered, as one piece or none
-
-
-def _cut_points(stream: BinaryIO, size: int, parts: int, key: str) -> list[int]:
-    """Offsets from 0 to `size` that cut a file into about `parts` pieces, each just before an
-    object member KEY (see _next_member): no match spans such a place."""
-    member = re.compile(_key_regex(key, b""))
-    points = [0]
-    for part in range(1, parts):
-        found = _next_member(stream, max(size * part // parts, points[-1] + 1), member, _json_key(key))
-        if found is None:
-            break
-        points.append(found)
-    return [*points, size] if points[-1] < size else points
 
 
 def _next_member(stream: BinaryIO, offset: int, member: re.Pattern[bytes], quoted: bytes) -> int | None:
@@ -379,6 +507,19 @@ def _next_member(stream: BinaryIO, offset: int, member: re.Pattern[bytes], quote
     return None
 
 
+def _cut_points(stream: BinaryIO, size: int, parts: int, key: str) -> list[int]:
+    """Offsets from 0 to `size` that cut a file into about `parts` pieces, each just before an
+    object member KEY (see _next_member): no match spans such a place."""
+    member = re.compile(_key_regex(key, b""))
+    points = [0]
+    for part in range(1, parts):
+        found = _next_member(stream, max(size * part // parts, points[-1] + 1), member, _json_key(key))
+        if found is None:
+            break
+        points.append(found)
+    return [*points, size] if points[-1] < size else points
+
+
 def _extract_segment(job: tuple[str, int, int, str, bool]) -> list[bytes]:
     """Worker: the IDs in bytes [start, end) of a file, rendered as one piece (none if no IDs)."""
     path, start, end, key, lines = job
@@ -389,22 +530,31 @@ def _extract_segment(job: tuple[str, int, int, str, bool]) -> list[bytes]:
     return [(b"\n" if lines else b", ").join(pieces)] if pieces else []
 
 
-# --- Download -------------------------------------------------------------------------------------
+def extract_file(path: str, key: str = "id", lines: bool = False) -> Iterator[bytes]:
+    """Output pieces for a regular file, scanned by all CPU cores in order-keeping segments."""
+    workers = _available_cores()
+    size = os.path.getsize(path)
+    if workers < 2 or size < PARALLEL_MIN_BYTES:
+        with open(path, "rb") as stream:
+            yield from extract_stream(stream, key, lines)
+        return
+    with open(path, "rb") as stream:
+        points = _cut_points(stream, size, size // SEGMENT_BYTES + 1, key)
+    jobs = [(path, start, end, key, lines) for start, end in itertools.pairwise(points)]
+    pieces = itertools.chain.from_iterable(_parallel_map(_extract_segment, jobs, workers))
+    yield from _join_pieces(pieces, lines)  # each segment comes back rendered, as one piece or none
 
-GLEIF_ISIN_LEI_URL = "https://mapping.gleif.org/api/v2/isin-lei/latest/download"
-DEFAULT_OUTPUT = "isins.txt"
-DEFAULT_TIMEOUT = 30.0  # seconds to connect, and for each read
-DEFAULT_MAX_TIME = 3600.0  # seconds for the whole run
-DEFAULT_RETRIES = 3
-DEFAULT_MAX_BYTES = 2 * 1024**3
-READ_SIZE = 256 * 1024  # the body is read, and handed on to be parsed, in pieces this big at most
-MAX_REDIRECTS = 10
-BACKOFF_SECONDS = 1.0  # the first wait before a retry; doubled each time
-MAX_BACKOFF_SECONDS = 60.0  # a server's Retry-After is honoured as it is, within --max-time
-_RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
+# --- Secrets --------------------------------------------------------------------------------------
 
 MIN_SECRET_CHARS = 3  # a shorter query value ("1", "csv") is no secret, and scrubbing it mangles text
+# Where a user and password go, for fetch and for every schedule: requests reads the file.
+NETRC_HINT = "put the credentials in ~/.netrc (machine HOST login USER password PASSWORD, mode 0600)"
+
+
+def _query_fields(query: str) -> list[tuple[str, str, str]]:
+    """A query's `name=value` fields as (name, "=", value), or (text, "", "") where no `=` is."""
+    return [field.partition("=") for field in query.split("&")] if query else []
 
 
 def redact_url(url: str) -> str:
@@ -415,11 +565,6 @@ def redact_url(url: str) -> str:
     netloc = "***@" + parts.netloc.rpartition("@")[2] if "@" in parts.netloc else parts.netloc
     query = "&".join(name + "=***" if equals else "***" for name, equals, _ in _query_fields(parts.query))
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
-
-def _query_fields(query: str) -> list[tuple[str, str, str]]:
-    """A query's `name=value` fields as (name, "=", value), or (text, "", "") where no `=` is."""
-    return [field.partition("=") for field in query.split("&")] if query else []
 
 
 def _check_http_url(url: str) -> None:
@@ -471,13 +616,28 @@ def _secrets_hidden(*urls: str | None) -> Iterator[None]:
         raise
 
 
+# --- Deadline -------------------------------------------------------------------------------------
+
+
+def _out_of_time(seconds: float) -> str:
+    """What a run that ran out of time says."""
+    return f"gave up after {_plural(seconds, 'second')} (--max-time)"
+
+
 class _Deadline:
-    """The end of `--max-time`, and how much of it is left."""
+    """The end of `--max-time`, and how much of it is left.
+
+    The core keeps to it without signals, which are the program's to set, not a library's (and
+    work on the main thread only): every connect and read waits at most the time left, the body
+    is checked after every read, and a retry's wait never outlasts it. What no timeout bounds is
+    a single call that blocks: a DNS lookup, a server that drips its headers. The CLI adds the
+    kernel's alarm for those (see _alarm_at).
+    """
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.end = time.monotonic() + seconds
-        self.message = f"gave up after {seconds:g} seconds (--max-time)"
+        self.message = _out_of_time(seconds)
 
     def remaining(self) -> float:
         """Seconds left, 0 once none are."""
@@ -491,45 +651,21 @@ class _Deadline:
         return left
 
 
-class _OutOfTime(BaseException):
-    """SIGALRM at the deadline: a BaseException, so that no library's `except Exception` keeps it."""
+# --- Download -------------------------------------------------------------------------------------
 
-
-@contextlib.contextmanager
-def _hard_deadline(deadline: _Deadline) -> Iterator[None]:
-    """Hold the block to `deadline` whatever it waits for: headers or a body that drip, DNS, TLS,
-    a retry's wait, the parse. The kernel's alarm interrupts the block at the deadline, which
-    then raises the --max-time error; every `with` on the way (the temporary file, the lock,
-    the worker processes) cleans up as for any error. Signals are for the main thread only:
-    elsewhere the deadline is checked between reads and before waits, as always.
-    """
-    import signal
-
-    armed = True
-
-    def expire(signum: int, frame: object) -> None:
-        if armed:
-            raise _OutOfTime
-
-    try:
-        previous = signal.signal(signal.SIGALRM, expire)
-    except ValueError:  # not the main thread
-        yield
-        return
-    # A caller's own alarm (pytest-timeout's, say) is put back when the block ends, less the
-    # time the block took.
-    started = time.monotonic()
-    their_alarm, _ = signal.setitimer(signal.ITIMER_REAL, max(deadline.remaining(), 0.001))
-    try:
-        yield
-    except _OutOfTime:
-        raise IsinToolError(deadline.message) from None
-    finally:
-        armed = False
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if their_alarm:
-            signal.setitimer(signal.ITIMER_REAL, max(their_alarm - (time.monotonic() - started), 0.001))
+GLEIF_ISIN_LEI_URL = "https://mapping.gleif.org/api/v2/isin-lei/latest/download"
+DEFAULT_OUTPUT = "isins.txt"
+DEFAULT_TIMEOUT = 30.0  # seconds to connect, and for each read
+DEFAULT_MAX_TIME = 3600.0  # seconds for the whole run
+DEFAULT_RETRIES = 3
+DEFAULT_MAX_BYTES = 2 * 1024**3
+READ_SIZE = 256 * 1024  # the body is read, and handed on to be parsed, in pieces this big at most
+MAX_REDIRECTS = 10
+BACKOFF_SECONDS = 1.0  # the first wait before a retry; doubled each time
+MAX_BACKOFF_SECONDS = 60.0  # a server's Retry-After is honoured as it is, within --max-time
+_RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+# A conditional GET (RFC 9110, 13.1): the validators of the last fetch, sent back as these headers.
+_CONDITIONS = {"etag": "If-None-Match", "last_modified": "If-Modified-Since"}
 
 
 class _StartOver(Exception):
@@ -547,6 +683,141 @@ class _Retryable(Exception):
 class _BadChecksum(_Retryable):
     """The payload arrived whole but differs from the checksum its source published: it is asked
     for again from its first byte."""
+
+
+def _md5() -> Any:
+    """A new MD5 hash, to compare a payload with the checksum its source published."""
+    import hashlib
+
+    return hashlib.md5(usedforsecurity=False)
+
+
+def _range_of(response: Any) -> tuple[int, int | None] | None:
+    """The first byte and the full length from a 206's `Content-Range: bytes N-M/LENGTH`."""
+    match = re.fullmatch(r"\s*bytes\s+(\d+)-\d+/(\d+|\*)\s*", response.headers.get("Content-Range", ""))
+    if not match:
+        return None
+    return int(match[1]), None if match[2] == "*" else int(match[2])
+
+
+def _refuse_downgrade(response: Any, *args: object, **kwargs: object) -> Any:
+    """A requests response hook: refuse a redirect from https to plain http before it is followed."""
+    if response.is_redirect and response.url.lower().startswith("https:"):
+        from urllib.parse import urljoin
+
+        target = urljoin(response.url, response.headers["Location"])
+        if not target.lower().startswith("https:"):
+            response.close()
+            shown = f"from {redact_url(response.url)} to {redact_url(target)}"
+            raise IsinToolError(f"refusing the redirect {shown}: it leaves https")
+    return response
+
+
+def _urllib3_errors() -> type[Exception]:
+    """The base of the errors urllib3 raises while a body streams."""
+    import urllib3
+
+    return urllib3.exceptions.HTTPError
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header: a number, or an HTTP date."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _exceptions_within(exc: BaseException) -> list[BaseException]:
+    """`exc` and every exception it holds: in its args, its `reason`, its cause and context."""
+    found: list[BaseException] = []
+    todo: list[object] = [exc]
+    while todo:
+        current = todo.pop()
+        if not isinstance(current, BaseException) or any(current is seen for seen in found):
+            continue
+        found.append(current)
+        todo += [*current.args, getattr(current, "reason", None), current.__cause__, current.__context__]
+    return found
+
+
+def _host_port(url: str) -> str:
+    """`host:port` of a URL, or `host` where it names no port: how messages name a server."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+
+
+def _proxy_of(url: str) -> str:
+    """The host and port of the proxy that requests takes for `url` from the environment."""
+
+    import requests
+
+    proxy = requests.utils.select_proxy(url, requests.utils.get_environ_proxies(url)) or ""
+    return _host_port(proxy if "://" in proxy else "http://" + proxy)
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost message of a requests/urllib3 error, which names the real cause."""
+    while exc.args and isinstance(exc.args[0], BaseException):
+        exc = exc.args[0]
+    reason = getattr(exc, "reason", None)
+    return str(reason if isinstance(reason, BaseException) else exc)
+
+
+def _unreachable(exc: BaseException, url: str, timeout: float) -> str:
+    """One plain sentence for why `url`'s host could not be reached, naming the host (or the
+    proxy) and the cause, where requests and urllib3 nest the cause in tuples and reprs."""
+    import socket
+    import ssl
+    from urllib.parse import urlsplit
+
+    where = _host_port(url)
+    chain = _exceptions_within(exc)
+    names = {type(e).__name__ for e in chain}
+    refused = any(isinstance(e, ConnectionRefusedError) for e in chain)
+    if "ProxyError" in names:
+        proxy = _proxy_of(url)
+        if any("407" in str(e) for e in chain):
+            return (
+                f"the proxy {proxy} asks for a user and password (HTTP 407): put them in its URL, "
+                "HTTPS_PROXY=http://USER:PASSWORD@HOST:PORT"
+            )
+        if refused:
+            return f"the proxy {proxy} refused the connection"
+        return f"cannot reach {where} through the proxy {proxy}: {_reason(exc)}"
+    if any(isinstance(e, ssl.SSLError) for e in chain):
+        reason = next(e for e in chain if isinstance(e, ssl.SSLError))
+        return (
+            f"TLS verification failed for {where}: {getattr(reason, 'verify_message', None) or reason.reason}"
+        )
+    if any(isinstance(e, socket.gaierror) for e in chain) or "NameResolutionError" in names:
+        host = urlsplit(url).hostname
+        return f"cannot find the host {host} (DNS: no such name, or no name server answers)"
+    if refused:
+        return f"{where} refused the connection (nothing listens there?)"
+    if names & {"ConnectTimeout", "ConnectTimeoutError", "ReadTimeout", "ReadTimeoutError", "TimeoutError"}:
+        return f"{where} did not answer within {timeout:g} s (--timeout)"
+    return f"cannot reach {where}: {_reason(exc)}"
+
+
+def _reads(raw: Any) -> Iterator[bytes]:
+    """A response's body as it arrives, undecoded: what each read from the socket brings, where
+    urllib3 offers read1 (2.3 and later), so that the deadline is checked after every read
+    however slowly the bytes come; else pieces of READ_SIZE."""
+    if not hasattr(raw, "read1"):
+        yield from raw.stream(READ_SIZE, decode_content=False)
+        return
+    while piece := raw.read1(READ_SIZE, decode_content=False):
+        yield piece
 
 
 class _Transfer:
@@ -586,8 +857,8 @@ class _Transfer:
         self._md5, self._digest = md5, _md5()  # the payload's published MD5, and the one so far
         self.timeout, self.deadline, self.retries, self.max_bytes = timeout, deadline, retries, max_bytes
         self.progress = progress
-        conditions = {"If-None-Match": etag, "If-Modified-Since": last_modified}
-        self._conditions = {name: value for name, value in conditions.items() if value}
+        validators = {"etag": etag, "last_modified": last_modified}
+        self._conditions = {_CONDITIONS[name]: value for name, value in validators.items() if value}
         self._session = requests.Session()
         self._session.max_redirects = MAX_REDIRECTS
         self._session.hooks["response"].append(_refuse_downgrade)
@@ -653,7 +924,7 @@ class _Transfer:
         import requests
 
         try:
-            for chunk in self._response.raw.stream(READ_SIZE, decode_content=False):
+            for chunk in _reads(self._response.raw):
                 self.size += len(chunk)
                 self._digest.update(chunk)
                 if self.size > self.max_bytes:
@@ -745,7 +1016,7 @@ class _Transfer:
         except requests.RequestException as exc:
             raise IsinToolError(f"bad request for {self.shown}: {exc}") from None
         status = response.status_code
-        conditional = bool({"If-None-Match", "If-Modified-Since"} & headers.keys())
+        conditional = not headers.keys().isdisjoint(_CONDITIONS.values())
         if status in {200} | ({206, 416} if "Range" in headers else set()) | (
             {304} if conditional else set()
         ):
@@ -761,132 +1032,411 @@ class _Transfer:
                 _retry_after_seconds(response.headers.get("Retry-After")),
             )
         if status in (401, 403):
-            raise IsinToolError(
-                f"{self.shown} answered HTTP {status} {response.reason}: put the credentials in ~/.netrc "
-                "(machine HOST login USER password PASSWORD, mode 0600), which fetch reads"
-            )
+            raise IsinToolError(f"{self.shown} answered HTTP {status} {response.reason}: {NETRC_HINT}")
         raise IsinToolError(f"{self.shown} answered HTTP {status} {response.reason}")
 
 
-def _md5() -> Any:
-    """A new MD5 hash, to compare a payload with the checksum its source published."""
-    import hashlib
-
-    return hashlib.md5(usedforsecurity=False)
-
-
-def _range_of(response: Any) -> tuple[int, int | None] | None:
-    """The first byte and the full length from a 206's `Content-Range: bytes N-M/LENGTH`."""
-    match = re.fullmatch(r"\s*bytes\s+(\d+)-\d+/(\d+|\*)\s*", response.headers.get("Content-Range", ""))
-    if not match:
-        return None
-    return int(match[1]), None if match[2] == "*" else int(match[2])
-
-
-def _refuse_downgrade(response: Any, *args: object, **kwargs: object) -> Any:
-    """A requests response hook: refuse a redirect from https to plain http before it is followed."""
-    if response.is_redirect and response.url.lower().startswith("https:"):
-        from urllib.parse import urljoin
-
-        target = urljoin(response.url, response.headers["Location"])
-        if not target.lower().startswith("https:"):
-            response.close()
-            shown = f"from {redact_url(response.url)} to {redact_url(target)}"
-            raise IsinToolError(f"refusing the redirect {shown}: it leaves https")
-    return response
-
-
-def _urllib3_errors() -> type[Exception]:
-    """The base of the errors urllib3 raises while a body streams."""
-    import urllib3
-
-    return urllib3.exceptions.HTTPError
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header: a number, or an HTTP date."""
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value)
-    from email.utils import parsedate_to_datetime
-
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def _unreachable(exc: BaseException, url: str, timeout: float) -> str:
-    """One plain sentence for why `url`'s host could not be reached, naming the host (or the
-    proxy) and the cause, where requests and urllib3 nest the cause in tuples and reprs."""
-    import socket
-    import ssl
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    where = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
-    chain = _exceptions_within(exc)
-    names = {type(e).__name__ for e in chain}
-    refused = any(isinstance(e, ConnectionRefusedError) for e in chain)
-    if "ProxyError" in names:
-        proxy = _proxy_of(url)
-        if any("407" in str(e) for e in chain):
-            return (
-                f"the proxy {proxy} asks for a user and password (HTTP 407): put them in its URL, "
-                "HTTPS_PROXY=http://USER:PASSWORD@HOST:PORT"
-            )
-        if refused:
-            return f"the proxy {proxy} refused the connection"
-        return f"cannot reach {where} through the proxy {proxy}: {_reason(exc)}"
-    if any(isinstance(e, ssl.SSLError) for e in chain):
-        reason = next(e for e in chain if isinstance(e, ssl.SSLError))
-        return (
-            f"TLS verification failed for {where}: {getattr(reason, 'verify_message', None) or reason.reason}"
-        )
-    if any(isinstance(e, socket.gaierror) for e in chain) or "NameResolutionError" in names:
-        return f"cannot find the host {parts.hostname} (DNS: no such name, or no name server answers)"
-    if refused:
-        return f"{where} refused the connection (nothing listens there?)"
-    if names & {"ConnectTimeout", "ConnectTimeoutError", "ReadTimeout", "ReadTimeoutError", "TimeoutError"}:
-        return f"{where} did not answer within {timeout:g} s (--timeout)"
-    return f"cannot reach {where}: {_reason(exc)}"
-
-
-def _exceptions_within(exc: BaseException) -> list[BaseException]:
-    """`exc` and every exception it holds: in its args, its `reason`, its cause and context."""
-    found: list[BaseException] = []
-    todo: list[object] = [exc]
-    while todo:
-        current = todo.pop()
-        if not isinstance(current, BaseException) or any(current is seen for seen in found):
+def _until_whole(attempt: Callable[[], T]) -> T:
+    """attempt(), once more each time a source starts its payload over; an attempt must leave
+    nothing behind when it raises (atomic_file does not)."""
+    while True:
+        try:
+            return attempt()
+        except _StartOver:
             continue
-        found.append(current)
-        todo += [*current.args, getattr(current, "reason", None), current.__cause__, current.__context__]
-    return found
 
 
-def _proxy_of(url: str) -> str:
-    """The host and port of the proxy that requests takes for `url` from the environment."""
-    from urllib.parse import urlsplit
+# --- Decompress: gzip, zip, and the dispatch by a payload's first bytes ---------------------------
 
-    import requests
-
-    proxy = requests.utils.select_proxy(url, requests.utils.get_environ_proxies(url)) or ""
-    parts = urlsplit(proxy if "://" in proxy else "http://" + proxy)
-    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+# A decompressor hands out at most this much at a time, so that a small input that inflates
+# hugely (a bomb) is stopped at --max-bytes, not after it has filled the memory.
+INFLATE_STEP = 1024 * 1024
 
 
-def _reason(exc: BaseException) -> str:
-    """The innermost message of a requests/urllib3 error, which names the real cause."""
-    while exc.args and isinstance(exc.args[0], BaseException):
-        exc = exc.args[0]
-    reason = getattr(exc, "reason", None)
-    return str(reason if isinstance(reason, BaseException) else exc)
+class _ByteStream:
+    """Chunks read as a stream: exact reads for a format's headers, pieces for its data."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._buffer = b""
+
+    def peek(self, size: int) -> bytes:
+        """The next `size` bytes (fewer at the end), left to be read."""
+        while len(self._buffer) < size:
+            chunk = next(self._chunks, b"")
+            if not chunk:
+                break
+            self._buffer += chunk
+        return self._buffer[:size]
+
+    def read(self, size: int) -> bytes:
+        """Exactly the next `size` bytes; a payload that ends first is truncated."""
+        data = self.peek(size)
+        if len(data) < size:
+            raise IsinToolError("truncated payload: it ends inside a zip header or trailer")
+        self._buffer = self._buffer[size:]
+        return data
+
+    def pieces(self, limit: int | None = None) -> Iterator[bytes]:
+        """The bytes that follow, as they come: all, or the next `limit`."""
+        left = limit
+        while left is None or left > 0:
+            piece = self._buffer or next(self._chunks, b"")
+            if not piece:
+                return
+            if left is not None:
+                piece, self._buffer = piece[:left], piece[left:]
+                left -= len(piece)
+            else:
+                self._buffer = b""
+            yield piece
+
+    def unread(self, data: bytes) -> None:
+        """Put bytes back, to be read next."""
+        self._buffer = data + self._buffer
 
 
-# --- Sources: a list in parts, and ESMA's FIRDS register -------------------------------------------
+class _Decompressor:
+    """One compressed stream, fed as it arrives: `feed` yields its output a step at a time,
+    `eof` says whether the stream marked its end, and `unused_data` holds what followed it.
+    The methods differ only in the object behind: zlib's, bz2's or lzma's."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    @property
+    def eof(self) -> bool:
+        return bool(self._inner.eof)
+
+    @property
+    def unused_data(self) -> bytes:
+        return bytes(self._inner.unused_data)
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """The output of `data`, at most INFLATE_STEP a piece."""
+        inner = self._inner
+        if hasattr(inner, "unconsumed_tail"):  # zlib keeps the input it has not used in sight
+            while data and not inner.eof:
+                yield inner.decompress(data, INFLATE_STEP)
+                data = inner.unconsumed_tail
+            return
+        yield inner.decompress(data, INFLATE_STEP)  # bz2 and lzma keep it inside, asked for below
+        while not inner.eof and not inner.needs_input:
+            yield inner.decompress(b"", INFLATE_STEP)
+
+
+def _gunzip(stream: _ByteStream) -> Iterator[bytes]:
+    """gzip (RFC 1952), every member; zlib checks each member's CRC-32 and size."""
+    started = False
+    inflater = _Decompressor(zlib.decompressobj(zlib.MAX_WBITS | 16))
+    for piece in stream.pieces():
+        while piece:
+            started = True
+            yield from inflater.feed(piece)
+            piece = inflater.unused_data if inflater.eof else b""
+            if inflater.eof:
+                inflater, started = _Decompressor(zlib.decompressobj(zlib.MAX_WBITS | 16)), False
+    if started:
+        raise IsinToolError("truncated payload: the gzip stream ends early")
+
+
+# The zip format, as PKWARE's APPNOTE.TXT defines it (section numbers below). Python's zipfile
+# starts from the central directory at the end of the file; a stream is read from the front, a
+# local file header after another, the way Info-ZIP's funzip and libarchive's stream reader do.
+
+_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")  # 4.3.7, 30 bytes; sizes 0xFFFFFFFF: see zip64
+_LOCAL_SIGNATURE = b"PK\x03\x04"
+_ZIP64_EXTRA_ID = 0x0001  # 4.5.3: the real sizes, 8 bytes each
+_ENCRYPTED, _DATA_DESCRIPTOR = 0x0001, 0x0008  # general purpose bit flag, bits 0 and 3 (4.4.4)
+_STORED, _DEFLATED, _BZIP2, _LZMA = 0, 8, 12, 14  # compression methods (4.4.5)
+_DESCRIPTOR_SIGNATURE = b"PK\x07\x08"  # 4.3.9.3: optional before a data descriptor
+# 4.3.9: a data descriptor's CRC-32, compressed and uncompressed sizes; 8-byte sizes for zip64.
+_DESCRIPTOR = {False: struct.Struct("<III"), True: struct.Struct("<IQQ")}
+_END_SIGNATURE = b"PK\x05\x06"  # 4.3.16: 22 bytes, the last two the length of the comment after them
+_CENTRAL_SIGNATURES = (b"PK\x01\x02", b"PK\x05\x05", _END_SIGNATURE, b"PK\x06\x06", b"PK\x06\x07")
+# What may follow the end record: a comment of up to 64 KiB, then padding (libarchive writing
+# to a pipe fills its last 10 KiB block with zeros), which unzip and zipfile ignore too.
+_MAX_TRAILER = 22 + 0xFFFF + 64 * 1024
+
+
+class _ZipEntry(NamedTuple):
+    """A local file header (4.3.7), the sizes from its zip64 extra field where it has one."""
+
+    name: str
+    flags: int
+    method: int
+    crc: int
+    compressed: int
+    size: int
+    zip64: bool
+
+
+def _is_metadata(name: str) -> bool:
+    """A folder, or what macOS Finder adds to a zip: __MACOSX/ and AppleDouble `._` files."""
+    return name.endswith("/") or name.startswith("__MACOSX/") or name.rpartition("/")[2].startswith("._")
+
+
+def _check_end(stream: _ByteStream) -> None:
+    """Read the central directory to the payload's end, and find the end record (4.3.16) in its
+    last bytes, its comment whole; what follows the comment is ignored."""
+    tail = b""
+    for piece in stream.pieces():
+        tail = (tail + piece)[-_MAX_TRAILER:]
+    end = tail.rfind(_END_SIGNATURE)
+    while end >= 0 and end + 22 + int.from_bytes(tail[end + 20 : end + 22], "little") > len(tail):
+        end = tail.rfind(_END_SIGNATURE, 0, end)  # those bytes were in a comment or padding
+    if end < 0:
+        raise IsinToolError("truncated payload: the zip lacks its end of central directory record")
+
+
+def _local_header(stream: _ByteStream) -> _ZipEntry:
+    """Read a local file header (4.3.7) with its name and extra field."""
+    fields = _LOCAL_HEADER.unpack(stream.read(_LOCAL_HEADER.size))
+    magic, _version, flags, method, _time, _date, crc, compressed, size, name_length, extra_length = fields
+    if magic != _LOCAL_SIGNATURE:
+        raise IsinToolError("corrupt zip: no local file header where one should be")
+    name = stream.read(name_length).decode("utf-8" if flags & 0x0800 else "cp437")  # 4.4.4 bit 11
+    extra = stream.read(extra_length)
+    zip64 = False
+    while len(extra) >= 4:  # 4.5.1: blocks of an id and a size, then the data
+        block_id, block_size = struct.unpack_from("<HH", extra)
+        if block_id == _ZIP64_EXTRA_ID:
+            values = iter(struct.unpack_from(f"<{block_size // 8}Q", extra, 4))
+            size = next(values) if size == 0xFFFFFFFF else size  # 4.5.3: in this order
+            compressed = next(values) if compressed == 0xFFFFFFFF else compressed
+            zip64 = True
+        extra = extra[4 + block_size :]
+    return _ZipEntry(name, flags, method, crc, compressed, size, zip64)
+
+
+def _next_entry(stream: _ByteStream) -> _ZipEntry | None:
+    """The next local file header; None at the central directory."""
+    signature = stream.peek(4)
+    if signature in _CENTRAL_SIGNATURES or signature == b"":
+        return None
+    return _local_header(stream)
+
+
+class _ZipLzma:
+    """LZMA as a zip holds it (5.8.8): a 4-byte header (the LZMA SDK's version, the size of the
+    properties), the 5-byte properties, then a raw LZMA1 stream; lzma's decompressor interface."""
+
+    def __init__(self) -> None:
+        self._head = b""
+        self._inner: Any = None
+        self.unused_data = b""
+
+    @property
+    def eof(self) -> bool:
+        return self._inner is not None and self._inner.eof
+
+    @property
+    def needs_input(self) -> bool:
+        return self._inner is None or self._inner.needs_input
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        if self._inner is None:
+            import lzma
+
+            self._head += data
+            if len(self._head) < 4 or len(self._head) < 4 + int.from_bytes(self._head[2:4], "little"):
+                return b""
+            size = int.from_bytes(self._head[2:4], "little")
+            properties, data = self._head[4 : 4 + size], self._head[4 + size :]
+            if len(properties) != 5 or properties[0] >= 9 * 5 * 5:
+                raise lzma.LZMAError("bad LZMA properties in the zip")
+            lc, remainder = properties[0] % 9, properties[0] // 9
+            options = {"lc": lc, "lp": remainder % 5, "pb": remainder // 5}
+            options["dict_size"] = int.from_bytes(properties[1:5], "little")
+            self._inner = lzma.LZMADecompressor(
+                lzma.FORMAT_RAW, filters=[{"id": lzma.FILTER_LZMA1, **options}]
+            )
+        out = self._inner.decompress(data, max_length)
+        self.unused_data = self._inner.unused_data
+        return out
+
+
+def _decompressor(entry: _ZipEntry) -> _Decompressor | None:
+    """The decompressor for an entry's method; None for a stored one. The standard library
+    reads deflate, bzip2 and LZMA; any other method (Deflate64 among them) is refused."""
+    if entry.method == _DEFLATED:
+        return _Decompressor(zlib.decompressobj(-zlib.MAX_WBITS))
+    if entry.method == _BZIP2:
+        import bz2
+
+        return _Decompressor(bz2.BZ2Decompressor())
+    if entry.method == _LZMA:
+        return _Decompressor(_ZipLzma())
+    if entry.method != _STORED:
+        raise IsinToolError(
+            f"{entry.name} is compressed with zip method {entry.method}: only stored (0), deflate (8), "
+            "bzip2 (12) and LZMA (14) are read"
+        )
+    return None
+
+
+# A stored entry's data may end where a descriptor's signature stands, or a descriptor without one
+# followed by the next local header or the central directory's first header: one regex finds all
+# three, faster than three searches (the data itself holds "PK" often enough, in random codes).
+_STORED_END = re.compile(rb"PK(?:\x07\x08|\x03\x04|\x01\x02)")
+
+
+def _descriptor_at(buffer: bytes, crc: int, size: int, layout: struct.Struct) -> int | None:
+    """Where in `buffer` the data ends, if a matching descriptor is there in full (the data
+    before `buffer` has `crc` and `size`); None if none is, yet."""
+    for match in _STORED_END.finditer(buffer, 0, len(buffer) - layout.size):
+        mark = match.start()
+        if match[0] == _DESCRIPTOR_SIGNATURE:
+            end, descriptor = mark, mark + 4
+        elif mark >= layout.size:
+            end = descriptor = mark - layout.size
+        else:
+            continue
+        described_crc, compressed, uncompressed = layout.unpack_from(buffer, descriptor)
+        if compressed == uncompressed == size + end and described_crc == zlib.crc32(buffer[:end], crc):
+            return end
+    return None
+
+
+def _stored_to_descriptor(stream: _ByteStream, entry: _ZipEntry) -> Generator[bytes, None, tuple[int, int]]:
+    """A stored entry's data when its sizes follow it: it ends where a data descriptor follows
+    whose CRC-32 and sizes match the bytes so far, with the descriptor's signature or without it
+    (then the next header's signature follows the descriptor), as libarchive's stream reader
+    finds it. A false end would need a 32-bit CRC and the exact size to match by chance.
+
+    Bytes go on only once no descriptor can start among them; memory stays at a read's size.
+    Returns the data's CRC-32 and size, which the search has computed anyway.
+    """
+    layout = _DESCRIPTOR[entry.zip64]
+    # _descriptor_at decides every signature but those in the last 4 + layout.size bytes; a
+    # descriptor without its signature starts layout.size before one: keep this much back.
+    margin = 2 * layout.size + 8
+    crc = size = 0
+    buffer = b""
+    for piece in stream.pieces():
+        buffer += piece
+        end = _descriptor_at(buffer, crc, size, layout)
+        if end is not None:
+            data = buffer[:end]
+            stream.unread(buffer[end:])
+            if data:
+                yield data
+            return zlib.crc32(data, crc), size + end
+        sure = max(len(buffer) - margin, 0)  # no descriptor starts before this
+        if sure:
+            data, buffer = buffer[:sure], buffer[sure:]
+            crc, size = zlib.crc32(data, crc), size + len(data)
+            yield data
+    raise IsinToolError(f"truncated payload: the zip ends inside {entry.name}")
+
+
+def _data_descriptor(stream: _ByteStream, entry: _ZipEntry) -> _ZipEntry:
+    """The CRC-32 and sizes written after the data (4.3.9), 8-byte sizes after a zip64 header."""
+    if stream.peek(4) == _DESCRIPTOR_SIGNATURE:
+        stream.read(4)
+    layout = _DESCRIPTOR[entry.zip64]
+    crc, compressed, size = layout.unpack(stream.read(layout.size))
+    return entry._replace(crc=crc, compressed=compressed, size=size)
+
+
+def _entry_data(stream: _ByteStream, entry: _ZipEntry) -> Iterator[bytes]:
+    """An entry's data, decompressed as it streams; its CRC-32 and sizes checked at its end.
+
+    With its sizes in the header the entry is read by them. With the sizes after the data (a
+    data descriptor, 4.4.4 bit 3), a compressed entry ends where its stream marks its end, and a
+    stored one where a descriptor follows that matches the data (see _stored_to_descriptor).
+    """
+    if entry.flags & _ENCRYPTED:
+        raise IsinToolError(f"{entry.name} is encrypted in the zip")
+    decompressor = _decompressor(entry)
+    described = entry.flags & _DATA_DESCRIPTOR
+    crc = size = compressed = 0
+    if decompressor is None and described:
+        crc, size = yield from _stored_to_descriptor(stream, entry)
+        compressed = size
+    elif decompressor is None:
+        for text in stream.pieces(entry.compressed):
+            crc, size, compressed = zlib.crc32(text, crc), size + len(text), compressed + len(text)
+            yield text
+    else:
+        for piece in stream.pieces(None if described else entry.compressed):
+            compressed += len(piece)
+            for text in decompressor.feed(piece):
+                crc, size = zlib.crc32(text, crc), size + len(text)
+                yield text
+            if decompressor.eof:
+                compressed -= len(decompressor.unused_data)
+                stream.unread(decompressor.unused_data)
+                break
+        else:
+            if described:  # only the stream's own end could tell where the entry ends
+                raise IsinToolError(f"truncated payload: the zip ends inside {entry.name}")
+    expected = _data_descriptor(stream, entry) if described else entry
+    if (crc, size, compressed) != (expected.crc, expected.size, expected.compressed):
+        if compressed < expected.compressed:
+            raise IsinToolError(f"truncated payload: the zip ends inside {entry.name}")
+        raise IsinToolError(f"corrupt zip: {entry.name} fails its CRC-32 or size check")
+
+
+def _zip_files(stream: _ByteStream) -> Iterator[tuple[str, Iterator[bytes]]]:
+    """Each file of a zip, (name, its data as it streams), in order. Folders and macOS
+    metadata (`__MACOSX/...`, `._NAME`) are read past; every entry's CRC-32 and sizes are
+    checked at its end, and the end record after the last. Each file's data must be read before
+    the next is asked for (what is left unread is read past, and checked, first)."""
+    found = 0
+    while (entry := _next_entry(stream)) is not None:
+        data = _entry_data(stream, entry)
+        if not _is_metadata(entry.name):
+            found += 1
+            yield entry.name, data
+        for _ in data:  # what the reader left, or an entry that is not a file: checked all the same
+            pass
+    if not found:
+        raise IsinToolError("expected a file in the zip, found none")
+    _check_end(stream)
+
+
+def _lzma_error() -> type[Exception]:
+    import lzma
+
+    return lzma.LZMAError
+
+
+def _decompressed_texts(chunks: Iterable[bytes], max_bytes: int) -> Iterator[Iterator[bytes]]:
+    """The texts of a payload given in chunks, each as it arrives, recognised by the payload's
+    first bytes: a zip's files (see _zip_files), gzip, or plain; never an empty chunk. Each text
+    must be read to its end before the next is asked for. Raises at a text's end if a checksum
+    or a size fails, and once the texts pass `max_bytes` in all."""
+    stream = _ByteStream(chunks)
+    magic = stream.peek(4)
+    if magic.startswith(b"PK\x03\x04"):
+        texts: Iterable[Iterator[bytes]] = (data for _name, data in _zip_files(stream))
+    elif magic.startswith(b"\x1f\x8b"):
+        texts = [_gunzip(stream)]
+    else:
+        texts = [stream.pieces()]
+    total = 0  # bytes of all the texts so far
+
+    def limited(text: Iterator[bytes]) -> Iterator[bytes]:
+        nonlocal total
+        try:
+            for chunk in text:
+                if not chunk:  # a decompressor with nothing to give yet (bzip2 until a whole block)
+                    continue  # is no end of the text: readers take an empty chunk for one
+                total += len(chunk)
+                if total > max_bytes:
+                    raise IsinToolError(
+                        f"the payload decompresses to more than {max_bytes} bytes (--max-bytes)"
+                    )
+                yield chunk
+        except (zlib.error, OSError, EOFError, _lzma_error()) as exc:  # bz2 raises OSError
+            raise IsinToolError(f"corrupt payload: {exc}") from None
+
+    for text in texts:
+        yield limited(text)
+
+
+# --- Sources: a list in parts, and ESMA's FIRDS register ------------------------------------------
 
 FIRDS_REGISTER = "https://registers.esma.europa.eu/solr/esma_registers_firds_files/select"
 FIRDS_COLUMN = "Id"  # each instrument's ISIN: FinInstrmGnlAttrbts/Id (a venue's <Id> holds a MIC)
@@ -896,6 +1446,22 @@ FIRDS_MAX_PAGES = 100  # a register whose paging never ends stops here
 # FULINS_<first letter of the CFI>_<YYYYMMDD>_<n>of<m>.zip: part n of m of one letter's full set.
 _FULINS_NAME = re.compile(r"FULINS_([A-Z])_(\d{8})_(\d+)of(\d+)\.zip")
 _MD5_HEX = re.compile(r"[0-9A-Fa-f]{32}")
+
+
+def _get_json(url: str, **settings: Any) -> Any:
+    """A JSON document (a register's answer), downloaded whole with fetch's retries and limits."""
+    with _Transfer(url, **settings) as transfer:
+        transfer.start()
+
+        def whole() -> bytes:
+            texts = _decompressed_texts(transfer.chunks(), transfer.max_bytes)
+            return b"".join(b"".join(text) for text in texts)
+
+        body = _until_whole(whole)
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise IsinToolError(f"{transfer.shown} answered no JSON") from None
 
 
 class _Part(NamedTuple):
@@ -997,419 +1563,15 @@ def _firds_set(index: str, get_json: Callable[[str], Any]) -> _FirdsSet:
     return _newest_complete_set(_firds_docs(index, get_json, today), index)
 
 
-# --- Decompress: gzip, and the dispatch by first bytes --------------------------------------------
-
-# A decompressor hands out at most this much at a time, so that a small input that inflates
-# hugely (a bomb) is stopped at --max-bytes, not after it has filled the memory.
-INFLATE_STEP = 1024 * 1024
-
-
-def _decompressed_texts(chunks: Iterable[bytes], max_bytes: int) -> Iterator[Iterator[bytes]]:
-    """The texts of a payload given in chunks, each as it arrives, recognised by the payload's
-    first bytes: a zip's files (see _zip_files), gzip, or plain; never an empty chunk. Each text
-    must be read to its end before the next is asked for. Raises at a text's end if a checksum
-    or a size fails, and once the texts pass `max_bytes` in all."""
-    stream = _ByteStream(chunks)
-    magic = stream.peek(4)
-    if magic.startswith(b"PK\x03\x04"):
-        texts: Iterable[Iterator[bytes]] = (data for _name, data in _zip_files(stream))
-    elif magic.startswith(b"\x1f\x8b"):
-        texts = [_gunzip(stream)]
-    else:
-        texts = [stream.pieces()]
-    total = 0  # bytes of all the texts so far
-
-    def limited(text: Iterator[bytes]) -> Iterator[bytes]:
-        nonlocal total
-        try:
-            for chunk in text:
-                if not chunk:  # a decompressor with nothing to give yet (bzip2 until a whole block)
-                    continue  # is no end of the text: readers take an empty chunk for one
-                total += len(chunk)
-                if total > max_bytes:
-                    raise IsinToolError(
-                        f"the payload decompresses to more than {max_bytes} bytes (--max-bytes)"
-                    )
-                yield chunk
-        except (zlib.error, OSError, EOFError, _lzma_error()) as exc:  # bz2 raises OSError
-            raise IsinToolError(f"corrupt payload: {exc}") from None
-
-    for text in texts:
-        yield limited(text)
-
-
-def _lzma_error() -> type[Exception]:
-    import lzma
-
-    return lzma.LZMAError
-
-
-class _ByteStream:
-    """Chunks read as a stream: exact reads for a format's headers, pieces for its data."""
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks = iter(chunks)
-        self._buffer = b""
-
-    def peek(self, size: int) -> bytes:
-        """The next `size` bytes (fewer at the end), left to be read."""
-        while len(self._buffer) < size:
-            chunk = next(self._chunks, b"")
-            if not chunk:
-                break
-            self._buffer += chunk
-        return self._buffer[:size]
-
-    def read(self, size: int) -> bytes:
-        """Exactly the next `size` bytes; a payload that ends first is truncated."""
-        data = self.peek(size)
-        if len(data) < size:
-            raise IsinToolError("truncated payload: it ends inside a zip header or trailer")
-        self._buffer = self._buffer[size:]
-        return data
-
-    def pieces(self, limit: int | None = None) -> Iterator[bytes]:
-        """The bytes that follow, as they come: all, or the next `limit`."""
-        left = limit
-        while left is None or left > 0:
-            piece = self._buffer or next(self._chunks, b"")
-            if not piece:
-                return
-            if left is not None:
-                piece, self._buffer = piece[:left], piece[left:]
-                left -= len(piece)
-            else:
-                self._buffer = b""
-            yield piece
-
-    def unread(self, data: bytes) -> None:
-        """Put bytes back, to be read next."""
-        self._buffer = data + self._buffer
-
-
-class _Decompressor:
-    """One compressed stream, fed as it arrives: `feed` yields its output a step at a time,
-    `eof` says whether the stream marked its end, and `unused_data` holds what followed it.
-    The methods differ only in the object behind: zlib's, bz2's or lzma's."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    @property
-    def eof(self) -> bool:
-        return bool(self._inner.eof)
-
-    @property
-    def unused_data(self) -> bytes:
-        return bytes(self._inner.unused_data)
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        """The output of `data`, at most INFLATE_STEP a piece."""
-        inner = self._inner
-        if hasattr(inner, "unconsumed_tail"):  # zlib keeps the input it has not used in sight
-            while data and not inner.eof:
-                yield inner.decompress(data, INFLATE_STEP)
-                data = inner.unconsumed_tail
-            return
-        yield inner.decompress(data, INFLATE_STEP)  # bz2 and lzma keep it inside, asked for below
-        while not inner.eof and not inner.needs_input:
-            yield inner.decompress(b"", INFLATE_STEP)
-
-
-def _gunzip(stream: _ByteStream) -> Iterator[bytes]:
-    """gzip (RFC 1952), every member; zlib checks each member's CRC-32 and size."""
-    started = False
-    inflater = _Decompressor(zlib.decompressobj(zlib.MAX_WBITS | 16))
-    for piece in stream.pieces():
-        while piece:
-            started = True
-            yield from inflater.feed(piece)
-            piece = inflater.unused_data if inflater.eof else b""
-            if inflater.eof:
-                inflater, started = _Decompressor(zlib.decompressobj(zlib.MAX_WBITS | 16)), False
-    if started:
-        raise IsinToolError("truncated payload: the gzip stream ends early")
-
-
-# --- Zip ------------------------------------------------------------------------------------------
-# The zip format, as PKWARE's APPNOTE.TXT defines it (section numbers below). Python's zipfile
-# starts from the central directory at the end of the file; a stream is read from the front, a
-# local file header after another, the way Info-ZIP's funzip and libarchive's stream reader do.
-
-_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")  # 4.3.7, 30 bytes; sizes 0xFFFFFFFF: see zip64
-_LOCAL_SIGNATURE = b"PK\x03\x04"
-_ZIP64_EXTRA_ID = 0x0001  # 4.5.3: the real sizes, 8 bytes each
-_ENCRYPTED, _DATA_DESCRIPTOR = 0x0001, 0x0008  # general purpose bit flag, bits 0 and 3 (4.4.4)
-_STORED, _DEFLATED, _BZIP2, _LZMA = 0, 8, 12, 14  # compression methods (4.4.5)
-_DESCRIPTOR_SIGNATURE = b"PK\x07\x08"  # 4.3.9.3: optional before a data descriptor
-# 4.3.9: a data descriptor's CRC-32, compressed and uncompressed sizes; 8-byte sizes for zip64.
-_DESCRIPTOR = {False: struct.Struct("<III"), True: struct.Struct("<IQQ")}
-_END_SIGNATURE = b"PK\x05\x06"  # 4.3.16: 22 bytes, the last two the length of the comment after them
-_CENTRAL_SIGNATURES = (b"PK\x01\x02", b"PK\x05\x05", _END_SIGNATURE, b"PK\x06\x06", b"PK\x06\x07")
-# What may follow the end record: a comment of up to 64 KiB, then padding (libarchive writing
-# to a pipe fills its last 10 KiB block with zeros), which unzip and zipfile ignore too.
-_MAX_TRAILER = 22 + 0xFFFF + 64 * 1024
-
-
-class _ZipEntry(NamedTuple):
-    """A local file header (4.3.7), the sizes from its zip64 extra field where it has one."""
-
-    name: str
-    flags: int
-    method: int
-    crc: int
-    compressed: int
-    size: int
-    zip64: bool
-
-
-def _zip_files(stream: _ByteStream) -> Iterator[tuple[str, Iterator[bytes]]]:
-    """Each file of a zip, (name, its data as it streams), in order. Folders and macOS
-    metadata (`__MACOSX/...`, `._NAME`) are read past; every entry's CRC-32 and sizes are
-    checked at its end, and the end record after the last. Each file's data must be read before
-    the next is asked for (what is left unread is read past, and checked, first)."""
-    found = 0
-    while (entry := _next_entry(stream)) is not None:
-        data = _entry_data(stream, entry)
-        if not _is_metadata(entry.name):
-            found += 1
-            yield entry.name, data
-        for _ in data:  # what the reader left, or an entry that is not a file: checked all the same
-            pass
-    if not found:
-        raise IsinToolError("expected a file in the zip, found none")
-    _check_end(stream)
-
-
-def _is_metadata(name: str) -> bool:
-    """A folder, or what macOS Finder adds to a zip: __MACOSX/ and AppleDouble `._` files."""
-    return name.endswith("/") or name.startswith("__MACOSX/") or name.rpartition("/")[2].startswith("._")
-
-
-def _check_end(stream: _ByteStream) -> None:
-    """Read the central directory to the payload's end, and find the end record (4.3.16) in its
-    last bytes, its comment whole; what follows the comment is ignored."""
-    tail = b""
-    for piece in stream.pieces():
-        tail = (tail + piece)[-_MAX_TRAILER:]
-    end = tail.rfind(_END_SIGNATURE)
-    while end >= 0 and end + 22 + int.from_bytes(tail[end + 20 : end + 22], "little") > len(tail):
-        end = tail.rfind(_END_SIGNATURE, 0, end)  # those bytes were in a comment or padding
-    if end < 0:
-        raise IsinToolError("truncated payload: the zip lacks its end of central directory record")
-
-
-def _next_entry(stream: _ByteStream) -> _ZipEntry | None:
-    """The next local file header; None at the central directory."""
-    signature = stream.peek(4)
-    if signature in _CENTRAL_SIGNATURES or signature == b"":
-        return None
-    return _local_header(stream)
-
-
-def _local_header(stream: _ByteStream) -> _ZipEntry:
-    """Read a local file header (4.3.7) with its name and extra field."""
-    fields = _LOCAL_HEADER.unpack(stream.read(_LOCAL_HEADER.size))
-    magic, _version, flags, method, _time, _date, crc, compressed, size, name_length, extra_length = fields
-    if magic != _LOCAL_SIGNATURE:
-        raise IsinToolError("corrupt zip: no local file header where one should be")
-    name = stream.read(name_length).decode("utf-8" if flags & 0x0800 else "cp437")  # 4.4.4 bit 11
-    extra = stream.read(extra_length)
-    zip64 = False
-    while len(extra) >= 4:  # 4.5.1: blocks of an id and a size, then the data
-        block_id, block_size = struct.unpack_from("<HH", extra)
-        if block_id == _ZIP64_EXTRA_ID:
-            values = iter(struct.unpack_from(f"<{block_size // 8}Q", extra, 4))
-            size = next(values) if size == 0xFFFFFFFF else size  # 4.5.3: in this order
-            compressed = next(values) if compressed == 0xFFFFFFFF else compressed
-            zip64 = True
-        extra = extra[4 + block_size :]
-    return _ZipEntry(name, flags, method, crc, compressed, size, zip64)
-
-
-def _decompressor(entry: _ZipEntry) -> _Decompressor | None:
-    """The decompressor for an entry's method; None for a stored one. The standard library
-    reads deflate, bzip2 and LZMA; any other method (Deflate64 among them) is refused."""
-    if entry.method == _DEFLATED:
-        return _Decompressor(zlib.decompressobj(-zlib.MAX_WBITS))
-    if entry.method == _BZIP2:
-        import bz2
-
-        return _Decompressor(bz2.BZ2Decompressor())
-    if entry.method == _LZMA:
-        return _Decompressor(_ZipLzma())
-    if entry.method != _STORED:
-        raise IsinToolError(
-            f"{entry.name} is compressed with zip method {entry.method}: only stored (0), deflate (8), "
-            "bzip2 (12) and LZMA (14) are read"
-        )
-    return None
-
-
-class _ZipLzma:
-    """LZMA as a zip holds it (5.8.8): a 4-byte header (the LZMA SDK's version, the size of the
-    properties), the 5-byte properties, then a raw LZMA1 stream; lzma's decompressor interface."""
-
-    def __init__(self) -> None:
-        self._head = b""
-        self._inner: Any = None
-        self.unused_data = b""
-
-    @property
-    def eof(self) -> bool:
-        return self._inner is not None and self._inner.eof
-
-    @property
-    def needs_input(self) -> bool:
-        return self._inner is None or self._inner.needs_input
-
-    def decompress(self, data: bytes, max_length: int) -> bytes:
-        if self._inner is None:
-            import lzma
-
-            self._head += data
-            if len(self._head) < 4 or len(self._head) < 4 + int.from_bytes(self._head[2:4], "little"):
-                return b""
-            size = int.from_bytes(self._head[2:4], "little")
-            properties, data = self._head[4 : 4 + size], self._head[4 + size :]
-            if len(properties) != 5 or properties[0] >= 9 * 5 * 5:
-                raise lzma.LZMAError("bad LZMA properties in the zip")
-            lc, remainder = properties[0] % 9, properties[0] // 9
-            options = {"lc": lc, "lp": remainder % 5, "pb": remainder // 5}
-            options["dict_size"] = int.from_bytes(properties[1:5], "little")
-            self._inner = lzma.LZMADecompressor(
-                lzma.FORMAT_RAW, filters=[{"id": lzma.FILTER_LZMA1, **options}]
-            )
-        out = self._inner.decompress(data, max_length)
-        self.unused_data = self._inner.unused_data
-        return out
-
-
-def _entry_data(stream: _ByteStream, entry: _ZipEntry) -> Iterator[bytes]:
-    """An entry's data, decompressed as it streams; its CRC-32 and sizes checked at its end.
-
-    With its sizes in the header the entry is read by them. With the sizes after the data (a
-    data descriptor, 4.4.4 bit 3), a compressed entry ends where its stream marks its end, and a
-    stored one where a descriptor follows that matches the data (see _stored_to_descriptor).
-    """
-    if entry.flags & _ENCRYPTED:
-        raise IsinToolError(f"{entry.name} is encrypted in the zip")
-    decompressor = _decompressor(entry)
-    described = entry.flags & _DATA_DESCRIPTOR
-    crc = size = compressed = 0
-    if decompressor is None and described:
-        crc, size = yield from _stored_to_descriptor(stream, entry)
-        compressed = size
-    elif decompressor is None:
-        for text in stream.pieces(entry.compressed):
-            crc, size, compressed = zlib.crc32(text, crc), size + len(text), compressed + len(text)
-            yield text
-    else:
-        for piece in stream.pieces(None if described else entry.compressed):
-            compressed += len(piece)
-            for text in decompressor.feed(piece):
-                crc, size = zlib.crc32(text, crc), size + len(text)
-                yield text
-            if decompressor.eof:
-                compressed -= len(decompressor.unused_data)
-                stream.unread(decompressor.unused_data)
-                break
-        else:
-            if described:  # only the stream's own end could tell where the entry ends
-                raise IsinToolError(f"truncated payload: the zip ends inside {entry.name}")
-    expected = _data_descriptor(stream, entry) if described else entry
-    if (crc, size, compressed) != (expected.crc, expected.size, expected.compressed):
-        if compressed < expected.compressed:
-            raise IsinToolError(f"truncated payload: the zip ends inside {entry.name}")
-        raise IsinToolError(f"corrupt zip: {entry.name} fails its CRC-32 or size check")
-
-
-def _stored_to_descriptor(stream: _ByteStream, entry: _ZipEntry) -> Generator[bytes, None, tuple[int, int]]:
-    """A stored entry's data when its sizes follow it: it ends where a data descriptor follows
-    whose CRC-32 and sizes match the bytes so far, with the descriptor's signature or without it
-    (then the next header's signature follows the descriptor), as libarchive's stream reader
-    finds it. A false end would need a 32-bit CRC and the exact size to match by chance.
-
-    Bytes go on only once no descriptor can start among them; memory stays at a read's size.
-    Returns the data's CRC-32 and size, which the search has computed anyway.
-    """
-    layout = _DESCRIPTOR[entry.zip64]
-    # _descriptor_at decides every signature but those in the last 4 + layout.size bytes; a
-    # descriptor without its signature starts layout.size before one: keep this much back.
-    margin = 2 * layout.size + 8
-    crc = size = 0
-    buffer = b""
-    for piece in stream.pieces():
-        buffer += piece
-        end = _descriptor_at(buffer, crc, size, layout)
-        if end is not None:
-            data = buffer[:end]
-            stream.unread(buffer[end:])
-            if data:
-                yield data
-            return zlib.crc32(data, crc), size + end
-        sure = max(len(buffer) - margin, 0)  # no descriptor starts before this
-        if sure:
-            data, buffer = buffer[:sure], buffer[sure:]
-            crc, size = zlib.crc32(data, crc), size + len(data)
-            yield data
-    raise IsinToolError(f"truncated payload: the zip ends inside {entry.name}")
-
-
-# A stored entry's data may end where a descriptor's signature stands, or a descriptor without one
-# followed by the next local header or the central directory's first header: one regex finds all
-# three, faster than three searches (the data itself holds "PK" often enough, in random codes).
-_STORED_END = re.compile(rb"PK(?:\x07\x08|\x03\x04|\x01\x02)")
-
-
-def _descriptor_at(buffer: bytes, crc: int, size: int, layout: struct.Struct) -> int | None:
-    """Where in `buffer` the data ends, if a matching descriptor is there in full (the data
-    before `buffer` has `crc` and `size`); None if none is, yet."""
-    for match in _STORED_END.finditer(buffer, 0, len(buffer) - layout.size):
-        mark = match.start()
-        if match[0] == _DESCRIPTOR_SIGNATURE:
-            end, descriptor = mark, mark + 4
-        elif mark >= layout.size:
-            end = descriptor = mark - layout.size
-        else:
-            continue
-        described_crc, compressed, uncompressed = layout.unpack_from(buffer, descriptor)
-        if compressed == uncompressed == size + end and described_crc == zlib.crc32(buffer[:end], crc):
-            return end
-    return None
-
-
-def _data_descriptor(stream: _ByteStream, entry: _ZipEntry) -> _ZipEntry:
-    """The CRC-32 and sizes written after the data (4.3.9), 8-byte sizes after a zip64 header."""
-    if stream.peek(4) == _DESCRIPTOR_SIGNATURE:
-        stream.read(4)
-    layout = _DESCRIPTOR[entry.zip64]
-    crc, compressed, size = layout.unpack(stream.read(layout.size))
-    return entry._replace(crc=crc, compressed=compressed, size=size)
-
-
 # --- Read the payload -----------------------------------------------------------------------------
 
-# The units of fetch's work, a worker's task each: blocks of text to parse into sorted runs, and
-# key ranges of the list to merge. Large enough to amortise sending them, small enough to be worked
-# in the CPU's caches; more ranges also shorten the merge left after the last byte (the README's
-# Performance section has the measurements).
+# Blocks of text, a worker's task each: large enough to amortise sending them, small enough to
+# be worked in the CPU's caches (the README's Performance section has the measurements).
 BLOCK_SIZE = 1024 * 1024
-KEY_RANGES = 128
-# Blocks parsed in this process before the rest go to a process per core: below that much text,
-# starting them costs more than it saves. Decided on the text, not on the download's size: a
-# zip of XML inflates thirty-fold.
-PARALLEL_MIN_BLOCKS = 4
-# While the payload arrives more slowly than the workers parse it, they also merge each
-# COMBINE_RUNS runs into one, in time the link leaves idle, so that the merge after the last byte
-# has that many times fewer runs (a small batch keeps the workers' memory low). "More slowly":
-# this process waited for the payload, off the CPU, for IDLE_SHARE of the time or more. On a
-# fast link or from a disk the workers are busy parsing, and merging early there costs time.
-COMBINE_RUNS = 16
-IDLE_SHARE = 0.5
 ISIN_COLUMN_NAMES = ("isin", "isin number")  # NSE India writes " ISIN NUMBER"
 _DELIMITERS = (",", ";", "\t")
 HEADER_SEARCH_LINES = 100  # preamble lines allowed before the header (Xetra's file has a few)
+UTF8_BOM = b"\xef\xbb\xbf"  # which some writers put before a text (taken off before it is read)
 
 
 class _CsvLayout(NamedTuple):
@@ -1420,45 +1582,13 @@ class _CsvLayout(NamedTuple):
     data_start: int  # offset of the first data row in the text searched for the header
 
 
-class ListCounts(NamedTuple):
-    """What parsing found: the ISINs in the list (sorted and unique), what was left out, how
-    many texts (files of a zip, parts of a set) the list was read from, and the sources whose
-    texts held no valid ISIN."""
-
-    count: int
-    invalid: int
-    duplicates: int
-    files: int = 1
-    empty: tuple[str, ...] = ()
-    added: int = 0  # with an old list: ISINs that are new in this one
-    removed: int = 0  # and those that are gone
-
-
-class _Reading(NamedTuple):
-    """How a payload's text gives its ISINs: a kind of text (one row of the table below), the
-    CSV layout for a CSV, the --column asked for, and the source the text came from."""
-
-    kind: _Kind
-    layout: _CsvLayout | None = None
-    column: str | None = None
-    source: str = ""
-
-
-def _choose_reading(head: bytes, column: str | None = None) -> _Reading:
-    """How to read a payload, from its first lines and the --column asked for."""
-    layout = _find_csv_layout(head, column)
-    if layout:
-        return _Reading(_CSV, layout)
-    if not column:
-        return _Reading(_TOKENS)
-    first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    if first == b"<":
-        return _Reading(_XML, column=column)
-    if first in (b"{", b"["):
-        return _Reading(_JSON, column=column)
-    raise IsinToolError(
-        f"no column named {column!r} in the first {HEADER_SEARCH_LINES} lines, and the text is no XML or JSON"
-    )
+def _header_names(line: str, delimiter: str) -> list[str]:
+    """The fields of a possible header line, stripped and lower-cased; none if it is no CSV."""
+    try:
+        fields = next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:  # a NUL or a stray carriage return: binary data, not a header
+        return []
+    return [field.strip().lower() for field in fields]
 
 
 def _find_csv_layout(head: bytes, column: str | None = None) -> _CsvLayout | None:
@@ -1467,7 +1597,7 @@ def _find_csv_layout(head: bytes, column: str | None = None) -> _CsvLayout | Non
     wanted = {column.strip().lower()} if column else set(ISIN_COLUMN_NAMES)
     offset = 0
     for line in head.split(b"\n")[:HEADER_SEARCH_LINES]:
-        text = line.decode("utf-8", "replace").lstrip("\ufeff")
+        text = line.decode("utf-8", "replace")
         for delimiter in _DELIMITERS:
             names = _header_names(text, delimiter)
             if wanted & set(names):
@@ -1478,15 +1608,6 @@ def _find_csv_layout(head: bytes, column: str | None = None) -> _CsvLayout | Non
                 )
         offset += len(line) + 1
     return None
-
-
-def _header_names(line: str, delimiter: str) -> list[str]:
-    """The fields of a possible header line, stripped and lower-cased; none if it is no CSV."""
-    try:
-        fields = next(csv.reader([line], delimiter=delimiter), [])
-    except csv.Error:  # a NUL or a stray carriage return: binary data, not a header
-        return []
-    return [field.strip().lower() for field in fields]
 
 
 def _head(chunks: Iterator[bytes]) -> bytes:
@@ -1500,39 +1621,23 @@ def _head(chunks: Iterator[bytes]) -> bytes:
     return head
 
 
-def _blocks(chunks: Iterable[bytes], reading: _Reading) -> Iterator[bytes]:
-    """Regroup chunks into blocks of about BLOCK_SIZE that no value spans, cut where the
-    reading's kind allows (chunks come as the network or a decompressor hands them out)."""
-    # Small reads (a stored zip's, the network's) are joined into blocks first, as each block
-    # costs a worker's round trip and makes a run for the merge to cut; a decompressor's output,
-    # in pieces near a block already, goes on as it is (joining those would double the blocks'
-    # size, and with it the memory of the early merges on a slow link).
-    for buffer, end in _regroup(
-        _joined(chunks, BLOCK_SIZE), lambda buffer: reading.kind.cut(buffer, reading)
-    ):
-        if end:
-            yield buffer[:end]
+class _Reading(NamedTuple):
+    """How a payload's text gives its ISINs: a kind of text (one row of the table below), the
+    CSV layout for a CSV, the --column asked for, and the source the text came from."""
+
+    kind: _Kind
+    layout: _CsvLayout | None = None
+    column: str | None = None
+    source: str = ""
 
 
-def _joined(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
-    """Chunks under half `size` joined into pieces of at least `size` bytes; a chunk of half
-    `size` or more goes on as it is, after what was pending."""
-    pending: list[bytes] = []
-    total = 0
-    for chunk in chunks:
-        if len(chunk) >= size // 2:
-            if pending:
-                yield b"".join(pending)
-                pending, total = [], 0
-            yield chunk
-            continue
-        pending.append(chunk)
-        total += len(chunk)
-        if total >= size:
-            yield b"".join(pending)
-            pending, total = [], 0
-    if pending:
-        yield b"".join(pending)
+class _Kind(NamedTuple):
+    """A kind of payload text: where a block of it may end without splitting a value, and a
+    block's ISIN-shaped values with the count of all the values it holds."""
+
+    name: str
+    cut: Callable[[bytes, _Reading], int]
+    values: Callable[[str, _Reading], tuple[list[str], int]]
 
 
 def _after_last_record(buffer: bytes, reading: _Reading) -> int:
@@ -1603,6 +1708,12 @@ def _csv_values(text: str, reading: _Reading) -> tuple[list[str], int]:
     return _csv_candidates(text, reading.layout)
 
 
+def _present(values: list[str]) -> tuple[list[str], int]:
+    """The values a regex's group matched (an unmatched one is empty: not ISIN-shaped), and how
+    many there were in all."""
+    return [value for value in values if value], len(values)
+
+
 def _xml_values(text: str, reading: _Reading) -> tuple[list[str], int]:
     """XML: the ISIN-shaped texts of the elements named --column, and how many there were.
 
@@ -1626,31 +1737,68 @@ def _json_values(text: str, reading: _Reading) -> tuple[list[str], int]:
     return _present(re.findall(_key_regex(reading.column or "", value).decode("latin-1"), text, re.DOTALL))
 
 
-def _present(values: list[str]) -> tuple[list[str], int]:
-    """The values a regex's group matched (an unmatched one is empty: not ISIN-shaped), and how
-    many there were in all."""
-    return [value for value in values if value], len(values)
-
-
 def _token_values(text: str, reading: _Reading) -> tuple[list[str], int]:
     """Any text: every ISIN-shaped token, each counted as a value."""
     tokens = _ISIN_TOKEN.findall(text)
     return tokens, len(tokens)
 
 
-class _Kind(NamedTuple):
-    """A kind of payload text: where a block of it may end without splitting a value, and a
-    block's ISIN-shaped values with the count of all the values it holds."""
-
-    name: str
-    cut: Callable[[bytes, _Reading], int]
-    values: Callable[[str, _Reading], tuple[list[str], int]]
-
-
 _CSV = _Kind("csv", _after_last_record, _csv_values)
 _XML = _Kind("xml", _before_last_tag, _xml_values)
 _JSON = _Kind("json", _before_last_member, _json_values)
 _TOKENS = _Kind("tokens", _after_last_token, _token_values)
+
+
+def _choose_reading(head: bytes, column: str | None = None) -> _Reading:
+    """How to read a payload, from its first lines and the --column asked for."""
+    layout = _find_csv_layout(head, column)
+    if layout:
+        return _Reading(_CSV, layout)
+    if not column:
+        return _Reading(_TOKENS)
+    first = head.lstrip(b" \t\r\n")[:1]
+    if first == b"<":
+        return _Reading(_XML, column=column)
+    if first in (b"{", b"["):
+        return _Reading(_JSON, column=column)
+    raise IsinToolError(
+        f"no column named {column!r} in the first {HEADER_SEARCH_LINES} lines, and the text is no XML or JSON"
+    )
+
+
+def _joined(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
+    """Chunks under half `size` joined into pieces of at least `size` bytes; a chunk of half
+    `size` or more goes on as it is, after what was pending."""
+    pending: list[bytes] = []
+    total = 0
+    for chunk in chunks:
+        if len(chunk) >= size // 2:
+            if pending:
+                yield b"".join(pending)
+                pending, total = [], 0
+            yield chunk
+            continue
+        pending.append(chunk)
+        total += len(chunk)
+        if total >= size:
+            yield b"".join(pending)
+            pending, total = [], 0
+    if pending:
+        yield b"".join(pending)
+
+
+def _blocks(chunks: Iterable[bytes], reading: _Reading) -> Iterator[bytes]:
+    """Regroup chunks into blocks of about BLOCK_SIZE that no value spans, cut where the
+    reading's kind allows (chunks come as the network or a decompressor hands them out)."""
+    # Small reads (a stored zip's, the network's) are joined into blocks first, as each block
+    # costs a worker's round trip and makes a run for the merge to cut; a decompressor's output,
+    # in pieces near a block already, goes on as it is (joining those would double the blocks'
+    # size, and with it the memory of the early merges on a slow link).
+    for buffer, end in _regroup(
+        _joined(chunks, BLOCK_SIZE), lambda buffer: reading.kind.cut(buffer, reading)
+    ):
+        if end:
+            yield buffer[:end]
 
 
 def _fixed_width_column(block: bytes, layout: _CsvLayout) -> bytes | None:
@@ -1683,7 +1831,7 @@ def _fixed_width_column(block: bytes, layout: _CsvLayout) -> bytes | None:
 
 
 class _ParsedBlock(NamedTuple):
-    """A block's valid ISINs as a sorted run (text, a line each: see _Run), and how many rows,
+    """A block's valid ISINs as a sorted run (text, a line each: see _LINE), and how many rows,
     values or ISIN-shaped tokens it had that were not valid ISINs."""
 
     run: str
@@ -1704,121 +1852,20 @@ def _parse_block(job: tuple[bytes, _Reading]) -> _ParsedBlock:
     return _ParsedBlock("\n".join(valid) + "\n" if valid else "", rows - len(valid))
 
 
-# --- ISIN validation ------------------------------------------------------------------------------
+# --- Sort -----------------------------------------------------------------------------------------
 
-# ISO 6166 shape: a two-letter prefix (a country, or XS, EU, XF...), nine alphanumerics, a check digit.
-# Parsing works on text decoded as latin-1 (a byte a character, never an error): CPython sorts
-# and searches such str faster than bytes.
-ISIN_PATTERN = r"[A-Z]{2}[A-Z0-9]{9}[0-9]"
-_ISIN_LINE = re.compile(r"(?m)^" + ISIN_PATTERN + r"$")
-# What an ISIN token must not touch on either side (the look-arounds of _ISIN_TOKEN).
-_TOKEN_BYTES = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-# The look-behind comes after the first letter, so that the regex starts with a character set,
-# which the engine skips to quickly, rather than a look-behind it would try at every position.
-_ISIN_TOKEN = re.compile(r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z][A-Z0-9]{9}[0-9](?![A-Za-z0-9])")  # ISIN_PATTERN
-
-
-def _luhn_digit(digit: int, doubled: bool) -> int:
-    """What one digit adds to a Luhn sum: itself, or its double with the two digits added."""
-    return (2 * digit - 9 if digit >= 5 else 2 * digit) if doubled else digit
-
-
-def _isin_char_sum(value: int, doubled: bool) -> int:
-    """What one ISIN character (0-9, A=10 ... Z=35) adds; a letter counts as its two digits."""
-    if value < 10:
-        return _luhn_digit(value, doubled)
-    tens, ones = divmod(value, 10)
-    return _luhn_digit(ones, doubled) + _luhn_digit(tens, not doubled)
-
-
-def _table(mapping: Callable[[int], int]) -> bytes:
-    """A bytes.translate table from a function of the byte value."""
-    return bytes(mapping(b) & 0xFF for b in range(256))
-
-
-_ALPHANUMERIC = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_CHAR_VALUE = _table(lambda b: max(_ALPHANUMERIC.find(b), 0))
-_IS_DIGIT = _table(lambda b: 48 <= b <= 57)
-_IS_LETTER = _table(lambda b: 65 <= b <= 90)
-_IS_ALPHANUMERIC = _table(lambda b: b in _ALPHANUMERIC)
-_SHAPE = (_IS_LETTER,) * 2 + (_IS_ALPHANUMERIC,) * 9 + (_IS_DIGIT,)  # ISIN_PATTERN, a position each
-# Indexed by value + 36 * doubled: what a character adds to the sum (at most 18).
-_CHAR_SUM = _table(lambda b: _isin_char_sum(b % 36, b >= 36) if b < 72 else 0)
-_SUM_OK = _table(lambda b: b % 10 == 0)
-_LINE = 13  # an ISIN and its newline: lists of them are fixed-width records, cut and read blind
-
-
-def _isin_mask(lines: bytes) -> bytes:
-    """One byte per 13-byte line (12 characters and a newline): 1 where the line is an ISIN,
-    of ISIN_PATTERN's shape and with a check digit that holds, else 0.
-
-    ISO 6166: write letters as numbers (A=10 ... Z=35), then the Luhn sum of all the digits,
-    check digit included, must end in 0. Luhn doubles every second digit from the right, so a
-    character is doubled when an odd number of digit characters stand to its right (a letter
-    adds two digits, which keeps the parity).
-
-    All lines are checked at once, a character position at a time: a column's bytes, turned
-    into numbers by `translate`, are read as one big integer with a byte per line, and adding
-    such integers adds every line's figures side by side. No figure passes 255 (12 characters
-    add at most 12 * 18), so nothing carries into a neighbour. Python's big-integer arithmetic
-    does in C what would otherwise be a loop over millions of strings.
-    """
-    count = len(lines) // _LINE
-    total = doubled = 0  # doubled: 1 in a line's byte while an odd number of digits stand to the right
-    shaped = int.from_bytes(b"\x01" * count, "big")
-    for position in reversed(range(12)):
-        chars = lines[position::_LINE]
-        shaped &= int.from_bytes(chars.translate(_SHAPE[position]), "big")
-        index = int.from_bytes(chars.translate(_CHAR_VALUE), "big") + 36 * doubled
-        total += int.from_bytes(index.to_bytes(count, "big").translate(_CHAR_SUM), "big")
-        doubled ^= int.from_bytes(chars.translate(_IS_DIGIT), "big")
-    ok = int.from_bytes(total.to_bytes(count, "big").translate(_SUM_OK), "big")
-    return (ok & shaped).to_bytes(count, "big")
-
-
-def is_valid_isin(text: str) -> bool:
-    """True when `text` is an upper-case ISIN whose check digit holds."""
-    return len(text) == 12 and text.isascii() and _isin_mask(text.encode("ascii") + b"\n") == b"\x01"
-
-
-def _valid_isins(lines: bytes) -> list[str]:
-    """The ISINs among 13-byte lines, in order."""
-    return list(itertools.compress(lines.decode("latin-1").split("\n"), _isin_mask(lines)))
-
-
-def _keep_valid(candidates: list[str]) -> list[str]:
-    """The ISIN-shaped candidates whose check digit holds, in order (_valid_isins for a list:
-    the regex's candidates need no decode and split, and most often all of them are kept)."""
-    mask = _isin_mask("\n".join([*candidates, ""]).encode("latin-1"))
-    if b"\x00" not in mask:
-        return candidates
-    return list(itertools.compress(candidates, mask))
-
-
-# --- Sort and merge -------------------------------------------------------------------------------
-
-
-class _Run:
-    """A sorted run seen as a sequence of ISINs, for bisect, without splitting it.
-
-    A run is text of 13-byte records, an ISIN and its newline each: _parse_block keeps only
-    valid ISINs, all 12 characters long, so record i starts at 13 * i.
-    """
-
-    def __init__(self, run: str) -> None:
-        self.run = run
-
-    def __len__(self) -> int:
-        return len(self.run) // _LINE
-
-    def __getitem__(self, i: int) -> str:
-        return self.run[i * _LINE : i * _LINE + 12]
+# The list is cut into this many key ranges, each merged on its own (by a worker when they run):
+# small enough to be merged in the CPU's caches, and more of them shorten the merge left after
+# the last byte (the README's Performance section has the measurements).
+KEY_RANGES = 128
 
 
 def _pivots(runs: list[str], ranges: int) -> list[str]:
     """ISINs that cut the runs into `ranges` key ranges of about equal size, from a sample of
     every run (a payload sorted already has runs that each cover a narrow range)."""
-    sample = sorted(isins[len(isins) * k // ranges] for isins in map(_Run, runs) for k in range(ranges))
+    sample = sorted(
+        isins[len(isins) * k // ranges] for isins in map(_Records.of_text, runs) for k in range(ranges)
+    )
     return sorted({sample[len(sample) * k // ranges] for k in range(1, ranges)})
 
 
@@ -1829,94 +1876,78 @@ class _Merged(NamedTuple):
     dropped: int
 
 
-class _KeyRanges(NamedTuple):
-    """Sorted runs, and where the pivots cut each: range k of a run is run[cuts[k]:cuts[k + 1]],
-    the ISINs from pivots[k-1] (included) up to pivots[k] (excluded); with `old`, the list the
-    new one replaces, whose range k each piece is compared with (see _OldList).
+def _merge_runs(runs: list[str]) -> _Merged:
+    """Worker: one sorted run of the unique ISINs of sorted runs."""
+    isins = "".join(runs).split("\n")
+    isins.pop()  # the text ends with a newline
+    isins.sort()  # timsort merges the sorted runs rather than sorting afresh
+    # Duplicates are neighbours: keep each ISIN that differs from the one before (no group
+    # objects, as itertools.groupby would make).
+    differs = itertools.chain((True,), map(operator.ne, isins[1:], isins))
+    unique = list(itertools.compress(isins, differs))
+    return _Merged("\n".join(unique) + "\n" if unique else "", len(isins) - len(unique))
 
-    bisect_left puts every ISIN equal to a pivot after the cut, in every run alike, so all the
-    copies of one ISIN, whichever runs hold them, fall in one range: merging each range on its
-    own drops every duplicate, and the ranges' texts in order are the whole list.
-    """
 
-    runs: list[str]
-    cuts: list[list[int]]
-    pivots: list[str]
-    old: _OldList | None = None
+# --- Changes --------------------------------------------------------------------------------------
+# --changes: what the new list adds to the one it replaces, and what it drops. The merge compares
+# each key range of the new list with the same range of the old one (_KeyRanges.merge, below),
+# read from the disk by bisecting its records, so no second pass and no second copy is needed.
+
+# A list as a person may write it: an ISIN a line, blanks around it and blank lines allowed.
+_ISIN_LINES = re.compile(rb"(?:[ \t]*(?:" + ISIN_PATTERN.encode() + rb")?[ \t]*\r?\n)*")
+_RECORDS = re.compile(rb"(?:" + ISIN_PATTERN.encode() + rb"\n)*")  # as fetch writes a list
+INSPECT_RECORDS = 80_000  # records read at a time when a fetch looks at the list it replaces
+
+
+def _rising(last: bytes, records: bytes) -> bool:
+    """Whether 13-byte records each come after the one before, the first after `last`."""
+    isins = [last, *records.split(b"\n")[:-1]]  # the text ends with a newline: its last piece is b""
+    return all(map(operator.lt, isins, isins[1:]))
+
+
+class _OldList(NamedTuple):
+    """The file a fetch replaces, as one pass over it found it."""
+
+    path: str
+    lines: int
+    isins: bool  # one ISIN a line (blanks allowed): a list, written by fetch or by hand
+    records: bool  # sorted unique 13-byte records, as fetch writes a list: it can be bisected
 
     @classmethod
-    def of(cls, runs: list[str], pivots: list[str], old: _OldList | None = None) -> _KeyRanges:
-        cuts = [
-            [0, *(_LINE * bisect.bisect_left(_Run(run), pivot) for pivot in pivots), len(run)] for run in runs
-        ]
-        return cls(runs, cuts, pivots, old)
-
-    def __len__(self) -> int:
-        return len(self.pivots) + 1  # with no runs, one empty range (the old list's changes in it)
-
-    def merge(self, k: int) -> _ListPiece:
-        """Range k of every run, merged into the list's piece k (and its changes)."""
-        run, dropped = _merge_runs(
-            [run[cuts[k] : cuts[k + 1]] for run, cuts in zip(self.runs, self.cuts, strict=True)]
-        )
-        text = run.encode("ascii")
-        if self.old is None:
-            return _ListPiece(text, dropped)
-        low = self.pivots[k - 1] if k else None
-        high = self.pivots[k] if k < len(self.pivots) else None
-        return _ListPiece(text, dropped, *_changes(self.old.between(low, high), text))
-
-
-class _ListPiece(NamedTuple):
-    """A key range of the list, as written, how many duplicates were dropped to make it, and
-    what changed in that range since the old list."""
-
-    text: bytes
-    dropped: int
-    changes: bytes = b""  # `+ISIN` and `-ISIN` lines, sorted by ISIN
-    added: int = 0
-    removed: int = 0
-
-
-class _OldList:
-    """The list a fetch replaces, read a key range at a time from the disk: fetch writes it as
-    sorted 13-byte records (see _Run), so a range's ends are found by bisecting the file, and
-    no copy of it is held in memory. A file of another shape (edited by hand) counts as empty."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    @staticmethod
-    def readable(path: str, lines: int) -> bool:
-        """Whether `path`, of `lines` lines, holds a list as fetch writes it: 13 bytes a line."""
+    def inspect(cls, path: str) -> _OldList | None:
+        """Read the file at `path` once; None when there is none."""
+        lines, isins, records = 0, True, True
+        last = b""  # the last record so far: records must rise from one piece to the next too
+        carry = b""  # a line that goes on in the next chunk
         try:
-            return os.path.getsize(path) == lines * _LINE
+            with open(path, "rb") as f:
+                for chunk in _read_chunks(f, _LINE * INSPECT_RECORDS):
+                    text = carry + chunk
+                    end = text.rfind(b"\n") + 1
+                    piece, carry = text[:end], text[end:]
+                    lines += piece.count(b"\n")
+                    isins = isins and bool(_ISIN_LINES.fullmatch(piece))
+                    records = records and isins and bool(_RECORDS.fullmatch(piece)) and _rising(last, piece)
+                    last = piece[-_LINE:-1] or last
         except FileNotFoundError:
-            return False
+            return None
+        if carry:  # a last line without its newline: no record
+            lines += 1
+            isins = isins and bool(_ISIN_LINES.fullmatch(carry + b"\n"))
+            records = False
+        return cls(path, lines, isins, records)
 
     def between(self, low: str | None, high: str | None) -> bytes:
         """The records from `low` (included) up to `high` (excluded); None: the list's end."""
         with open(self.path, "rb") as f:
-            records = _FileRecords(f)
+            records = _Records.of_file(f)
             start = bisect.bisect_left(records, low) if low is not None else 0
             end = bisect.bisect_left(records, high) if high is not None else len(records)
             f.seek(start * _LINE)
             return f.read(max(end - start, 0) * _LINE)
 
 
-class _FileRecords:
-    """A file of 13-byte records seen as a sequence of ISINs, for bisect."""
-
-    def __init__(self, f: BinaryIO) -> None:
-        self._f = f
-        self._count = os.fstat(f.fileno()).st_size // _LINE
-
-    def __len__(self) -> int:
-        return self._count
-
-    def __getitem__(self, i: int) -> str:
-        self._f.seek(i * _LINE)
-        return self._f.read(12).decode("latin-1")
+_NO_OLD_LIST = _OldList(os.devnull, 0, True, True)  # every ISIN of the new list is added
 
 
 def _changes(old: bytes, new: bytes) -> tuple[bytes, int, int]:
@@ -1930,34 +1961,36 @@ def _changes(old: bytes, new: bytes) -> tuple[bytes, int, int]:
     return b"".join(sign + isin + b"\n" for isin, sign in lines), len(added), len(removed)
 
 
-# In a merge worker only: the key ranges its pool's initializer handed it. The pool is forked
-# after the runs exist, and fork hands the initializer's arguments over in memory shared with
-# this process: only a range's number goes down a pipe, where the runs themselves would be
-# pickled both ways.
-_worker_ranges = _KeyRanges([], [], [])
+# --- The parse pipeline ---------------------------------------------------------------------------
+# Texts in, one list out: blocks parsed into sorted runs (by a worker process per core once the
+# text is big enough), the runs cut into key ranges, each range merged (and compared with the old
+# list for --changes), the ranges written in order.
+
+# Blocks parsed in this process before the rest go to a process per core: below that much text,
+# starting them costs more than it saves. Decided on the text, not on the download's size: a
+# zip of XML inflates thirty-fold.
+PARALLEL_MIN_BLOCKS = 4
+# While the payload arrives more slowly than the workers parse it, they also merge each
+# COMBINE_RUNS runs into one, in time the link leaves idle, so that the merge after the last byte
+# has that many times fewer runs (a small batch keeps the workers' memory low). "More slowly":
+# this process waited for the payload, off the CPU, for IDLE_SHARE of the time or more. On a
+# fast link or from a disk the workers are busy parsing, and merging early there costs time.
+COMBINE_RUNS = 16
+IDLE_SHARE = 0.5
 
 
-def _receive_ranges(ranges: _KeyRanges) -> None:
-    """A merge worker's initializer."""
-    global _worker_ranges
-    _worker_ranges = ranges
+class ListCounts(NamedTuple):
+    """What parsing found: the ISINs in the list (sorted and unique), what was left out, how
+    many texts (files of a zip, parts of a set) the list was read from, and the sources whose
+    texts held no valid ISIN."""
 
-
-def _merge_key_range(k: int) -> _ListPiece:
-    """Worker: range k of the ranges this worker received."""
-    return _worker_ranges.merge(k)
-
-
-def _merge_runs(runs: list[str]) -> _Merged:
-    """Worker: one sorted run of the unique ISINs of sorted runs."""
-    isins = "".join(runs).split("\n")
-    isins.pop()  # the text ends with a newline
-    isins.sort()  # timsort merges the sorted runs rather than sorting afresh
-    # Duplicates are neighbours: keep each ISIN that differs from the one before (no group
-    # objects, as itertools.groupby would make).
-    differs = itertools.chain((True,), map(operator.ne, isins[1:], isins))
-    unique = list(itertools.compress(isins, differs))
-    return _Merged("\n".join(unique) + "\n" if unique else "", len(isins) - len(unique))
+    count: int
+    invalid: int
+    duplicates: int
+    files: int = 1
+    empty: tuple[str, ...] = ()
+    added: int = 0  # with an old list: ISINs that are new in this one
+    removed: int = 0  # and those that are gone
 
 
 class _Arrival:
@@ -1998,6 +2031,21 @@ class _Runs(NamedTuple):
     valid: dict[str, int]  # valid ISINs (duplicates included) by source
 
 
+def _text_jobs(
+    texts: Iterable[tuple[str, Iterable[bytes]]], column: str | None, readings: list[_Reading]
+) -> Iterator[tuple[bytes, _Reading]]:
+    """Each text's blocks with the reading its own first lines call for, added to `readings`."""
+    for source, text in texts:
+        chunks = iter(text)
+        first = _head(chunks).removeprefix(UTF8_BOM)
+        reading = _choose_reading(first, column)._replace(source=source)
+        if reading.layout:
+            first = first[reading.layout.data_start :]
+        readings.append(reading)
+        for block in _blocks(itertools.chain([first], chunks), reading):
+            yield block, reading
+
+
 def _sorted_runs(jobs: Iterator[tuple[bytes, _Reading]], workers: int, arrival: _Arrival) -> _Runs:
     """Parse blocks as they come into sorted runs of valid ISINs, in worker processes once they
     pass PARALLEL_MIN_BLOCKS. While the payload's `arrival` leaves the workers idle, they also
@@ -2034,19 +2082,72 @@ def _sorted_runs(jobs: Iterator[tuple[bytes, _Reading]], workers: int, arrival: 
         return _Runs(runs + fresh, invalid, duplicates, pool.started, valid)
 
 
-def _text_jobs(
-    texts: Iterable[tuple[str, Iterable[bytes]]], column: str | None, readings: list[_Reading]
-) -> Iterator[tuple[bytes, _Reading]]:
-    """Each text's blocks with the reading its own first lines call for, added to `readings`."""
-    for source, text in texts:
-        chunks = iter(text)
-        first = _head(chunks).removeprefix(b"\xef\xbb\xbf")
-        reading = _choose_reading(first, column)._replace(source=source)
-        if reading.layout:
-            first = first[reading.layout.data_start :]
-        readings.append(reading)
-        for block in _blocks(itertools.chain([first], chunks), reading):
-            yield block, reading
+class _ListPiece(NamedTuple):
+    """A key range of the list, as written, how many duplicates were dropped to make it, and
+    what changed in that range since the old list."""
+
+    text: bytes
+    dropped: int
+    changes: bytes = b""  # `+ISIN` and `-ISIN` lines, sorted by ISIN
+    added: int = 0
+    removed: int = 0
+
+
+class _KeyRanges(NamedTuple):
+    """Sorted runs, and where the pivots cut each: range k of a run is run[cuts[k]:cuts[k + 1]],
+    the ISINs from pivots[k-1] (included) up to pivots[k] (excluded); with `old`, the list the
+    new one replaces, whose range k each piece is compared with (see _OldList).
+
+    bisect_left puts every ISIN equal to a pivot after the cut, in every run alike, so all the
+    copies of one ISIN, whichever runs hold them, fall in one range: merging each range on its
+    own drops every duplicate, and the ranges' texts in order are the whole list.
+    """
+
+    runs: list[str]
+    cuts: list[list[int]]
+    pivots: list[str]
+    old: _OldList | None = None
+
+    @classmethod
+    def of(cls, runs: list[str], pivots: list[str], old: _OldList | None = None) -> _KeyRanges:
+        cuts = [
+            [0, *(_LINE * bisect.bisect_left(_Records.of_text(run), pivot) for pivot in pivots), len(run)]
+            for run in runs
+        ]
+        return cls(runs, cuts, pivots, old)
+
+    def __len__(self) -> int:
+        return len(self.pivots) + 1  # with no runs, one empty range (the old list's changes in it)
+
+    def merge(self, k: int) -> _ListPiece:
+        """Range k of every run, merged into the list's piece k (and its changes)."""
+        run, dropped = _merge_runs(
+            [run[cuts[k] : cuts[k + 1]] for run, cuts in zip(self.runs, self.cuts, strict=True)]
+        )
+        text = run.encode("ascii")
+        if self.old is None:
+            return _ListPiece(text, dropped)
+        low = self.pivots[k - 1] if k else None
+        high = self.pivots[k] if k < len(self.pivots) else None
+        return _ListPiece(text, dropped, *_changes(self.old.between(low, high), text))
+
+
+# Only ever set in a merge worker, by its pool's initializer: the key ranges it merges. The pool
+# is forked after the runs exist, and fork hands the initializer's arguments over in memory
+# shared with this process, so only a range's number goes down a pipe where the runs themselves
+# would be pickled both ways. The calling process never sets it (it merges through the object).
+_worker_ranges = _KeyRanges([], [], [])
+
+
+def _receive_ranges(ranges: _KeyRanges) -> None:
+    """A merge worker's initializer."""
+    global _worker_ranges
+    _worker_ranges = ranges
+
+
+def _merge_key_range(k: int) -> _ListPiece:
+    """Worker: range k of the ranges this worker received."""
+    return _worker_ranges.merge(k)
 
 
 def parse_texts(
@@ -2073,12 +2174,13 @@ def parse_texts(
     sample of them); each range's pieces are merged into unique ISINs; the ranges' texts, in
     order, are the list, and each goes to `write` as soon as it and those before it are done.
     `arrival` times the payload's chunks, so that the workers merge early while they wait.
-    With `changes`, each range is also compared with the same range of the list `old` (a file
-    as this writes it, or None for none) and the differences go to `changes`, in order.
+    With `changes`, each range is also compared with the same range of the list `old` and the
+    differences go to `changes`, in order. `old` must be a list as fetch writes it (sorted
+    13-byte records: _OldList.records) or None for none.
     """
     readings: list[_Reading] = []
     runs = _sorted_runs(_text_jobs(texts, column, readings), workers, arrival or _Arrival())
-    old_list = _OldList(old or os.devnull) if changes else None
+    old_list = (_OldList(old, 0, True, True) if old else _NO_OLD_LIST) if changes else None
     ranges = _KeyRanges.of(runs.runs, _pivots(runs.runs, KEY_RANGES) if runs.runs else [], old_list)
     count, duplicates, added, removed = 0, runs.duplicates, 0, 0
     with contextlib.ExitStack() as stack:
@@ -2116,45 +2218,46 @@ KEPT_MODE_BITS = 0o755  # of a replaced file's mode: never group- or world-writa
 SYNC_BYTES = 16 * 1024 * 1024  # a long list goes to disk in steps this big as it is written
 
 
-@contextlib.contextmanager
-def atomic_file(path: str) -> Iterator[BinaryIO]:
-    """A file to write in place of `path`: it replaces `path` when the block ends, and is removed
-    if the block raises, leaving `path` untouched. Readers see the old file or the new, never a mix.
+def _temporary_pattern(path: str) -> re.Pattern[str]:
+    """The names of atomic_file's temporary files for `path`, and only those: `.NAME.` then eight
+    random characters then `.tmp`, hidden beside the file (0.1.0's, from tempfile, too). Exact,
+    so that the leftovers of `isins.txt` never match a temporary of `isins.txt.gleif`."""
+    return re.compile(re.escape(f".{os.path.basename(path)}.") + r"[a-z0-9_]{8}\.tmp")
 
-    A temporary file in the same folder (made with O_EXCL and O_NOFOLLOW, mode 0600), fsynced and
-    renamed over `path`. An existing file keeps its mode less group and world write, and its owner
-    and group as far as this user may give them; a new one gets 0644 less the umask.
-    """
-    import tempfile
 
-    directory, prefix = _temporary_names(path)
-    fd, temporary = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            yield out
-            out.flush()
-            os.fsync(out.fileno())
+def _unwritable(directory: str, exc: OSError) -> str:
+    """Why no file can be made in `directory`, naming the folder (not the file that failed)."""
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"cannot write in {directory}: it is not writable by this user"
+    if exc.errno == errno.EROFS:
+        return f"cannot write in {directory}: it is on a read-only file system"
+    return f"cannot write in {directory}: {exc.strerror or exc}"
+
+
+def _create_temporary(path: str, mode: int) -> tuple[int, str]:
+    """A new, empty temporary file beside `path`, open for writing: created exclusively and
+    without following a link, with `mode` less the umask (the kernel applies it)."""
+    import secrets
+
+    directory = os.path.dirname(os.path.abspath(path))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    while True:
+        temporary = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
         try:
-            replaced = os.lstat(path)
-        except FileNotFoundError:
-            replaced = None
-        if replaced and stat.S_ISREG(replaced.st_mode):
-            _take_owner(temporary, replaced)
-            os.chmod(temporary, replaced.st_mode & KEPT_MODE_BITS)  # after chown, which clears set-id bits
-        else:
-            os.chmod(temporary, NEW_FILE_MODE & ~_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    _fsync_directory(directory)
+            return os.open(temporary, flags, mode), temporary
+        except FileExistsError:
+            continue  # one name in four billion: try another
+        except OSError as exc:
+            raise IsinToolError(_unwritable(directory, exc)) from None
 
 
-def _temporary_names(path: str) -> tuple[str, str]:
-    """The folder of atomic_file's temporary files for `path`, and the start of their names
-    (hidden, and ending in .tmp), which _remove_leftovers looks for."""
-    return os.path.dirname(os.path.abspath(path)), f".{os.path.basename(path)}."
+def _regular_file(path: str) -> os.stat_result | None:
+    """The status of `path` when it is a regular file (a link is not followed); else None."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return info if stat.S_ISREG(info.st_mode) else None
 
 
 def _take_owner(path: str, replaced: os.stat_result) -> None:
@@ -2168,20 +2271,6 @@ def _take_owner(path: str, replaced: os.stat_result) -> None:
             continue
 
 
-def write_atomically(path: str, pieces: Iterable[bytes]) -> None:
-    """Replace `path` with `pieces`, as atomic_file does."""
-    with atomic_file(path) as out:
-        for piece in pieces:
-            out.write(piece)
-
-
-def _umask() -> int:
-    """The process's umask (reading it means setting it, so set it straight back)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def _fsync_directory(directory: str) -> None:
     """Make a rename in `directory` survive a crash."""
     fd = os.open(directory, os.O_RDONLY)
@@ -2191,52 +2280,48 @@ def _fsync_directory(directory: str) -> None:
         os.close(fd)
 
 
-# --- Fetch ----------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def atomic_file(path: str) -> Iterator[BinaryIO]:
+    """A file to write in place of `path`: it replaces `path` when the block ends, and is removed
+    if the block raises, leaving `path` untouched. Readers see the old file or the new, never a mix.
 
-EXIT_LOCKED = 75  # EX_TEMPFAIL: another fetch is writing this output; cron will try again
-LOCK_POLL_SECONDS = 0.2  # how often `--wait` tries the lock again
+    A temporary file in the same folder (see _create_temporary), fsynced and renamed over `path`.
+    An existing file keeps its mode less group and world write, and its owner and group as far
+    as this user may give them; a new one gets 0644 less the umask. The temporary of an existing
+    file is made 0600, as that file may be private until its own mode is copied.
+    """
+    replaced = _regular_file(path)
+    fd, temporary = _create_temporary(path, 0o600 if replaced else NEW_FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        replaced = _regular_file(path) or replaced  # as it is now, should it have changed
+        if replaced:
+            _take_owner(temporary, replaced)
+            os.chmod(temporary, replaced.st_mode & KEPT_MODE_BITS)  # after chown, which clears set-id bits
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    _fsync_directory(os.path.dirname(temporary))
 
 
-class LockedError(IsinToolError):
-    """Another fetch holds the lock for this output."""
+def write_atomically(path: str, pieces: Iterable[bytes]) -> None:
+    """Replace `path` with `pieces`, as atomic_file does."""
+    with atomic_file(path) as out:
+        for piece in pieces:
+            out.write(piece)
 
 
-class FetchOptions(NamedTuple):
-    """How a fetch downloads and what it accepts: fetch's options, with the same defaults."""
-
-    column: str | None = None
-    timeout: float = DEFAULT_TIMEOUT
-    max_time: float = DEFAULT_MAX_TIME
-    retries: int = DEFAULT_RETRIES
-    max_bytes: int = DEFAULT_MAX_BYTES
-    allow_shrink: bool = False
-    wait: bool = False
-    progress: Callable[[int, int | None], None] | None = None
-    firds: str | None = None  # a FIRDS register: its newest complete FULINS set, not the URLs
-    changes: str | None = None  # a file for the night's changes, `+ISIN` and `-ISIN` lines
-
-
-_DEFAULT_OPTIONS = FetchOptions()
-
-
-class FetchResult(NamedTuple):
-    """What a fetch did."""
-
-    path: str
-    written: bool  # False: nothing had changed (every part said 304, or the same set was listed)
-    count: int
-    invalid: int = 0
-    duplicates: int = 0
-    downloaded: int = 0
-    seconds: float = 0.0
-    files: int = 0  # the texts read: files of a zip, parts
-    pieces: tuple[bytes, ...] = ()  # for `-o -`: the list, to be written once whole
-    added: int = 0  # with changes: ISINs new since the last list
-    removed: int = 0  # and those gone from it
-    notes: tuple[str, ...] = ()  # what the user should know of a run that succeeded
-
+# --- Fetch state: links, the lock, the sidecar ----------------------------------------------------
+# What a fetch keeps beside OUTPUT: OUTPUT.lock, held for the whole run, and OUTPUT.json, what the
+# last fetch read (for the conditional GET and an unchanged FIRDS set) and wrote.
 
 MAX_LINKS = 40  # symbolic links followed in one path before it counts as a loop, as Linux does
+LOCK_POLL_SECONDS = 0.2  # how often `--wait` tries the lock again
 
 
 def _follow_links(path: str) -> str:
@@ -2281,6 +2366,32 @@ def _follow_links(path: str) -> str:
     return resolved
 
 
+class _Target(NamedTuple):
+    """The files a fetch into a file writes, each link on the way resolved (see _follow_links)."""
+
+    output: str  # as the user gave it, for messages
+    path: str  # the list
+    sidecar: str  # OUTPUT.json
+    changes: str | None  # --changes
+
+
+def _target(output: str, changes: str | None) -> _Target:
+    """Where a fetch into `output` writes; refuses a folder that is missing."""
+    path = _follow_links(output)
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise IsinToolError(f"no folder {folder} for {output}: make it, writable by this user")
+    return _Target(output, path, _follow_links(path + ".json"), _follow_links(changes) if changes else None)
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
 @contextlib.contextmanager
 def _output_lock(path: str, wait: _Deadline | None = None) -> Iterator[None]:
     """Hold an exclusive lock on `PATH.lock` so that two fetches never write `path` at once.
@@ -2302,7 +2413,7 @@ def _output_lock(path: str, wait: _Deadline | None = None) -> Iterator[None]:
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.EISDIR):
             raise IsinToolError(f"refusing the lock {lock}: it is not a regular file") from None
-        raise
+        raise IsinToolError(_unwritable(os.path.dirname(lock), exc)) from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise IsinToolError(f"refusing the lock {lock}: it is not a regular file")
@@ -2311,7 +2422,8 @@ def _output_lock(path: str, wait: _Deadline | None = None) -> Iterator[None]:
                 raise LockedError(f"another fetch is writing {path} (its lock: {lock})")
             if not wait.remaining():
                 raise LockedError(
-                    f"another fetch was still writing {path} after {wait.seconds:g} s (--max-time)"
+                    f"another fetch was still writing {path} after {_plural(wait.seconds, 'second')} "
+                    "(--max-time)"
                 )
             time.sleep(min(LOCK_POLL_SECONDS, wait.remaining()))
         yield
@@ -2319,16 +2431,15 @@ def _output_lock(path: str, wait: _Deadline | None = None) -> Iterator[None]:
         os.close(fd)
 
 
-def _try_lock(fd: int) -> bool:
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
-
-
-def _sidecar_path(path: str) -> str:
-    return path + ".json"
+def _remove_leftovers(target: _Target) -> None:
+    """Delete the temporary files that a killed fetch of `target` left; call with the lock held,
+    which guards every file of the target."""
+    for path in filter(None, (target.path, target.sidecar, target.changes)):
+        directory, leftover = os.path.dirname(path), _temporary_pattern(path)
+        for name in os.listdir(directory):
+            if leftover.fullmatch(name):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(directory, name))
 
 
 def _url_digest(url: str) -> str:
@@ -2338,258 +2449,181 @@ def _url_digest(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()
 
 
-def _recorded_parts(sidecar: str) -> list[dict[str, Any]]:
-    """The parts the last fetch recorded in OUTPUT.json (0.1.0's single record is one part)."""
-    try:
-        with open(sidecar, "rb") as f:
-            record = json.load(f)
-    except (OSError, ValueError):
-        return []
-    parts = record.get("parts", [record]) if isinstance(record, dict) else []
-    return [part for part in parts if isinstance(part, dict)]
+def _text_or_none(record: dict[str, Any], name: str) -> str | None:
+    """A string field of a JSON record; None when it is missing or not a string."""
+    value = record.get(name)
+    return value if isinstance(value, str) else None
 
 
-def _same_published_set(parts: list[_Part], recorded: list[dict[str, Any]]) -> bool:
+class _PartRecord(NamedTuple):
+    """One part as the sidecar records it: what to send back for a conditional GET, and how to
+    know a register's file again."""
+
+    url: str  # redacted, for people; url_sha256 tells sources apart, secrets and all
+    url_sha256: str
+    etag: str | None = None
+    last_modified: str | None = None
+    name: str | None = None  # a register's file name and published MD5, where it gives them
+    md5: str | None = None
+
+    @classmethod
+    def of(cls, record: dict[str, Any]) -> _PartRecord:
+        fields = {name: _text_or_none(record, name) for name in cls._fields}
+        return cls(**{**fields, "url": fields["url"] or "", "url_sha256": fields["url_sha256"] or ""})
+
+
+class _Sidecar(NamedTuple):
+    """OUTPUT.json: what the last fetch read and wrote. For example:
+
+        {"parts": [{"url": "https://***@data.example.com/isins.zip?key=***",
+                    "url_sha256": "9f2c...", "etag": "\\"v1\\"", "last_modified": null}],
+         "count": 7764257, "invalid": 80031, "duplicates": 155712, "files": 1,
+         "sha256": "3b1f...", "fetched_at": "2026-11-28T04:50:00Z"}
+
+    A part's `name` and `md5` are there where a register gave them, and `firds` (the register,
+    redacted, and the set's date) for --firds. 0.1.0 wrote one part's fields at the top level,
+    without `parts`: read as that one part. A file that is missing or not JSON reads as None.
+    """
+
+    parts: tuple[_PartRecord, ...]
+    count: int = 0
+    invalid: int = 0
+    duplicates: int = 0
+    files: int = 0
+    sha256: str | None = None
+    fetched_at: str | None = None
+    firds: dict[str, str] | None = None
+
+    @classmethod
+    def read(cls, path: str) -> _Sidecar | None:
+        try:
+            with open(path, "rb") as f:
+                record = json.load(f)
+        except (OSError, ValueError):
+            return None
+        if not isinstance(record, dict):
+            return None
+        parts = record.get("parts", [record])
+        parts = (
+            tuple(_PartRecord.of(part) for part in parts if isinstance(part, dict))
+            if isinstance(parts, list)
+            else ()
+        )
+        counts = {
+            name: record[name]
+            for name in ("count", "invalid", "duplicates", "files")
+            if isinstance(record.get(name), int)
+        }
+        return cls(
+            parts,
+            **counts,
+            sha256=_text_or_none(record, "sha256"),
+            fetched_at=_text_or_none(record, "fetched_at"),
+        )
+
+    def to_json(self) -> bytes:
+        record = self._asdict()
+        record["parts"] = [
+            {name: value for name, value in part._asdict().items() if name not in ("name", "md5") or value}
+            for part in self.parts
+        ]
+        if self.firds is None:
+            del record["firds"]
+        return json.dumps(record, indent=2).encode() + b"\n"
+
+
+def _same_published_set(parts: list[_Part], previous: _Sidecar) -> bool:
     """Whether the parts are the files the last fetch read, by name and published checksum:
     then nothing need be downloaded to know that the list has not changed."""
     if not parts or not all(part.md5 for part in parts):
         return False
     return [(part.name, (part.md5 or "").lower()) for part in parts] == [
-        (record.get("name"), record.get("md5")) for record in recorded
+        (record.name, record.md5) for record in previous.parts
     ]
 
 
-def _validators(parts: list[_Part], recorded: list[dict[str, Any]]) -> list[dict[str, str | None]]:
+def _validators(parts: list[_Part], previous: _Sidecar | None) -> list[dict[str, str | None]]:
     """The ETag and Last-Modified the last fetch recorded for each part, when it fetched exactly
     these URLs in this order; else none for any (a part added or dropped changes the list even
     if no part has changed)."""
-    if [record.get("url_sha256") for record in recorded] != [_url_digest(part.url) for part in parts]:
+    recorded = previous.parts if previous else ()
+    if [record.url_sha256 for record in recorded] != [_url_digest(part.url) for part in parts]:
         return [{"etag": None, "last_modified": None} for _ in parts]
-    values = [(record.get("etag"), record.get("last_modified")) for record in recorded]
-    return [
-        {
-            "etag": etag if isinstance(etag, str) else None,
-            "last_modified": modified if isinstance(modified, str) else None,
-        }
-        for etag, modified in values
-    ]
+    return [{"etag": record.etag, "last_modified": record.last_modified} for record in recorded]
 
 
-def _count_lines(path: str) -> int:
-    """Lines in a file; 0 when there is no file."""
-    try:
-        with open(path, "rb") as f:
-            return sum(chunk.count(b"\n") for chunk in _read_chunks(f))
-    except FileNotFoundError:
-        return 0
+# --- Fetch ----------------------------------------------------------------------------------------
+# fetch_list, in the order of its steps: check the options, find the target and lock it, plan
+# the parts (a FIRDS set is looked up), look at the list it replaces, ask each part (each
+# conditionally), parse them into the list and its changes, write the list, then the sidecar.
 
 
-def _remove_leftovers(path: str) -> None:
-    """Delete temporary files that a killed fetch of `path` left; call with the lock held."""
-    directory, prefix = _temporary_names(path)
-    for name in os.listdir(directory):
-        if name.startswith(prefix) and name.endswith(".tmp"):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(os.path.join(directory, name))
+class FetchOptions(NamedTuple):
+    """How a fetch downloads and what it accepts: fetch's options, with the same defaults."""
+
+    column: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    max_time: float = DEFAULT_MAX_TIME
+    retries: int = DEFAULT_RETRIES
+    max_bytes: int = DEFAULT_MAX_BYTES
+    allow_shrink: bool = False
+    wait: bool = False
+    progress: Callable[[int, int | None], None] | None = None
+    firds: str | None = None  # a FIRDS register: its newest complete FULINS set, not the URLs
+    changes: str | None = None  # a file for the night's changes, `+ISIN` and `-ISIN` lines
 
 
-def _read_parts(
-    transfers: list[_Transfer],
-    write: Callable[[bytes], object],
-    options: FetchOptions,
-    old: str | None = None,
-    changes: Callable[[bytes], object] | None = None,
-) -> ListCounts:
-    """Parse every part's payload as it arrives into one list, handed to `write` (and its
-    changes since `old` to `changes`); refuse a part with no valid ISIN. Raises _StartOver when a
-    source starts its payload over (see _until_whole)."""
-    arrival = _Arrival()
-
-    def texts() -> Iterator[tuple[str, Iterable[bytes]]]:
-        for transfer in transfers:
-            for text in _decompressed_texts(arrival.timed(transfer.chunks()), options.max_bytes):
-                yield transfer.name, text
-
-    counts = parse_texts(texts(), write, options.column, _available_cores(), arrival, old, changes)
-    if counts.empty:
-        raise IsinToolError(f"no valid ISIN in what {counts.empty[0]} sent ({counts.invalid} invalid)")
-    return counts
+_DEFAULT_OPTIONS = FetchOptions()
 
 
-def _get_json(url: str, **settings: Any) -> Any:
-    """A JSON document (a register's answer), downloaded whole with fetch's retries and limits."""
-    with _Transfer(url, **settings) as transfer:
-        transfer.start()
+class FetchResult(NamedTuple):
+    """What a fetch did."""
 
-        def whole() -> bytes:
-            texts = _decompressed_texts(transfer.chunks(), transfer.max_bytes)
-            return b"".join(b"".join(text) for text in texts)
-
-        body = _until_whole(whole)
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise IsinToolError(f"{transfer.shown} answered no JSON") from None
-
-
-def _until_whole(attempt: Callable[[], T]) -> T:
-    """attempt(), once more each time a source starts its payload over; an attempt must leave
-    nothing behind when it raises (atomic_file does not)."""
-    while True:
-        try:
-            return attempt()
-        except _StartOver:
-            continue
+    path: str
+    written: bool  # False: nothing had changed (every part said 304, or the same set was listed)
+    count: int
+    invalid: int = 0
+    duplicates: int = 0
+    downloaded: int = 0
+    seconds: float = 0.0
+    files: int = 0  # the texts read: files of a zip, parts
+    pieces: tuple[bytes, ...] = ()  # for `-o -`: the list, to be written once whole
+    added: int = 0  # with changes: ISINs new since the last list
+    removed: int = 0  # and those gone from it
+    notes: tuple[str, ...] = ()  # what the user should know of a run that succeeded
 
 
-def fetch_list(urls: Sequence[str], output: str, options: FetchOptions = _DEFAULT_OPTIONS) -> FetchResult:
-    """Download the list from `urls`, the parts of one list (or, with `options.firds`, the
-    newest complete FULINS set that FIRDS register lists), and replace `output` with it,
-    keeping the old list on failure; with `output` "-", the list is in the result's `pieces`
-    (no lock, sidecar, changes or shrink check, as there is no file).
+def _check_options(urls: Sequence[str], output: str, options: FetchOptions) -> None:
+    """Refuse options that cannot go together, before anything is asked for."""
+    if not urls and not options.firds:
+        raise OptionError("no URL to fetch")
+    if options.firds and options.column:
+        raise OptionError("--firds reads each file's <Id> elements: no --column with it")
+    if options.changes and output == "-":
+        raise OptionError("--changes needs an output file, not - (standard output)")
 
-    All or nothing: every part must download, match its published checksum if it has one,
-    check out and hold a valid ISIN. Holds the output's lock throughout. Done at once when
-    every part is the file the last fetch read (the same name and published checksum), else
-    asks each part only if it changed since its recorded ETag / Last-Modified, and is done when
-    none has. Refuses a list under half the size of the current one unless `allow_shrink`.
-    Records each part and the list's sha256 in OUTPUT.json; with `options.changes`, replaces
-    that file with the differences from the old list (empty when nothing changed). An `output`
-    that is a symbolic link stays one: the file it points to is replaced (see _follow_links).
-    The whole run keeps to `max_time` (see _hard_deadline), and no message shows the secrets of
-    a URL.
-    """
-    import hashlib
 
-    started = time.monotonic()
-    deadline = _Deadline(options.max_time)
-    to_file = output != "-"
-    sources = [options.firds] if options.firds else list(urls)
-    if not sources:
-        raise IsinToolError("no URL to fetch")
-    if options.changes and not to_file:
-        raise IsinToolError("--changes needs an output file, not -")
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(_secrets_hidden(*sources))
-        if to_file:
-            path = _follow_links(output)
-            if not os.path.isdir(os.path.dirname(path)):
-                raise IsinToolError(
-                    f"no folder {os.path.dirname(path)} for {output}: make it, writable by this user"
-                )
-            sidecar_path = _follow_links(_sidecar_path(path))
-            changes_path = _follow_links(options.changes) if options.changes else None
-            # --wait keeps to the deadline itself, and says so with its own exit code.
-            stack.enter_context(_output_lock(path, deadline if options.wait else None))
-        stack.enter_context(_hard_deadline(deadline))
-        settings = dict(
-            deadline=deadline, timeout=options.timeout, retries=options.retries, max_bytes=options.max_bytes
+class _Plan(NamedTuple):
+    """The parts a fetch asks for, how to read them, and what the user should know of them."""
+
+    parts: list[_Part]
+    column: str | None
+    notes: list[str]
+    firds_date: str | None = None  # the FULINS set's date, for --firds
+
+
+def _plan(urls: Sequence[str], options: FetchOptions, get_json: Callable[[str], Any]) -> _Plan:
+    """The parts of the list: the URLs, or the newest complete FULINS set the register lists."""
+    if not options.firds:
+        return _Plan([_Part(url) for url in urls], options.column, [])
+    chosen = _firds_set(options.firds, get_json)
+    notes = []
+    if chosen.missing:
+        notes.append(
+            f"a newer FULINS set is not complete yet (missing {', '.join(chosen.missing)}); "
+            f"read the set of {chosen.date}"
         )
-        notes: list[str] = []
-        if options.firds:
-            chosen = _firds_set(options.firds, lambda url: _get_json(url, **settings))
-            parts, options = chosen.parts, options._replace(column=FIRDS_COLUMN)
-            if chosen.missing:
-                notes.append(
-                    f"a newer FULINS set is not complete yet (missing {', '.join(chosen.missing)}); "
-                    f"read the set of {chosen.date}"
-                )
-        else:
-            parts = [_Part(url) for url in urls]
-        if to_file:
-            _remove_leftovers(path)
-            if changes_path:
-                _remove_leftovers(changes_path)
-        recorded = _recorded_parts(sidecar_path) if to_file and os.path.exists(path) else []
-        current = _count_lines(path) if to_file else 0
-
-        def unchanged() -> FetchResult:
-            if changes_path:
-                write_atomically(changes_path, [])
-            return FetchResult(output, False, current, seconds=time.monotonic() - started, notes=tuple(notes))
-
-        if to_file and _same_published_set(parts, recorded):
-            return unchanged()
-        transfers: list[_Transfer] = []
-        for part, validators in zip(parts, _validators(parts, recorded), strict=True):
-            progress = _summed_progress(options.progress, transfers) if options.progress else None
-            transfer = _Transfer(
-                part.url, progress=progress, md5=part.md5, name=part.name, **validators, **settings
-            )
-            transfers.append(stack.enter_context(transfer))
-        # Each part in turn, until one has changed: the parts that said 304 before it are asked
-        # again in full (the list is made of all of them), the rest asked in full as they come.
-        if not any(transfer.start() for transfer in transfers):
-            return unchanged()
-        if not to_file:
-            pieces: list[bytes] = []
-            counts = _until_whole(lambda: _read_parts(transfers, pieces.append, options))
-            return _result(output, counts, transfers, started, notes, tuple(pieces))
-        old = path if changes_path and _OldList.readable(path, current) else None
-        if changes_path and old is None and os.path.exists(path):
-            notes.append(f"{path} is not a list as fetch writes it: every ISIN counts as added")
-
-        def attempt() -> tuple[ListCounts, str]:
-            digest = hashlib.sha256()
-            with contextlib.ExitStack() as files:  # left in reverse: the list replaced first
-                changes = files.enter_context(atomic_file(changes_path)).write if changes_path else None
-                out = files.enter_context(atomic_file(path))  # kept only if all of it passes
-                counts = _read_parts(transfers, _synced_writer(out, digest), options, old, changes)
-                if counts.count * 2 < current and not options.allow_shrink:
-                    shrink = f"{path} from {current} to {counts.count} ISINs"
-                    raise IsinToolError(f"refusing to shrink {shrink} (--allow-shrink)")
-            return counts, digest.hexdigest()
-
-        counts, sha256 = _until_whole(attempt)
-        sidecar = {
-            "parts": [
-                {
-                    "url": transfer.shown,  # for people; the digest tells sources apart, secrets and all
-                    "url_sha256": _url_digest(transfer.url),
-                    "etag": transfer.etag,
-                    "last_modified": transfer.last_modified,
-                    **({"name": part.name, "md5": part.md5.lower()} if part.name and part.md5 else {}),
-                }
-                for part, transfer in zip(parts, transfers, strict=True)
-            ],
-            **(
-                {"firds": {"register": redact_url(options.firds), "date": chosen.date}}
-                if options.firds
-                else {}
-            ),
-            "count": counts.count,
-            "invalid": counts.invalid,
-            "duplicates": counts.duplicates,
-            "files": counts.files,
-            "sha256": sha256,
-            "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-        write_atomically(sidecar_path, [json.dumps(sidecar, indent=2).encode() + b"\n"])
-        return _result(output, counts, transfers, started, notes)
-
-
-def _result(
-    output: str,
-    counts: ListCounts,
-    transfers: list[_Transfer],
-    started: float,
-    notes: list[str],
-    pieces: tuple[bytes, ...] = (),
-) -> FetchResult:
-    return FetchResult(
-        output,
-        True,
-        counts.count,
-        counts.invalid,
-        counts.duplicates,
-        downloaded=sum(transfer.size for transfer in transfers),
-        seconds=time.monotonic() - started,
-        files=counts.files,
-        pieces=pieces,
-        added=counts.added,
-        removed=counts.removed,
-        notes=tuple(notes),
-    )
+    return _Plan(chosen.parts, FIRDS_COLUMN, notes, chosen.date)
 
 
 def _summed_progress(
@@ -2600,6 +2634,50 @@ def _summed_progress(
     return lambda size, expected: report(
         sum(transfer.size for transfer in transfers), expected if len(transfers) == 1 else None
     )
+
+
+def _transfers(
+    plan: _Plan,
+    previous: _Sidecar | None,
+    options: FetchOptions,
+    settings: dict[str, Any],
+    stack: contextlib.ExitStack,
+) -> list[_Transfer]:
+    """A transfer for each part, given the validators the last fetch recorded for it."""
+    transfers: list[_Transfer] = []
+    for part, validators in zip(plan.parts, _validators(plan.parts, previous), strict=True):
+        progress = _summed_progress(options.progress, transfers) if options.progress else None
+        transfer = _Transfer(
+            part.url, progress=progress, md5=part.md5, name=part.name, **validators, **settings
+        )
+        transfers.append(stack.enter_context(transfer))
+    return transfers
+
+
+def _read_parts(
+    transfers: list[_Transfer],
+    write: Callable[[bytes], object],
+    column: str | None,
+    max_bytes: int,
+    old: str | None = None,
+    changes: Callable[[bytes], object] | None = None,
+) -> ListCounts:
+    """Parse every part's payload as it arrives into one list, handed to `write` (and its
+    changes since `old` to `changes`); refuse a part with no valid ISIN. Raises _StartOver when a
+    source starts its payload over (see _until_whole)."""
+    arrival = _Arrival()
+
+    def texts() -> Iterator[tuple[str, Iterable[bytes]]]:
+        for transfer in transfers:
+            for text in _decompressed_texts(arrival.timed(transfer.chunks()), max_bytes):
+                yield transfer.name, text
+
+    counts = parse_texts(texts(), write, column, _available_cores(), arrival, old, changes)
+    if counts.empty:
+        raise IsinToolError(
+            f"no valid ISIN in what {counts.empty[0]} sent ({_plural(counts.invalid, 'invalid value')})"
+        )
+    return counts
 
 
 def _synced_writer(out: BinaryIO, digest: Any) -> Callable[[bytes], None]:
@@ -2620,18 +2698,148 @@ def _synced_writer(out: BinaryIO, digest: Any) -> Callable[[bytes], None]:
     return write
 
 
-def _ping(url: str, timeout: float = 10.0) -> None:
-    """GET a dead man's switch URL (healthchecks.io style)."""
-    import requests
+class _Written(NamedTuple):
+    """A list written into place, and its sha256 (for the sidecar)."""
 
-    with _secrets_hidden(url):
-        _check_http_url(url)
-        try:
-            response = requests.get(url, timeout=timeout, headers={"User-Agent": f"isintool/{__version__}"})
-        except requests.RequestException as exc:
-            raise IsinToolError(f"ping {redact_url(url)} failed: {_unreachable(exc, url, timeout)}") from None
-        if response.status_code >= 400:
-            raise IsinToolError(f"ping {redact_url(url)} answered HTTP {response.status_code}")
+    counts: ListCounts
+    sha256: str
+
+
+def _write_list(
+    target: _Target, transfers: list[_Transfer], plan: _Plan, options: FetchOptions, old: _OldList | None
+) -> _Written:
+    """Parse the parts into the list and its changes, and put both in place: the list first, so
+    that a crash between the two renames never leaves changes that the list does not hold. The
+    old list is kept on any failure, and when the new one is under half its size (unless
+    allow_shrink)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    current = old.lines if old else 0
+    since = old.path if old and old.records else None
+    with contextlib.ExitStack() as files:  # left in reverse: the list replaced first
+        changes = files.enter_context(atomic_file(target.changes)).write if target.changes else None
+        out = files.enter_context(atomic_file(target.path))  # kept only if all of it passes
+        counts = _read_parts(
+            transfers, _synced_writer(out, digest), plan.column, options.max_bytes, since, changes
+        )
+        if counts.count * 2 < current and not options.allow_shrink:
+            shrink = f"{target.path} from {current:,} to {_plural(counts.count, 'ISIN')}"
+            raise IsinToolError(f"refusing to shrink {shrink} (--allow-shrink)")
+    return _Written(counts, digest.hexdigest())
+
+
+def _sidecar(plan: _Plan, transfers: list[_Transfer], written: _Written, options: FetchOptions) -> _Sidecar:
+    """What the sidecar records of a fetch that wrote the list."""
+    parts = tuple(
+        _PartRecord(
+            url=transfer.shown,
+            url_sha256=_url_digest(transfer.url),
+            etag=transfer.etag,
+            last_modified=transfer.last_modified,
+            **({"name": part.name, "md5": part.md5.lower()} if part.name and part.md5 else {}),
+        )
+        for part, transfer in zip(plan.parts, transfers, strict=True)
+    )
+    counts = written.counts
+    return _Sidecar(
+        parts=parts,
+        count=counts.count,
+        invalid=counts.invalid,
+        duplicates=counts.duplicates,
+        files=counts.files,
+        sha256=written.sha256,
+        fetched_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        firds={"register": redact_url(options.firds), "date": plan.firds_date or ""}
+        if options.firds
+        else None,
+    )
+
+
+def _result(
+    output: str,
+    counts: ListCounts,
+    transfers: list[_Transfer],
+    started: float,
+    notes: list[str],
+    pieces: tuple[bytes, ...] = (),
+) -> FetchResult:
+    return FetchResult(
+        path=output,
+        written=True,
+        count=counts.count,
+        invalid=counts.invalid,
+        duplicates=counts.duplicates,
+        downloaded=sum(transfer.size for transfer in transfers),
+        seconds=time.monotonic() - started,
+        files=counts.files,
+        pieces=pieces,
+        added=counts.added,
+        removed=counts.removed,
+        notes=tuple(notes),
+    )
+
+
+def fetch_list(urls: Sequence[str], output: str, options: FetchOptions = _DEFAULT_OPTIONS) -> FetchResult:
+    """Download the list from `urls`, the parts of one list (or, with `options.firds`, the
+    newest complete FULINS set that FIRDS register lists), and replace `output` with it,
+    keeping the old list on failure; with `output` "-", the list is in the result's `pieces`
+    (no lock, sidecar, changes or shrink check, as there is no file).
+
+    All or nothing: every part must download, match its published checksum if it has one,
+    check out and hold a valid ISIN. Holds the output's lock throughout. Done at once when
+    every part is the file the last fetch read (the same name and published checksum), else
+    asks each part only if it changed since its recorded ETag / Last-Modified, and is done when
+    none has. Refuses a list under half the size of the current one unless `allow_shrink`.
+    Records each part and the list's sha256 in OUTPUT.json (see _Sidecar); with
+    `options.changes`, replaces that file with the differences from the old list (empty when
+    nothing changed). An `output` that is a symbolic link stays one: the file it points to is
+    replaced (see _follow_links). The run keeps to `max_time` as _Deadline says, and no message
+    shows the secrets of a URL. Raises OptionError for options that cannot go together.
+    """
+    _check_options(urls, output, options)
+    started = time.monotonic()
+    deadline = _Deadline(options.max_time)
+    settings = dict(
+        deadline=deadline, timeout=options.timeout, retries=options.retries, max_bytes=options.max_bytes
+    )
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_secrets_hidden(options.firds, *urls))
+        target = _target(output, options.changes) if output != "-" else None
+        if target:
+            # --wait keeps to the deadline itself, and says so with its own exit code.
+            stack.enter_context(_output_lock(target.path, deadline if options.wait else None))
+            _remove_leftovers(target)
+        plan = _plan(urls, options, lambda url: _get_json(url, **settings))
+        old = _OldList.inspect(target.path) if target else None
+        previous = _Sidecar.read(target.sidecar) if old else None
+
+        def unchanged() -> FetchResult:
+            if target and target.changes:
+                write_atomically(target.changes, [])
+            count = old.lines if old else 0
+            return FetchResult(
+                output, False, count, seconds=time.monotonic() - started, notes=tuple(plan.notes)
+            )
+
+        if previous and _same_published_set(plan.parts, previous):
+            return unchanged()
+        transfers = _transfers(plan, previous, options, settings, stack)
+        # Each part in turn, until one has changed: the parts that said 304 before it are asked
+        # again in full (the list is made of all of them), the rest asked in full as they come.
+        if not any(transfer.start() for transfer in transfers):
+            return unchanged()
+        if target is None:
+            pieces: list[bytes] = []
+            counts = _until_whole(
+                lambda: _read_parts(transfers, pieces.append, plan.column, options.max_bytes)
+            )
+            return _result(output, counts, transfers, started, plan.notes, tuple(pieces))
+        if target.changes and old and not old.records:
+            plan.notes.append(f"{target.path} is not a list as fetch writes it: every ISIN counts as added")
+        written = _until_whole(lambda: _write_list(target, transfers, plan, options, old))
+        write_atomically(target.sidecar, [_sidecar(plan, transfers, written, options).to_json()])
+        return _result(output, written.counts, transfers, started, plan.notes)
 
 
 # --- Schedule -------------------------------------------------------------------------------------
@@ -2684,6 +2892,12 @@ class NightlyJob(NamedTuple):
         ]
 
 
+def _refuse_line_breaks(values: Iterable[str]) -> None:
+    for value in values:
+        if any(c in value for c in "\n\r\0"):
+            raise IsinToolError(f"{value!r} holds a line break or NUL, which would end the line it stands on")
+
+
 def nightly_job(
     *,
     hour: int,
@@ -2715,17 +2929,9 @@ def nightly_job(
     _refuse_line_breaks([job.user, job.url or "", job.output, job.log or "", *job.fetch_args])
     if url and _url_has_password(url):
         raise IsinToolError(
-            "the URL holds a password, which the schedule would show: put the credentials in "
-            "~/.netrc (machine HOST login USER password PASSWORD, mode 0600, in the job user's HOME), "
-            "which fetch reads"
+            f"the URL holds a password, which the schedule would show: {NETRC_HINT}, in the job user's HOME"
         )
     return job
-
-
-def _refuse_line_breaks(values: Iterable[str]) -> None:
-    for value in values:
-        if any(c in value for c in "\n\r\0"):
-            raise IsinToolError(f"{value!r} holds a line break or NUL, which would end the line it stands on")
 
 
 def _this_program() -> list[str]:
@@ -2798,6 +3004,12 @@ def crontab_entry(command: list[str], *, user: str, hour: int, minute: int, log:
     return f"{minute} {hour} * * * {user} {line}\n"
 
 
+def _shown_source(job: NightlyJob) -> str:
+    if job.firds:
+        return "ESMA's FIRDS register"
+    return redact_url(job.url) if job.url is not None else "the URL in ISINTOOL_URL"
+
+
 def _crontab_text(job: NightlyJob) -> str:
     """The file for /etc/cron.d: a comment on how to install it, then the job's line.
 
@@ -2811,12 +3023,6 @@ def _crontab_text(job: NightlyJob) -> str:
         f"{job.hour:02d}:{job.minute:02d}.\n"
         "# Install: save as /etc/cron.d/isintool (no dots in the name), owned by root, mode 0644.\n" + entry
     )
-
-
-def _shown_source(job: NightlyJob) -> str:
-    if job.firds:
-        return "ESMA's FIRDS register"
-    return redact_url(job.url) if job.url is not None else "the URL in ISINTOOL_URL"
 
 
 def _systemd_quote(args: Iterable[str]) -> str:
@@ -2931,6 +3137,43 @@ def systemd_units(job: NightlyJob, name: str, url_file: str | None = None) -> tu
     return service, timer
 
 
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def _zone_has_dst(zone: str) -> bool:
+    """Whether the IANA time zone changes its offset in the year (daylight-saving time)."""
+    import datetime
+    import zoneinfo
+
+    try:
+        info = zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise IsinToolError(f"{zone!r} is not a time zone zoneinfo knows") from None
+    return any(info.dst(datetime.datetime(2026, month, 1)) for month in (1, 7))
+
+
+def _secret_variable(name: str, secret: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": name}}}
+
+
+def _yaml_lines(value: dict[str, Any] | list[Any], indent: str = "") -> Iterator[str]:
+    """Block-style YAML for dicts and lists: keys plain (they are Kubernetes field names), every
+    other scalar written as JSON, which YAML reads as the same value, so that no string can be
+    taken for another type or break the layout."""
+    items = value.items() if isinstance(value, dict) else ((None, item) for item in value)
+    for key, item in items:
+        lead = f"{indent}{key}:" if key is not None else f"{indent}-"
+        if isinstance(item, dict) and item and key is None:  # `- name: x`, the rest below it
+            first, *rest = _yaml_lines(item, indent + "  ")
+            yield f"{lead} {first.lstrip()}"
+            yield from rest
+        elif isinstance(item, (dict, list)) and item:
+            yield lead
+            yield from _yaml_lines(item, indent + "  ")
+        else:
+            yield f"{lead} {json.dumps(item)}"
+
+
 def kubernetes_manifest(
     job: NightlyJob,
     *,
@@ -3028,52 +3271,10 @@ def kubernetes_manifest(
     return header + "".join("---\n" + "\n".join(_yaml_lines(document)) + "\n" for document in documents)
 
 
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-
-
-def _zone_has_dst(zone: str) -> bool:
-    """Whether the IANA time zone changes its offset in the year (daylight-saving time)."""
-    import datetime
-    import zoneinfo
-
-    try:
-        info = zoneinfo.ZoneInfo(zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise IsinToolError(f"{zone!r} is not a time zone zoneinfo knows") from None
-    return any(info.dst(datetime.datetime(2026, month, 1)) for month in (1, 7))
-
-
-def _secret_variable(name: str, secret: str) -> dict[str, Any]:
-    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": name}}}
-
-
-def _yaml_lines(value: dict[str, Any] | list[Any], indent: str = "") -> Iterator[str]:
-    """Block-style YAML for dicts and lists: keys plain (they are Kubernetes field names), every
-    other scalar written as JSON, which YAML reads as the same value, so that no string can be
-    taken for another type or break the layout."""
-    items = value.items() if isinstance(value, dict) else ((None, item) for item in value)
-    for key, item in items:
-        lead = f"{indent}{key}:" if key is not None else f"{indent}-"
-        if isinstance(item, dict) and item and key is None:  # `- name: x`, the rest below it
-            first, *rest = _yaml_lines(item, indent + "  ")
-            yield f"{lead} {first.lstrip()}"
-            yield from rest
-        elif isinstance(item, (dict, list)) and item:
-            yield lead
-            yield from _yaml_lines(item, indent + "  ")
-        else:
-            yield f"{lead} {json.dumps(item)}"
-
-
 # --- CLI ------------------------------------------------------------------------------------------
 
 
-@click.group("isintool", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="isintool")
-def cli() -> None:
-    """Work with securities reference data: order IDs, ISIN lists, and their nightly job."""
-
-
+EXIT_LOCKED = 75  # EX_TEMPFAIL: another fetch is writing this output; cron will try again
 # Priorities of syslog(3), as sd-daemon(3)'s prefixes write them.
 JOURNAL_ERROR, JOURNAL_WARNING = 3, 4
 
@@ -3101,6 +3302,124 @@ class _Failure(click.ClickException):
 def _warn(message: str) -> None:
     """A warning on stderr, filed as a warning in the journal."""
     click.echo(f"{_journal_prefix(JOURNAL_WARNING)}Warning: {message}", err=True)
+
+
+class _Stopped(BaseException):
+    """SIGINT or SIGTERM ended the run: a BaseException, so that no library's `except Exception`
+    keeps it, and every `with` on the way (temporary files, the lock, the workers) cleans up."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def name(self) -> str:
+        import signal
+
+        return signal.Signals(self.signum).name
+
+
+class _OutOfTime(BaseException):
+    """SIGALRM at --max-time: a call that blocked past the deadline was interrupted."""
+
+
+def _on_signal(signum: int, error: Callable[[int], BaseException]) -> Callable[[], object] | None:
+    """Install a handler that raises error(signum) in the main thread, once (a second signal
+    while the run cleans up is ignored); return what puts the handler before back. None off the
+    main thread, where Python lets no handler be set."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    raised = False
+
+    def handle(number: int, frame: object) -> None:
+        nonlocal raised
+        if not raised:
+            raised = True
+            raise error(number)
+
+    previous = signal.signal(signum, handle)
+    return lambda: signal.signal(signum, previous)
+
+
+class _Program(click.Group):
+    """The isintool command group: SIGINT and SIGTERM end any command's run cleanly, with one
+    line and exit 128 + the signal's number (130, 143), as a shell reports them."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        import signal
+
+        restore = [_on_signal(signum, _Stopped) for signum in (signal.SIGINT, signal.SIGTERM)]
+        try:
+            return super().invoke(ctx)
+        except _Stopped as stopped:
+            click.echo(f"{_journal_prefix(JOURNAL_ERROR)}Error: stopped by {stopped.name}", err=True)
+            ctx.exit(128 + stopped.signum)
+        finally:
+            for put_back in filter(None, restore):
+                put_back()
+
+
+# The alarm rings this long after --max-time: the core keeps to the deadline itself wherever it
+# can (see _Deadline), with its own messages and exit codes; the alarm is for a call that blocks.
+ALARM_GRACE_SECONDS = 1.0
+
+
+@contextlib.contextmanager
+def _alarm_at(seconds: float) -> Iterator[None]:
+    """Raise _OutOfTime in this (the main) thread after `seconds`, whatever it waits for: the
+    kernel's alarm interrupts DNS, TLS, headers that drip. A caller's own alarm (pytest-timeout's,
+    say) is put back when the block ends, less the time the block took."""
+    import signal
+
+    restore = _on_signal(signal.SIGALRM, lambda signum: _OutOfTime())
+    if restore is None:  # not the main thread: the core's own deadline holds alone
+        yield
+        return
+    started = time.monotonic()
+    their_alarm, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        restore()
+        if their_alarm:
+            signal.setitimer(signal.ITIMER_REAL, max(their_alarm - (time.monotonic() - started), 0.001))
+
+
+@click.group(
+    "isintool",
+    cls=_Program,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, prog_name="isintool")
+def cli() -> None:
+    """Work with securities reference data: order IDs, ISIN lists, and their nightly job."""
+
+
+def _write_piece(out: BinaryIO, piece: bytes) -> None:
+    """Write one piece, turning a full disk or the like into a one-line error."""
+    try:
+        out.write(piece)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise _Failure(f"cannot write the output: {exc.strerror or exc}") from None
+
+
+def _write_stdout(pieces: Iterable[bytes]) -> None:
+    """Write bytes to standard output; a reader that goes away (`| head`) ends the run quietly."""
+    out = sys.stdout.buffer
+    try:
+        for piece in pieces:  # errors reading the input come from here, not from the writes
+            _write_piece(out, piece)
+        out.flush()
+    except BrokenPipeError:
+        # Python would report the pipe again when it flushes stdout at exit: point it elsewhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
 
 
 @cli.command(epilog="Exit codes: 0 done (no IDs prints []); 1 FILE could not be read; 2 usage error.")
@@ -3167,6 +3486,79 @@ def _setting(
 
 class _LockedExit(_Failure):
     exit_code = EXIT_LOCKED
+
+
+def _summary(result: FetchResult, changes: bool = False) -> str:
+    """The one line a fetch prints on success."""
+    changed = f"{result.added:,} added, {result.removed:,} removed" if changes else ""
+    if not result.written:
+        counts = "; ".join(filter(None, [f"{result.count:,} ISINs", changed]))
+        return f"{result.path} unchanged since the last fetch ({counts})"
+    files = f"{result.files} files read, " if result.files > 1 else ""
+    return (
+        f"wrote {result.count:,} ISINs to {result.path} ({changed}{', ' if changed else ''}"
+        f"{result.invalid:,} invalid skipped, {result.duplicates:,} duplicates, {files}"
+        f"{result.downloaded / 1e6:.1f} MB downloaded, {result.seconds:.1f} s)"
+    )
+
+
+def _progress_bar(stack: contextlib.ExitStack) -> Callable[[int, int | None], None]:
+    """A progress callback that draws a bar on stderr, opened at the first report."""
+    bar: Any = None
+
+    def report(done: int, total: int | None) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = stack.enter_context(click.progressbar(length=total, label="Downloading", file=sys.stderr))
+        bar.update(done - bar.pos)
+
+    return report
+
+
+def _ping(url: str, timeout: float = 10.0) -> None:
+    """GET a dead man's switch URL (healthchecks.io style)."""
+    import requests
+
+    with _secrets_hidden(url):
+        _check_http_url(url)
+        try:
+            response = requests.get(url, timeout=timeout, headers={"User-Agent": f"isintool/{__version__}"})
+        except requests.RequestException as exc:
+            raise IsinToolError(f"ping {redact_url(url)} failed: {_unreachable(exc, url, timeout)}") from None
+        if response.status_code >= 400:
+            raise IsinToolError(f"ping {redact_url(url)} answered HTTP {response.status_code}")
+
+
+def _ping_quietly(url: str) -> None:
+    """Ping, reporting a failure on stderr without changing the exit code."""
+    try:
+        _ping(url)
+    except IsinToolError as exc:
+        _warn(str(exc))
+
+
+def _os_error_message(exc: OSError) -> str:
+    """`strerror: filename`, as a shell would say it."""
+    return f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc.strerror or exc)
+
+
+def _failure_message(exc: BaseException, max_time: float) -> str:
+    """The one line that says why a fetch failed."""
+    if isinstance(exc, _OutOfTime):
+        return _out_of_time(max_time)
+    if isinstance(exc, OSError):
+        return _os_error_message(exc)
+    return str(exc)
+
+
+def _refuse_url_with(option: str) -> None:
+    """A usage error when --url was given (on the command line, or fetch's ISINTOOL_URL) beside
+    `option`, which names the source another way."""
+    from click.core import ParameterSource
+
+    source = click.get_current_context().get_parameter_source("url")
+    if source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
+        raise click.UsageError(f"give --url or {option}, not both")
 
 
 @cli.command(
@@ -3292,72 +3684,40 @@ def fetch(
     OUTPUT.lock keeps two fetches apart. Credentials go in ~/.netrc; no message shows a URL's
     user-info or query values.
     """
-    from click.core import ParameterSource
-
-    url_source = click.get_current_context().get_parameter_source("url")
-    if firds and url_source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
-        raise click.UsageError("give --url or --firds, not both")
-    if firds and column:
-        raise click.UsageError("--firds reads each file's <Id> elements: no --column with it")
+    if firds:
+        _refuse_url_with("--firds")
+    options = FetchOptions(
+        column=column,
+        timeout=timeout,
+        max_time=max_time,
+        retries=retries,
+        max_bytes=max_bytes,
+        allow_shrink=allow_shrink,
+        wait=wait,
+        firds=firds,
+        changes=changes,
+    )
     try:
         with contextlib.ExitStack() as stack:
-            progress = None if quiet or not sys.stderr.isatty() else _progress_bar(stack)
-            settings = (column, timeout, max_time, retries, max_bytes, allow_shrink, wait, progress)
-            result = fetch_list(url, output, FetchOptions(*settings, firds=firds, changes=changes))
-            _write_stdout(result.pieces)
+            if not quiet and sys.stderr.isatty():
+                options = options._replace(progress=_progress_bar(stack))
+            stack.enter_context(_alarm_at(max_time + ALARM_GRACE_SECONDS))
+            result = fetch_list(url, output, options)
+        _write_stdout(result.pieces)
+    except OptionError as exc:
+        raise click.UsageError(str(exc)) from None
     except LockedError as exc:
         raise _LockedExit(str(exc)) from None
-    except (IsinToolError, OSError) as exc:
-        message = _os_error_message(exc) if isinstance(exc, OSError) else str(exc)
+    except (IsinToolError, OSError, _OutOfTime) as exc:
         if ping:
             _ping_quietly(ping.rstrip("/") + "/fail")
-        raise _Failure(message) from None
+        raise _Failure(_failure_message(exc, max_time)) from None
     if ping:
         _ping_quietly(ping)
     if not quiet:
         for note in result.notes:
             _warn(note)
         click.echo(_summary(result, changes is not None), err=True)
-
-
-def _summary(result: FetchResult, changes: bool = False) -> str:
-    """The one line a fetch prints on success."""
-    changed = f"{result.added:,} added, {result.removed:,} removed" if changes else ""
-    if not result.written:
-        counts = "; ".join(filter(None, [f"{result.count:,} ISINs", changed]))
-        return f"{result.path} unchanged since the last fetch ({counts})"
-    files = f"{result.files} files read, " if result.files > 1 else ""
-    return (
-        f"wrote {result.count:,} ISINs to {result.path} ({changed}{', ' if changed else ''}"
-        f"{result.invalid:,} invalid skipped, {result.duplicates:,} duplicates, {files}"
-        f"{result.downloaded / 1e6:.1f} MB downloaded, {result.seconds:.1f} s)"
-    )
-
-
-def _progress_bar(stack: contextlib.ExitStack) -> Callable[[int, int | None], None]:
-    """A progress callback that draws a bar on stderr, opened at the first report."""
-    bar: Any = None
-
-    def report(done: int, total: int | None) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = stack.enter_context(click.progressbar(length=total, label="Downloading", file=sys.stderr))
-        bar.update(done - bar.pos)
-
-    return report
-
-
-def _ping_quietly(url: str) -> None:
-    """Ping, reporting a failure on stderr without changing the exit code."""
-    try:
-        _ping(url)
-    except IsinToolError as exc:
-        _warn(str(exc))
-
-
-def _os_error_message(exc: OSError) -> str:
-    """`strerror: filename`, as a shell would say it."""
-    return f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc.strerror or exc)
 
 
 def _job_options(
@@ -3399,6 +3759,107 @@ _SCHEDULE_EPILOG = (
 )
 
 
+class _FetchSettings(NamedTuple):
+    """What a schedule must know of the fetch options after --."""
+
+    max_time: float  # from which each scheduler's time limit follows
+    firds: bool  # --firds: the job has no URL
+    changes: str | None  # --changes: a file the job writes, absolute
+
+
+def _fetch_settings(fetch_args: tuple[str, ...]) -> _FetchSettings:
+    """The options after --, checked as fetch would check them all."""
+    from click.core import ParameterSource
+
+    try:
+        # Under this command's context, so that fetch keeps the group's settings (-h as --help).
+        with fetch.make_context("fetch", list(fetch_args), parent=click.get_current_context()) as context:
+            given = {
+                name
+                for name in context.params
+                if context.get_parameter_source(name) == ParameterSource.COMMANDLINE
+            }
+            for param in {"url", "output"} & given:
+                raise click.UsageError(f"give --{param} before --, not among fetch's options")
+            changes = context.params["changes"] if "changes" in given else None
+            if changes is not None and not os.path.isabs(changes):
+                raise click.UsageError("--changes needs an absolute path in a schedule")
+            max_time = float(context.params["max_time"]) if "max_time" in given else DEFAULT_MAX_TIME
+            return _FetchSettings(max_time, "firds" in given, changes)
+    except click.UsageError as exc:
+        raise click.UsageError(f"in the fetch options after --: {exc.format_message()}") from None
+
+
+def _usage_checked(func: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    """func(...), its IsinToolError a usage error (exit 2): the options asked for what cannot be."""
+    try:
+        return func(*args, **kwargs)
+    except IsinToolError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def _nightly_job(
+    *,
+    at: str | None,
+    url: str | None,
+    output: str,
+    fetch_args: tuple[str, ...],
+    user: str | None = None,
+    log: str | None = None,
+    on_this_host: bool = True,
+    dst: bool = True,
+    missing_folder: Callable[[str, str], str] = lambda option, folder: (
+        "the job fails each night, fetch saying why, until it is made"
+    ),
+) -> NightlyJob:
+    """The job from the schedule options: usage errors for what is wrong, warnings on stderr for
+    what would fail or surprise later (a user or folder this host lacks, a time that
+    daylight-saving changes skip, a query string the schedule shows)."""
+
+    try:
+        hour, minute = (
+            _parse_cron_time(at)
+            if at
+            else _default_cron_time(f"{os.uname().nodename}:{os.path.abspath(output)}")
+        )
+    except IsinToolError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--at'") from None
+    if user is None:
+        user = pwd.getpwuid(os.getuid()).pw_name
+    elif not _user_exists(user):
+        _warn(f"no user {user!r} on this host")
+    given = _fetch_settings(fetch_args)
+    paths = (("--output", output), ("--log", log), ("--changes", given.changes)) if on_this_host else ()
+    for option, path in paths:
+        folder = os.path.dirname(os.path.abspath(path)) if path else None
+        if folder and not os.path.isdir(folder):
+            _warn(f"no folder {folder!r} for {option} on this host: {missing_folder(option, folder)}")
+    if given.firds:
+        _refuse_url_with("--firds (among fetch's options)")
+        url = None
+    settings = dict(user=user, url=url, output=output, log=log, fetch_args=fetch_args)
+    job = _usage_checked(nightly_job, hour=hour, minute=minute, **given._asdict(), **settings)
+    if dst and hour in DST_HOURS:
+        _warn(
+            f"daylight-saving changes skip or repeat {hour:02d}:{minute:02d} once a year "
+            "(the job may not run that day)"
+        )
+    if url and "?" in url:
+        _warn(
+            "the URL's query is shown to whoever can read the schedule; for a token, set "
+            "ISINTOOL_URL from a file only the job's user can read (see the README's Credentials)"
+        )
+    return job
+
+
 @cli.command(context_settings={"ignore_unknown_options": True}, epilog=_SCHEDULE_EPILOG)
 @_job_options(
     user="The user cron runs the job as (default: you).",
@@ -3423,6 +3884,14 @@ def crontab(
     """
     job = _nightly_job(at=at, user=user, url=url, output=output, log=log, fetch_args=fetch_args)
     click.echo(_usage_checked(_crontab_text, job), nl=False)
+
+
+def _url_unless(url: str, elsewhere: str | None, option: str) -> str | None:
+    """The --url to put in the schedule, or None when `option` says where the job finds it."""
+    if elsewhere is None:
+        return url
+    _refuse_url_with(option)
+    return None
 
 
 @cli.command(context_settings={"ignore_unknown_options": True}, epilog=_SCHEDULE_EPILOG)
@@ -3552,143 +4021,6 @@ def kubernetes(
     names = dict(name=name, claim=claim, namespace=namespace, url_secret=url_secret)
     manifest = _usage_checked(kubernetes_manifest, job, image=image, timezone=timezone, **names)
     click.echo(manifest, nl=False)
-
-
-def _url_unless(url: str, elsewhere: str | None, option: str) -> str | None:
-    """The --url to put in the schedule, or None when `option` says where the job finds it."""
-    from click.core import ParameterSource
-
-    if elsewhere is None:
-        return url
-    if click.get_current_context().get_parameter_source("url") == ParameterSource.COMMANDLINE:
-        raise click.UsageError(f"give --url or {option}, not both")
-    return None
-
-
-def _nightly_job(
-    *,
-    at: str | None,
-    url: str | None,
-    output: str,
-    fetch_args: tuple[str, ...],
-    user: str | None = None,
-    log: str | None = None,
-    on_this_host: bool = True,
-    dst: bool = True,
-    missing_folder: Callable[[str, str], str] = lambda option, folder: (
-        "the job fails each night, fetch saying why, until it is made"
-    ),
-) -> NightlyJob:
-    """The job from the schedule options: usage errors for what is wrong, warnings on stderr for
-    what would fail or surprise later (a user or folder this host lacks, a time that
-    daylight-saving changes skip, a query string the schedule shows)."""
-    from click.core import ParameterSource
-
-    try:
-        hour, minute = (
-            _parse_cron_time(at)
-            if at
-            else _default_cron_time(f"{os.uname().nodename}:{os.path.abspath(output)}")
-        )
-    except IsinToolError as exc:
-        raise click.BadParameter(str(exc), param_hint="'--at'") from None
-    if user is None:
-        user = pwd.getpwuid(os.getuid()).pw_name
-    elif not _user_exists(user):
-        _warn(f"no user {user!r} on this host")
-    given = _fetch_settings(fetch_args)
-    paths = (("--output", output), ("--log", log), ("--changes", given.changes)) if on_this_host else ()
-    for option, path in paths:
-        folder = os.path.dirname(os.path.abspath(path)) if path else None
-        if folder and not os.path.isdir(folder):
-            _warn(f"no folder {folder!r} for {option} on this host: {missing_folder(option, folder)}")
-    if given.firds:
-        if click.get_current_context().get_parameter_source("url") == ParameterSource.COMMANDLINE:
-            raise click.UsageError("give --url or --firds (among fetch's options), not both")
-        url = None
-    settings = dict(user=user, url=url, output=output, log=log, fetch_args=fetch_args)
-    job = _usage_checked(nightly_job, hour=hour, minute=minute, **given._asdict(), **settings)
-    if dst and hour in DST_HOURS:
-        _warn(
-            f"daylight-saving changes skip or repeat {hour:02d}:{minute:02d} once a year "
-            "(the job may not run that day)"
-        )
-    if url and "?" in url:
-        _warn(
-            "the URL's query is shown to whoever can read the schedule; for a token, set "
-            "ISINTOOL_URL from a file only the job's user can read (see the README's Credentials)"
-        )
-    return job
-
-
-class _FetchSettings(NamedTuple):
-    """What a schedule must know of the fetch options after --."""
-
-    max_time: float  # from which each scheduler's time limit follows
-    firds: bool  # --firds: the job has no URL
-    changes: str | None  # --changes: a file the job writes, absolute
-
-
-def _fetch_settings(fetch_args: tuple[str, ...]) -> _FetchSettings:
-    """The options after --, checked as fetch would check them all."""
-    from click.core import ParameterSource
-
-    try:
-        # Under this command's context, so that fetch keeps the group's settings (-h as --help).
-        with fetch.make_context("fetch", list(fetch_args), parent=click.get_current_context()) as context:
-            given = {
-                name
-                for name in context.params
-                if context.get_parameter_source(name) == ParameterSource.COMMANDLINE
-            }
-            for param in {"url", "output"} & given:
-                raise click.UsageError(f"give --{param} before --, not among fetch's options")
-            changes = context.params["changes"] if "changes" in given else None
-            if changes is not None and not os.path.isabs(changes):
-                raise click.UsageError("--changes needs an absolute path in a schedule")
-            max_time = float(context.params["max_time"]) if "max_time" in given else DEFAULT_MAX_TIME
-            return _FetchSettings(max_time, "firds" in given, changes)
-    except click.UsageError as exc:
-        raise click.UsageError(f"in the fetch options after --: {exc.format_message()}") from None
-
-
-def _usage_checked(func: Callable[..., R], *args: Any, **kwargs: Any) -> R:
-    """func(...), its IsinToolError a usage error (exit 2): the options asked for what cannot be."""
-    try:
-        return func(*args, **kwargs)
-    except IsinToolError as exc:
-        raise click.UsageError(str(exc)) from None
-
-
-def _user_exists(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
-
-
-def _write_stdout(pieces: Iterable[bytes]) -> None:
-    """Write bytes to standard output; a reader that goes away (`| head`) ends the run quietly."""
-    out = sys.stdout.buffer
-    try:
-        for piece in pieces:  # errors reading the input come from here, not from the writes
-            _write_piece(out, piece)
-        out.flush()
-    except BrokenPipeError:
-        # Python would report the pipe again when it flushes stdout at exit: point it elsewhere.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
-
-
-def _write_piece(out: BinaryIO, piece: bytes) -> None:
-    """Write one piece, turning a full disk or the like into a one-line error."""
-    try:
-        out.write(piece)
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
-        raise _Failure(f"cannot write the output: {exc.strerror or exc}") from None
 
 
 if __name__ == "__main__":

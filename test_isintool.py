@@ -70,14 +70,17 @@ def ids_of(text: bytes, key: str = "id", chunk_size: int = 1 << 20) -> list[int 
 
 # --- Test data ------------------------------------------------------------------------------------
 
+
 # Differential: extract must read what a JSON parser reads. Keys that are, or nearly are, "id";
 # strings that hold what a careless scan would take for a key, or for a place to cut.
 _KEYS = st.sampled_from(["id", "Id", "xid", 'my"id', "ids", "note"])
+
 
 _TRICKY_TEXT = st.one_of(
     st.text(max_size=12),
     st.sampled_from(['"id":5', ', "id": 6', '{"id":7}', "a,b", "[x]", "{", "\\", '\\"id\\"', "é€😀"]),
 )
+
 
 _JSON_VALUES = st.recursive(
     st.none()
@@ -89,6 +92,7 @@ _JSON_VALUES = st.recursive(
     max_leaves=25,
 )
 
+
 _DUMP_STYLES = st.sampled_from(
     [
         {"separators": (",", ":")},
@@ -97,6 +101,7 @@ _DUMP_STYLES = st.sampled_from(
         {},
     ]
 )
+
 
 # From ../shared/data/isin-vectors.csv (python-stdnum's and commons-validator's test suites, isin-rs).
 VALID_ISINS = [
@@ -133,6 +138,7 @@ VALID_ISINS = [
     "EZR9HY1361L7",  # EZ prefix from ISO 6166:2021
 ]
 
+
 INVALID_ISINS = [
     "US0378331003",  # wrong check digit
     "US0378331004",
@@ -145,6 +151,7 @@ INVALID_ISINS = [
     "US03783310055",  # too long
 ]
 
+
 GLEIF_CSV = (
     b"LEI,ISIN\r\n"
     b"529900T8BM49AURSDO55,US0378331005\r\n"
@@ -155,7 +162,9 @@ GLEIF_CSV = (
     b"5493001KJTIIGC8Y1R12,not-an-isin\r\n"
 )
 
+
 GLEIF_ISINS = [b"AU0000XVGZA3", b"GB0002634946", b"US0378331005"]
+
 
 XETRA_CSV = (
     b"Market:;XETR\n"
@@ -166,11 +175,13 @@ XETRA_CSV = (
     b'Active;Active;"ONE ""QUOTED"" NAME";GB0002634946;3;\n'
 )
 
+
 NSE_CSV = (
     b"SYMBOL,NAME OF COMPANY, SERIES, DATE OF LISTING, PAID UP VALUE, MARKET LOT, ISIN NUMBER, FACE VALUE\n"
     b"RELIANCE,Reliance Industries Limited,EQ,29-NOV-1995,10,1,INE002A01018,10\n"
     b"ABB,ABB India Limited,EQ,22-OCT-1990,2,1, CH0012221716 ,2\n"
 )
+
 
 FIRDS_LIKE = b"""<?xml version="1.0" encoding="UTF-8"?>
 <BizData xmlns="urn:iso:std:iso:20022:tech:xsd:head.003.001.01"><Hdr><Id><OrgId>EU</OrgId></Id></Hdr>
@@ -185,6 +196,7 @@ FIRDS_LIKE = b"""<?xml version="1.0" encoding="UTF-8"?>
 </auth:Document></Pyld></BizData>
 """
 
+
 BROKER_JSON = {
     "data": [
         {"isin": "US0378331005", "name": "Apple (US0378331005)", "underlying": {"isin": "XS0110106365"}},
@@ -194,6 +206,7 @@ BROKER_JSON = {
     ]
 }
 
+
 FIRDS_EXCERPT = (
     Path(__file__).parent.parent
     / "shared"
@@ -201,6 +214,7 @@ FIRDS_EXCERPT = (
     / "real"
     / "firds_DLTINS_20210117_01of01_first400records.xml"
 )
+
 
 FIELDS = st.sampled_from(["US0378331005", "GB0002634946", "US0378331003", "US03783310;5", "A", "", " \r"])
 
@@ -212,6 +226,21 @@ def _zip(payload: bytes, name: str = "isin-lei.csv", extra: dict[str, bytes] | N
         for other, data in (extra or {}).items():
             archive.writestr(other, data)
     return buffer.getvalue()
+
+
+class _Unseekable(io.RawIOBase):
+    """A write-only stream without seek or tell, as a pipe is: zipfile then writes each file's
+    CRC-32 and sizes in a data descriptor after its data (flag bit 3)."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        self.data += b
+        return len(b)
 
 
 def _zip_layout(layout: str, payload: bytes = GLEIF_CSV) -> bytes:
@@ -308,17 +337,23 @@ def _gleif_zip(isins: list[str]) -> bytes:
 
 FIRST = _valid_isins(20_000, 1)
 
+
 FIRST_ZIP = _gleif_zip(FIRST)
+
 
 CUT = len(FIRST_ZIP) * 6 // 10  # where the first answer breaks off
 
+
 RANGES = {"ETag": '"v1"', "Accept_Ranges": "bytes"}
+
 
 needs_root = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv: files of another user"
 )
 
+
 PASSWORD, TOKEN = "s3cretPW", "TOKEN1234"
+
 
 TRICKY_ARGS = [
     "https://example.test/download?date=2026-11-27&fmt=%25Y%m",
@@ -330,14 +365,344 @@ TRICKY_ARGS = [
     "",
 ]
 
+
 needs_systemd_analyze = pytest.mark.skipif(
     not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed (apt-get install systemd)"
 )
 
+
 ROOT = Path(__file__).parent
 
 
-# --- Shared: chunks and worker processes ----------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# A FIRDS record shaped as the real excerpt's (../shared/data/real/firds_DLTINS_*): the
+# instrument's ISIN in FinInstrmGnlAttrbts/Id, a venue's MIC in TradgVnRltdAttrbts/Id, an
+# underlying's ISIN in UndrlygInstrm/Sngl/ISIN.
+FIRDS_RECORD = (
+    "<FinInstrm><ModfdRcrd><FinInstrmGnlAttrbts><Id>{isin}</Id><FullNm>BOBAR.2101.{n}.C</FullNm>"
+    "<ShrtNm>ENXT BE/O 20210115 C A BAR 19.5</ShrtNm><ClssfctnTp>OCASPS</ClssfctnTp><NtnlCcy>EUR</NtnlCcy>"
+    "<CmmdtyDerivInd>false</CmmdtyDerivInd></FinInstrmGnlAttrbts><Issr>5493000ZBGNVWT5EEM25</Issr>"
+    "<TradgVnRltdAttrbts><Id>XBRD</Id><IssrReq>false</IssrReq></TradgVnRltdAttrbts><DerivInstrmAttrbts>"
+    "<UndrlygInstrm><Sngl><ISIN>{underlying}</ISIN></Sngl></UndrlygInstrm></DerivInstrmAttrbts>"
+    "</ModfdRcrd></FinInstrm>"
+)
+
+
+FIRDS_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?><BizData xmlns="urn:iso:std:iso:20022:tech:xsd:head.003.001.01">'
+    '<Pyld><Document xmlns="urn:iso:std:iso:20022:tech:xsd:auth.017.001.02"><FinInstrmRptgRefDataRpt>'
+)
+
+
+FIRDS_TAIL = "</FinInstrmRptgRefDataRpt></Document></Pyld></BizData>"
+
+
+def _fresh_isins(prefix: str, count: int) -> list[str]:
+    """Valid ISINs no other test data holds (python-stdnum gives the check digits)."""
+    return [f"{prefix}{n:09d}" + stdnum_isin.calc_check_digit(f"{prefix}{n:09d}") for n in range(count)]
+
+
+def _fulins_zip(isins: list[str]) -> bytes:
+    underlying = _fresh_isins("NL", 1)[0]
+    records = "".join(
+        FIRDS_RECORD.format(isin=isin, n=n, underlying=underlying) for n, isin in enumerate(isins)
+    )
+    return _zip((FIRDS_HEAD + records + FIRDS_TAIL).encode(), name="FULINS.xml")
+
+
+def _days_ago(days: int) -> str:
+    return (datetime.datetime.now(datetime.timezone.utc).date() - datetime.timedelta(days=days)).strftime(
+        "%Y%m%d"
+    )
+
+
+class Counts(NamedTuple):
+    count: int
+    invalid: int
+    duplicates: int
+
+
+def parse(chunks: list[bytes], column: str | None = None, workers: int = 1):
+    """parse_isins, keeping what it writes: the ISINs (checked to be one a line), and the counts
+    of ISINs, invalid values and duplicates."""
+    pieces: list[bytes] = []
+    counts = isintool.parse_isins(chunks, pieces.append, column, workers)
+    text = b"".join(pieces)
+    assert all(pieces) and (text == b"" or text.endswith(b"\n"))
+    return text.split(), Counts(*counts[:3])
+
+
+# --- Fixtures -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+class _ProxyAsksForCredentials(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        self.rfile.readline()  # CONNECT host:443 HTTP/1.1
+        self.wfile.write(
+            b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=p\r\n"
+        )
+        self.wfile.write(b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+
+
+class _RawHandler(socketserver.StreamRequestHandler):
+    def handle(self):
+        self.rfile.readline()
+        headers = {}
+        while (line := self.rfile.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        self.server.requests.append(headers)
+        answer = self.server.answers[min(len(self.server.requests), len(self.server.answers)) - 1]
+        with contextlib.suppress(OSError):  # the client may hang up first: that is the point
+            answer(headers, self.wfile)
+
+
+class RawServer(socketserver.ThreadingTCPServer):
+    """A TCP server on 127.0.0.1 for what pytest-httpserver cannot send: a status line a byte at a
+    time, a body that breaks off. The n-th connection is answered by answers[n](request, wfile);
+    each request's headers are kept, names in lower case, in `requests`."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, *answers):
+        super().__init__(("127.0.0.1", 0), _RawHandler)
+        self.answers = list(answers)
+        self.requests: list[dict[str, str]] = []
+
+    def __enter__(self):
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.shutdown()
+        self.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/list"
+
+
+@pytest.fixture(scope="module")
+def tls_ca():
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_server(tls_ca):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls_ca.issue_cert("127.0.0.1").configure_cert(context)
+    https = HTTPServer(host="127.0.0.1", ssl_context=context, threaded=True)
+    https.start()
+    yield https
+    https.stop()
+
+
+@pytest.fixture
+def server():
+    """A real HTTP server on 127.0.0.1, threaded so that a slow answer does not hold up others."""
+    http = HTTPServer(host="127.0.0.1", threaded=True)
+    http.start()
+    yield http
+    http.clear()
+    if http.is_running():
+        http.stop()
+
+
+class Register:
+    """A loopback server shaped as ESMA's FIRDS register: a Solr `select` that answers in JSON,
+    a page of `rows` at a time from `start`, and the files it lists."""
+
+    def __init__(self, server: HTTPServer) -> None:
+        self.server, self.docs, self.files, self.queries = server, [], {}, []
+        self.respond = lambda name: Response(self.files[name])  # how a file is served
+        server.expect_request("/solr/select").respond_with_handler(self._select)
+
+    def publish(self, date: str, letter: str, n: int, m: int, isins: list[str], checksum: str | None = None):
+        name = f"FULINS_{letter}_{date}_{n:02d}of{m:02d}.zip"
+        data = _fulins_zip(isins)
+        self.files[name] = data
+        self.server.expect_request(f"/firds/{name}").respond_with_handler(lambda request: self.respond(name))
+        self.docs.append(
+            {
+                "checksum": checksum or hashlib.md5(data).hexdigest(),
+                "download_link": f"/firds/{name}",  # ESMA gives absolute links; a relative one works too
+                "publication_date": f"{date[:4]}-{date[4:6]}-{date[6:]}T00:00:00Z",
+                "file_name": name,
+                "file_type": "FULINS",
+            }
+        )
+
+    def _select(self, request) -> Response:
+        self.queries.append(request.args)
+        start, rows = int(request.args.get("start", 0)), int(request.args.get("rows", 10))
+        page = self.docs[start : start + rows]
+        body = {
+            "responseHeader": {"status": 0},
+            "response": {"numFound": len(self.docs), "start": start, "docs": page},
+        }
+        return Response(json.dumps(body), content_type="application/json")
+
+    @property
+    def index(self) -> str:
+        return self.server.url_for("/solr/select")
+
+    def downloads(self) -> int:
+        return sum(1 for request, _ in self.server.log if request.path.startswith("/firds/"))
+
+
+@pytest.fixture
+def register(server, monkeypatch):
+    monkeypatch.setattr(isintool, "FIRDS_PAGE_ROWS", 2)  # several pages for a few files
+    return Register(server)
+
+
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch):
+    monkeypatch.setattr(isintool, "BACKOFF_SECONDS", 0.01)
+
+
+@pytest.fixture
+def out(tmp_path):
+    """The output path, holding an earlier list that no failure may touch."""
+    path = tmp_path / "isins.txt"
+    path.write_bytes(OLD_LIST)
+    return path
+
+
+def fetch(*args: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(cli, ["fetch", *args], env=env)
+
+
+def assert_refused(result, out, message: str) -> None:
+    """Exit 1, one line on stderr naming the problem, the old list byte for byte, no leftovers."""
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert out.read_bytes() == OLD_LIST
+    assert sorted(os.listdir(out.parent)) == ["isins.txt", "isins.txt.lock"]
+
+
+@contextlib.contextmanager
+def lock_held_elsewhere(out: Path, seconds: float) -> Iterator[None]:
+    """Another holder (a thread) has the output's lock for `seconds`, or until the block ends."""
+    held, release = threading.Event(), threading.Event()
+
+    def holder():
+        with isintool._output_lock(str(out)):
+            held.set()
+            release.wait(seconds)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert held.wait(5)
+        yield
+    finally:
+        release.set()
+        thread.join()
+
+
+@pytest.fixture
+def pools(monkeypatch):
+    """The worker pools started while the test runs (a list that grows with each)."""
+    started: list[int] = []
+    start = isintool._Workers._start
+
+    def counted(workers) -> None:
+        started.append(workers.workers)
+        start(workers)
+
+    monkeypatch.setattr(isintool._Workers, "_start", counted)
+    return started
+
+
+@pytest.fixture
+def sticky():
+    """A folder like /tmp: sticky and world-writable, where another user may plant links."""
+    folder = Path(tempfile.mkdtemp(prefix="isintool-sticky-", dir="/tmp"))
+    folder.chmod(0o1777)
+    yield folder
+    shutil.rmtree(folder)
+
+
+def as_nobody(*command: str) -> None:
+    """Run a command as the unprivileged user nobody."""
+    setpriv = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    subprocess.run([*setpriv, *command], check=True)
+
+
+# --- ISIN validation, and the list's records ------------------------------------------------------
+
+
+@pytest.mark.parametrize("isin", VALID_ISINS)
+def test_published_valid_isins(isin):
+    assert isintool.is_valid_isin(isin)
+
+
+@pytest.mark.parametrize("isin", INVALID_ISINS)
+def test_published_invalid_isins(isin):
+    assert not isintool.is_valid_isin(isin)
+
+
+def test_shared_vectors_agree_when_present():
+    """The copy above matches ../shared/data/isin-vectors.csv, where a checkout has it."""
+    path = Path(__file__).parent.parent / "shared" / "data" / "isin-vectors.csv"
+    if not path.exists():
+        pytest.skip("no ../shared beside this checkout")
+    rows = list(csv.DictReader(path.open()))
+    assert {r["isin"] for r in rows if r["valid"] == "1"} == set(VALID_ISINS)
+    assert {r["isin"] for r in rows if r["valid"] == "0"} <= set(INVALID_ISINS)
+
+
+def _stdnum_ok(isin: str) -> bool:
+    return stdnum_isin.calc_check_digit(isin[:11]) == isin[11]
+
+
+def lines_of(isins: list[str]) -> bytes:
+    """ISINs as the 13-byte lines that _isin_mask reads."""
+    return "".join(i + "\n" for i in isins).encode("latin-1")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.from_regex(r"\A[A-Z]{2}[A-Z0-9]{9}[0-9]\Z"), min_size=1, max_size=50))
+def test_batch_check_digits_agree_with_python_stdnum(isins):
+    mask = isintool._isin_mask(lines_of(isins))
+    assert list(mask) == [_stdnum_ok(i) for i in isins]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="AZaz09 \t\r\xe9\x00", min_size=12, max_size=12), max_size=20))
+def test_isin_mask_checks_the_shape_of_each_line(candidates):
+    mask = isintool._isin_mask(lines_of(candidates))
+    assert list(mask) == [isintool._ISIN_LINE.fullmatch(c) is not None and _stdnum_ok(c) for c in candidates]
+
+
+def test_batch_check_digits_on_many_random_isins():
+    """100,000 random ISINs, a tenth of them valid by construction, against python-stdnum."""
+    rng = random.Random(6166)
+    alphabet = string.ascii_uppercase + string.digits
+    isins = []
+    for _ in range(100_000):
+        body = "".join(rng.choices(string.ascii_uppercase, k=2) + rng.choices(alphabet, k=9))
+        digit = stdnum_isin.calc_check_digit(body) if rng.random() < 0.1 else rng.choice(string.digits)
+        isins.append(body + digit)
+    mask = isintool._isin_mask(lines_of(isins))
+    assert list(mask) == [_stdnum_ok(i) for i in isins]
+    assert sum(mask) > 10_000
+
+
+# --- Chunks and worker processes ------------------------------------------------------------------
 
 
 def _exit_in_worker(item: int) -> int:
@@ -618,11 +983,6 @@ def test_format_ids_list_is_json_and_python():
     assert json.loads(out) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 648, 649, 650, 651, 652, 653]
 
 
-@pytest.fixture
-def runner():
-    return CliRunner()
-
-
 def test_cli_extract_stdin(runner):
     result = runner.invoke(cli, ["extract"], input=ORDERS)
     assert result.exit_code == 0
@@ -665,20 +1025,135 @@ def test_cli_extract_bad_file_is_one_line_exit_1(runner, tmp_path, kind):
     assert "Traceback" not in result.stderr
 
 
-def test_script_and_entry_point_behave_alike(tmp_path):
-    """`python isintool.py` is the same program as the installed command, broken pipe included."""
-    run = [sys.executable, isintool.__file__, "extract", "--lines"]
-    done = subprocess.run(run, input=ORDERS, capture_output=True, check=False)
-    assert (done.returncode, done.stdout.split()[:3], done.stderr) == (0, [b"1", b"2", b"3"], b"")
-    version = subprocess.run(
-        [sys.executable, isintool.__file__, "--version"], capture_output=True, check=True
+# --- Secrets --------------------------------------------------------------------------------------
+
+
+def _secret_url(base: str) -> str:
+    return base.replace("http://", f"http://alice:{PASSWORD}@") + f"?apikey={TOKEN}&format=csv"
+
+
+def _quiet_server_error(request):
+    time.sleep(1.5)  # longer than --timeout
+    return Response(GLEIF_CSV)
+
+
+@pytest.mark.parametrize("case", ["success", "404", "refused", "timeout", "no-scheme"])
+def test_secrets_in_the_url_never_reach_messages_or_disk(server, out, case):
+    url = _secret_url(server.url_for("/list"))
+    if case == "no-scheme":
+        url = url.removeprefix("http://")
+    elif case == "success":
+        server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    elif case == "404":
+        server.expect_request("/list").respond_with_data("gone", status=404)
+    elif case == "timeout":
+        server.expect_request("/list").respond_with_handler(_quiet_server_error)
+    else:
+        url = _secret_url(f"http://127.0.0.1:{_free_port()}/list")
+    result = fetch("--url", url, "-o", str(out), "--timeout", "0.5", "--retries", "1", "--ping", url)
+    assert result.exit_code == (0 if case == "success" else 1), result.stderr
+    shown = [result.stdout, result.stderr] + [path.read_text() for path in out.parent.iterdir()]
+    for text in shown:
+        assert PASSWORD not in text and TOKEN not in text, text
+    if case == "no-scheme":
+        assert "must start with http:// or https://" in result.stderr
+    elif case != "success":
+        assert "apikey=***&format=***" in result.stderr
+        assert "alice" not in result.stderr
+    else:
+        record = json.loads((out.parent / "isins.txt.json").read_text())
+        assert (
+            record["parts"][0]["url"]
+            == server.url_for("/list").replace("http://", "http://***@") + "?apikey=***&format=***"
+        )
+
+
+# --- Deadline -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        pytest.param(
+            [_drip(_head("200 OK", Content_Length=100_000), b"ISIN\n" + b"US0378331005\n" * 8000, 0.5)],
+            id="body-drips-under-its-content-length",
+        ),
+        pytest.param(
+            [_drip(_head("200 OK", Content_Length=len(GLEIF_CSV)), GLEIF_CSV, 0.05)],
+            id="head-a-byte-at-a-time",
+        ),
+        pytest.param(
+            [
+                _send("503 Service Unavailable", b"", Retry_After=1),
+                _drip(_head("200 OK", Content_Length=100_000), b"ISIN\n" + b"US0378331005\n" * 8000, 0.5),
+            ],
+            id="503-retry-after-then-drip",
+        ),
+    ],
+)
+def test_fetch_max_time_is_a_hard_bound(out, answers):
+    """A nightly job must never outlive --max-time, whatever the server does: else the next
+    night's run meets the lock. --timeout (per read) is far longer than --max-time here."""
+    with RawServer(*answers) as raw:
+        started = time.monotonic()
+        result = fetch("--url", raw.url, "-o", str(out), "--max-time", "2.5", "--timeout", "20")
+        elapsed = time.monotonic() - started
+    assert_refused(result, out, "gave up after 2.5 seconds (--max-time)")
+    assert elapsed < 2.5 + 1.5, elapsed
+
+
+def test_fetch_max_time_stops_a_slow_drip(server, out):
+    def drip(request):
+        def body():
+            yield b"ISIN\n"
+            for _ in range(30):
+                time.sleep(0.1)
+                yield b"US0378331005\n"
+
+        return Response(body())
+
+    server.expect_request("/list").respond_with_handler(drip)
+    started = time.monotonic()
+    result = fetch("--url", server.url_for("/list"), "-o", str(out), "--max-time", "1", "--timeout", "5")
+    assert_refused(result, out, "--max-time")
+    assert time.monotonic() - started < 2.5
+
+
+def test_fetch_list_keeps_to_max_time_off_the_main_thread(out):
+    """Off the main thread no signal can be set: the core's own deadline still ends a body that
+    drips under its --timeout (each read waits at most the time left, and it is checked after
+    every read), and the library installs no handler and sets no alarm."""
+    answer = _drip(_head("200 OK", Content_Length=100_000), b"ISIN\n" + b"US0378331005\n" * 8000, 0.2)
+    outcome: list[BaseException | float] = []
+    handler, (alarm, _), since = (
+        signal.getsignal(signal.SIGALRM),
+        signal.getitimer(signal.ITIMER_REAL),
+        time.monotonic(),
     )
-    assert version.stdout.decode().strip() == f"isintool, version {isintool.__version__}"
-    many = b"[" + b",".join(b'{"id":%d}' % i for i in range(300_000)) + b"]"
-    piped = subprocess.run(
-        f"{' '.join(run)} | head -n 1", shell=True, input=many, capture_output=True, check=False
+
+    def run() -> None:
+        options = isintool.FetchOptions(max_time=1.5, timeout=20)
+        started = time.monotonic()
+        try:
+            isintool.fetch_list([raw.url], str(out), options)
+        except BaseException as exc:
+            outcome.append(exc)
+        outcome.append(time.monotonic() - started)
+
+    with RawServer(answer) as raw:
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join(timeout=10)
+    error, elapsed = outcome
+    assert (
+        isinstance(error, isintool.IsinToolError) and str(error) == "gave up after 1.5 seconds (--max-time)"
     )
-    assert (piped.stdout, piped.stderr) == (b"0\n", b"")
+    assert 1.5 <= elapsed < 2.5, elapsed
+    # pytest-timeout's alarm (if any) runs on untouched: the library set none of its own.
+    left, _ = signal.getitimer(signal.ITIMER_REAL)
+    assert signal.getsignal(signal.SIGALRM) == handler
+    assert not alarm or abs((alarm - left) - (time.monotonic() - since)) < 0.2
+    assert out.read_bytes() == OLD_LIST and sorted(os.listdir(out.parent)) == ["isins.txt", "isins.txt.lock"]
 
 
 # --- Download -------------------------------------------------------------------------------------
@@ -747,15 +1222,6 @@ def test_fetch_retries_connection_refused_then_fails(out):
     assert f"(http://127.0.0.1:{port}/list?key=***) (after 2 attempts)" in result.stderr
 
 
-class _ProxyAsksForCredentials(socketserver.StreamRequestHandler):
-    def handle(self) -> None:
-        self.rfile.readline()  # CONNECT host:443 HTTP/1.1
-        self.wfile.write(
-            b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=p\r\n"
-        )
-        self.wfile.write(b"Content-Length: 0\r\nConnection: close\r\n\r\n")
-
-
 @pytest.mark.parametrize("case", ["dns", "proxy-refused", "proxy-407"])
 def test_network_errors_read_as_one_plain_sentence(out, monkeypatch, case):
     """No tuples or object reprs: the host (or the proxy) and the cause, the URL's secrets hidden."""
@@ -783,102 +1249,12 @@ def test_network_errors_read_as_one_plain_sentence(out, monkeypatch, case):
         assert repr_text not in result.stderr
 
 
-class RawServer(socketserver.ThreadingTCPServer):
-    """A TCP server on 127.0.0.1 for what pytest-httpserver cannot send: a status line a byte at a
-    time, a body that breaks off. The n-th connection is answered by answers[n](request, wfile);
-    each request's headers are kept, names in lower case, in `requests`."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, *answers):
-        super().__init__(("127.0.0.1", 0), _RawHandler)
-        self.answers = list(answers)
-        self.requests: list[dict[str, str]] = []
-
-    def __enter__(self):
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.shutdown()
-        self.server_close()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/list"
-
-
-class _RawHandler(socketserver.StreamRequestHandler):
-    def handle(self):
-        self.rfile.readline()
-        headers = {}
-        while (line := self.rfile.readline()) not in (b"\r\n", b""):
-            name, _, value = line.decode("latin-1").partition(":")
-            headers[name.strip().lower()] = value.strip()
-        self.server.requests.append(headers)
-        answer = self.server.answers[min(len(self.server.requests), len(self.server.answers)) - 1]
-        with contextlib.suppress(OSError):  # the client may hang up first: that is the point
-            answer(headers, self.wfile)
-
-
 def test_fetch_refuses_a_body_shorter_than_its_content_length(out):
     short = _send("200 OK", GLEIF_CSV, Content_Length=len(GLEIF_CSV) + 100)
     with RawServer(short) as raw:
         result = fetch("--url", raw.url, "-o", str(out), "--retries", "1")
     assert_refused(result, out, "broke off")
     assert len(raw.requests) == 2
-
-
-@pytest.mark.parametrize(
-    "answers",
-    [
-        pytest.param(
-            [_drip(_head("200 OK", Content_Length=100_000), b"ISIN\n" + b"US0378331005\n" * 8000, 0.5)],
-            id="body-drips-under-its-content-length",
-        ),
-        pytest.param(
-            [_drip(_head("200 OK", Content_Length=len(GLEIF_CSV)), GLEIF_CSV, 0.05)],
-            id="head-a-byte-at-a-time",
-        ),
-        pytest.param(
-            [
-                _send("503 Service Unavailable", b"", Retry_After=1),
-                _drip(_head("200 OK", Content_Length=100_000), b"ISIN\n" + b"US0378331005\n" * 8000, 0.5),
-            ],
-            id="503-retry-after-then-drip",
-        ),
-    ],
-)
-def test_fetch_max_time_is_a_hard_bound(out, answers):
-    """A nightly job must never outlive --max-time, whatever the server does: else the next
-    night's run meets the lock. --timeout (per read) is far longer than --max-time here."""
-    with RawServer(*answers) as raw:
-        started = time.monotonic()
-        result = fetch("--url", raw.url, "-o", str(out), "--max-time", "2.5", "--timeout", "20")
-        elapsed = time.monotonic() - started
-    assert_refused(result, out, "gave up after 2.5 seconds (--max-time)")
-    assert elapsed < 2.5 + 1.5, elapsed
-
-
-def test_hard_deadline_puts_back_the_callers_alarm():
-    fired = []
-    previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(True))
-    try:
-        signal.setitimer(signal.ITIMER_REAL, 30)
-        with isintool._hard_deadline(isintool._Deadline(5)):
-            assert 4 < signal.getitimer(signal.ITIMER_REAL)[0] <= 5
-        assert 29 < signal.getitimer(signal.ITIMER_REAL)[0] <= 30
-        message = r"gave up after 0.2 seconds \(--max-time\)"
-        with (
-            pytest.raises(isintool.IsinToolError, match=message),
-            isintool._hard_deadline(isintool._Deadline(0.2)),
-        ):
-            time.sleep(5)
-        assert fired == [] and 28 < signal.getitimer(signal.ITIMER_REAL)[0] <= 30
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _listed(isins: list[str]) -> bytes:
@@ -945,23 +1321,6 @@ def test_fetch_without_ranges_asks_for_the_whole_payload_again(out):
     assert "range" not in raw.requests[1] and "if-range" not in raw.requests[1]
 
 
-def test_fetch_max_time_stops_a_slow_drip(server, out):
-    def drip(request):
-        def body():
-            yield b"ISIN\n"
-            for _ in range(30):
-                time.sleep(0.1)
-                yield b"US0378331005\n"
-
-        return Response(body())
-
-    server.expect_request("/list").respond_with_handler(drip)
-    started = time.monotonic()
-    result = fetch("--url", server.url_for("/list"), "-o", str(out), "--max-time", "1", "--timeout", "5")
-    assert_refused(result, out, "--max-time")
-    assert time.monotonic() - started < 2.5
-
-
 def test_fetch_read_timeout_is_retried(server, out):
     def stall(request):
         handler.calls += 1
@@ -1014,32 +1373,6 @@ def test_fetch_sends_no_validators_for_another_url_or_a_missing_list(server, out
     assert out.read_bytes().split() == GLEIF_ISINS
 
 
-def test_fetch_wait_gives_up_at_max_time(server, out):
-    with lock_held_elsewhere(out, 10):
-        started = time.monotonic()
-        result = fetch("--url", server.url_for("/list"), "-o", str(out), "--wait", "--max-time", "1")
-        waited = time.monotonic() - started
-    assert result.exit_code == isintool.EXIT_LOCKED, result.stderr
-    assert result.stderr == f"Error: another fetch was still writing {out} after 1 s (--max-time)\n"
-    assert 1 <= waited < 3
-    assert out.read_bytes() == OLD_LIST and server.log == []
-
-
-@pytest.fixture(scope="module")
-def tls_ca():
-    return trustme.CA()
-
-
-@pytest.fixture
-def tls_server(tls_ca):
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls_ca.issue_cert("127.0.0.1").configure_cert(context)
-    https = HTTPServer(host="127.0.0.1", ssl_context=context, threaded=True)
-    https.start()
-    yield https
-    https.stop()
-
-
 def test_fetch_refuses_an_untrusted_certificate(tls_server, out, monkeypatch):
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
@@ -1074,12 +1407,6 @@ def test_fetch_refuses_a_redirect_from_https_to_http(tls_server, tls_ca, server,
     assert server.log == []  # the http URL was never asked for
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _basic_auth(request):
     if request.headers.get("Authorization") != "Basic YWxpY2U6czNjcmV0UFc=":  # alice:s3cretPW
         return Response("who are you?", status=401, headers={"WWW-Authenticate": 'Basic realm="isins"'})
@@ -1101,269 +1428,7 @@ def test_fetch_takes_credentials_from_netrc_and_a_401_is_final(server, out, tmp_
     assert out.read_bytes().split() == GLEIF_ISINS
 
 
-# --- Sources: a list in parts, and ESMA's FIRDS register -------------------------------------------
-
-# A FIRDS record shaped as the real excerpt's (../shared/data/real/firds_DLTINS_*): the
-# instrument's ISIN in FinInstrmGnlAttrbts/Id, a venue's MIC in TradgVnRltdAttrbts/Id, an
-# underlying's ISIN in UndrlygInstrm/Sngl/ISIN.
-FIRDS_RECORD = (
-    "<FinInstrm><ModfdRcrd><FinInstrmGnlAttrbts><Id>{isin}</Id><FullNm>BOBAR.2101.{n}.C</FullNm>"
-    "<ShrtNm>ENXT BE/O 20210115 C A BAR 19.5</ShrtNm><ClssfctnTp>OCASPS</ClssfctnTp><NtnlCcy>EUR</NtnlCcy>"
-    "<CmmdtyDerivInd>false</CmmdtyDerivInd></FinInstrmGnlAttrbts><Issr>5493000ZBGNVWT5EEM25</Issr>"
-    "<TradgVnRltdAttrbts><Id>XBRD</Id><IssrReq>false</IssrReq></TradgVnRltdAttrbts><DerivInstrmAttrbts>"
-    "<UndrlygInstrm><Sngl><ISIN>{underlying}</ISIN></Sngl></UndrlygInstrm></DerivInstrmAttrbts>"
-    "</ModfdRcrd></FinInstrm>"
-)
-FIRDS_HEAD = (
-    '<?xml version="1.0" encoding="UTF-8"?><BizData xmlns="urn:iso:std:iso:20022:tech:xsd:head.003.001.01">'
-    '<Pyld><Document xmlns="urn:iso:std:iso:20022:tech:xsd:auth.017.001.02"><FinInstrmRptgRefDataRpt>'
-)
-FIRDS_TAIL = "</FinInstrmRptgRefDataRpt></Document></Pyld></BizData>"
-
-
-def _fresh_isins(prefix: str, count: int) -> list[str]:
-    """Valid ISINs no other test data holds (python-stdnum gives the check digits)."""
-    return [f"{prefix}{n:09d}" + stdnum_isin.calc_check_digit(f"{prefix}{n:09d}") for n in range(count)]
-
-
-def _fulins_zip(isins: list[str]) -> bytes:
-    underlying = _fresh_isins("NL", 1)[0]
-    records = "".join(
-        FIRDS_RECORD.format(isin=isin, n=n, underlying=underlying) for n, isin in enumerate(isins)
-    )
-    return _zip((FIRDS_HEAD + records + FIRDS_TAIL).encode(), name="FULINS.xml")
-
-
-class Register:
-    """A loopback server shaped as ESMA's FIRDS register: a Solr `select` that answers in JSON,
-    a page of `rows` at a time from `start`, and the files it lists."""
-
-    def __init__(self, server: HTTPServer) -> None:
-        self.server, self.docs, self.files, self.queries = server, [], {}, []
-        self.respond = lambda name: Response(self.files[name])  # how a file is served
-        server.expect_request("/solr/select").respond_with_handler(self._select)
-
-    def publish(self, date: str, letter: str, n: int, m: int, isins: list[str], checksum: str | None = None):
-        name = f"FULINS_{letter}_{date}_{n:02d}of{m:02d}.zip"
-        data = _fulins_zip(isins)
-        self.files[name] = data
-        self.server.expect_request(f"/firds/{name}").respond_with_handler(lambda request: self.respond(name))
-        self.docs.append(
-            {
-                "checksum": checksum or hashlib.md5(data).hexdigest(),
-                "download_link": f"/firds/{name}",  # ESMA gives absolute links; a relative one works too
-                "publication_date": f"{date[:4]}-{date[4:6]}-{date[6:]}T00:00:00Z",
-                "file_name": name,
-                "file_type": "FULINS",
-            }
-        )
-
-    def _select(self, request) -> Response:
-        self.queries.append(request.args)
-        start, rows = int(request.args.get("start", 0)), int(request.args.get("rows", 10))
-        page = self.docs[start : start + rows]
-        body = {
-            "responseHeader": {"status": 0},
-            "response": {"numFound": len(self.docs), "start": start, "docs": page},
-        }
-        return Response(json.dumps(body), content_type="application/json")
-
-    @property
-    def index(self) -> str:
-        return self.server.url_for("/solr/select")
-
-    def downloads(self) -> int:
-        return sum(1 for request, _ in self.server.log if request.path.startswith("/firds/"))
-
-
-def _days_ago(days: int) -> str:
-    return (datetime.datetime.now(datetime.timezone.utc).date() - datetime.timedelta(days=days)).strftime(
-        "%Y%m%d"
-    )
-
-
-@pytest.fixture
-def register(server, monkeypatch):
-    monkeypatch.setattr(isintool, "FIRDS_PAGE_ROWS", 2)  # several pages for a few files
-    return Register(server)
-
-
-def _publish_set(register, date: str, sets: dict[str, list[list[str]]]) -> list[str]:
-    """Publish each letter's parts; the instruments' ISINs, sorted."""
-    for letter, parts in sets.items():
-        for n, isins in enumerate(parts, 1):
-            register.publish(date, letter, n, len(parts), isins)
-    return sorted(isin for parts in sets.values() for isins in parts for isin in isins)
-
-
-def test_fetch_firds_reads_the_newest_complete_set(register, out):
-    old, new = _days_ago(8), _days_ago(1)
-    _publish_set(register, old, {"E": [_fresh_isins("DE", 5)]})
-    expected = _publish_set(
-        register, new, {"D": [_fresh_isins("XS", 4), _fresh_isins("FR", 3)], "E": [_fresh_isins("IE", 5)]}
-    )
-    result = fetch("--firds", register.index, "-o", str(out))
-    assert result.exit_code == 0, result.stderr
-    assert out.read_text().split() == expected  # the instruments: no underlying, no MIC
-    assert "3 files read" in result.stderr and "Warning" not in result.stderr
-    query = register.queries[0]
-    assert (query["q"], query["wt"]) == ("*", "json")
-    assert sorted(query.getlist("fq"))[0].startswith("file_type:FULINS")
-    assert re.fullmatch(
-        r"publication_date:\[\d{4}-\d\d-\d\dT00:00:00Z TO \d{4}-\d\d-\d\dT23:59:59Z\]",
-        sorted(query.getlist("fq"))[1],
-    )
-    assert [int(q["start"]) for q in register.queries] == [0, 2]  # 4 files, 2 a page
-    record = json.loads((out.parent / "isins.txt.json").read_text())
-    assert record["firds"]["date"] == new and record["parts"][0]["name"] == f"FULINS_D_{new}_01of02.zip"
-
-
-def test_fetch_list_reads_a_firds_set_as_the_cli_does(register, out):
-    expected = _publish_set(register, _days_ago(2), {"E": [_fresh_isins("DE", 4), _fresh_isins("FR", 4)]})
-    result = isintool.fetch_list([], str(out), isintool.FetchOptions(firds=register.index))
-    assert (result.written, result.count, result.files) == (True, 8, 2)
-    assert out.read_text().split() == expected  # the instruments' <Id>s: not the MICs, not the underlyings
-
-
-def test_fetch_firds_unchanged_set_downloads_nothing(register, out):
-    _publish_set(register, _days_ago(2), {"E": [_fresh_isins("DE", 5), _fresh_isins("GB", 5)]})
-    assert fetch("--firds", register.index, "-o", str(out)).exit_code == 0
-    downloads = register.downloads()
-    result = fetch("--firds", register.index, "-o", str(out), "--changes", str(out.parent / "changes.txt"))
-    assert result.exit_code == 0, result.stderr
-    assert "unchanged since the last fetch (10 ISINs; 0 added, 0 removed)" in result.stderr
-    assert register.downloads() == downloads == 2
-    assert (out.parent / "changes.txt").read_bytes() == b""
-
-
-def test_fetch_firds_takes_the_newest_complete_set_and_names_what_is_missing(register, out):
-    complete = _publish_set(register, _days_ago(7), {"E": [_fresh_isins("DE", 3)]})
-    newer = _days_ago(0)
-    register.publish(newer, "E", 1, 3, _fresh_isins("FR", 3))
-    register.publish(newer, "E", 3, 3, _fresh_isins("GB", 3))
-    result = fetch("--firds", register.index, "-o", str(out))
-    assert result.exit_code == 0, result.stderr
-    assert out.read_text().split() == complete
-    assert (
-        f"Warning: a newer FULINS set is not complete yet (missing FULINS_E_{newer}_02of03.zip)"
-        in result.stderr
-    )
-
-
-def test_fetch_firds_without_a_complete_set_fails_and_keeps_the_list(register, out):
-    register.publish(_days_ago(3), "C", 2, 2, _fresh_isins("DE", 3))
-    result = fetch("--firds", register.index, "-o", str(out))
-    assert_refused(result, out, f"no complete FULINS set in the last 21 days at {register.index}")
-    assert f"FULINS_C_{_days_ago(3)}_01of02.zip" in result.stderr
-
-
-@pytest.mark.parametrize("bad_times", [1, 5], ids=["once-then-good", "always"])
-def test_fetch_firds_checks_each_files_md5(register, out, bad_times):
-    """A file that differs from its published MD5 is downloaded again from its first byte;
-    when it never matches, the run fails naming it, and the old list stays."""
-    isins = _publish_set(register, _days_ago(1), {"E": [_fresh_isins("DE", 4), _fresh_isins("FR", 4)]})
-    name = f"FULINS_E_{_days_ago(1)}_02of02.zip"
-    served = []
-
-    def corrupt_first(file: str) -> Response:
-        data = register.files[file]
-        if file != name:
-            return Response(data)
-        served.append(file)
-        return Response(data[:-30] + bytes(30) if len(served) <= bad_times else data)
-
-    register.respond = corrupt_first
-    result = fetch("--firds", register.index, "-o", str(out), "--retries", "2")
-    if bad_times == 1:
-        assert result.exit_code == 0, result.stderr
-        assert out.read_text().split() == isins and len(served) == 2
-    else:
-        assert_refused(result, out, f"{name} does not match its published MD5 checksum (after 3 attempts)")
-
-
-def _conditional(data: bytes, etag: str):
-    """A handler that sends `data` with `etag`, or 304 when the request names that ETag."""
-
-    def respond(request) -> Response:
-        same = request.headers.get("If-None-Match") == etag
-        return Response(b"" if same else data, status=304 if same else 200, headers={"ETag": etag})
-
-    return respond
-
-
-def test_fetch_several_urls_make_one_list_and_one_missing_part_fails_it(server, out):
-    server.expect_request("/a.csv").respond_with_handler(_conditional(GLEIF_CSV, '"a"'))
-    server.expect_request("/b.zip").respond_with_handler(_conditional(_zip(XETRA_CSV), '"b"'))
-    urls = ["--url", server.url_for("/a.csv"), "--url", server.url_for("/b.zip")]
-    result = fetch(*urls, "-o", str(out), "--allow-shrink")
-    assert result.exit_code == 0, result.stderr
-    assert out.read_bytes().split() == sorted(set(GLEIF_ISINS) | set(parse([XETRA_CSV])[0]))
-    record = json.loads((out.parent / "isins.txt.json").read_text())
-    assert [part["etag"] for part in record["parts"]] == ['"a"', '"b"']
-    listed = out.read_bytes()
-    result = fetch(*urls, "-o", str(out))  # both answer 304 to their own validators
-    assert result.exit_code == 0 and "unchanged since the last fetch" in result.stderr, result.stderr
-    out.write_bytes(OLD_LIST)
-    (out.parent / "isins.txt.json").unlink()  # as assert_refused expects: only the list and its lock
-    result = fetch(*urls, "--url", server.url_for("/missing.csv"), "-o", str(out))
-    assert_refused(result, out, f"{server.url_for('/missing.csv')} answered HTTP 500")
-    assert listed != OLD_LIST
-
-
-def test_fetch_changes_file_is_the_set_difference(server, out, tmp_path):
-    before, after = _fresh_isins("DE", 40), _fresh_isins("DE", 60)[20:]
-    out.write_text("".join(isin + "\n" for isin in sorted(before)))
-    server.expect_request("/list").respond_with_data("ISIN\n" + "\n".join(after) + "\n")
-    changes = tmp_path / "changes.txt"
-    result = fetch("--url", server.url_for("/list"), "-o", str(out), "--changes", str(changes))
-    assert result.exit_code == 0, result.stderr
-    expected = sorted(
-        [(i, "+") for i in set(after) - set(before)] + [(i, "-") for i in set(before) - set(after)]
-    )
-    assert changes.read_text() == "".join(sign + isin + "\n" for isin, sign in expected)
-    assert "(20 added, 20 removed, " in result.stderr
-
-
-def test_fetch_changes_against_a_list_edited_by_hand_count_every_isin_as_added(server, out, tmp_path):
-    out.write_bytes(b"US0378331005\r\nGB0002634946\r\n")  # CRLF: not as fetch writes it
-    server.expect_request("/list").respond_with_data(GLEIF_CSV)
-    changes = tmp_path / "changes.txt"
-    result = fetch("--url", server.url_for("/list"), "-o", str(out), "--changes", str(changes))
-    assert result.exit_code == 0, result.stderr
-    assert f"Warning: {out} is not a list as fetch writes it: every ISIN counts as added" in result.stderr
-    assert changes.read_bytes() == b"".join(b"+" + isin + b"\n" for isin in GLEIF_ISINS)
-
-
-@settings(max_examples=40, deadline=None)
-@given(
-    st.lists(st.sampled_from(VALID_ISINS), unique=True),
-    st.lists(st.sampled_from(VALID_ISINS), unique=True),
-    st.integers(1, 2),
-)
-def test_changes_ride_on_the_merge_in_every_key_range(before, after, workers):
-    """Per key range, in one process or two, against the old list read from disk: the set
-    difference, sorted, with its counts."""
-    with tempfile.TemporaryDirectory() as folder:
-        old = os.path.join(folder, "old.txt")
-        with open(old, "w") as f:
-            f.write("".join(isin + "\n" for isin in sorted(before)))
-        pieces: list[bytes] = []
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(isintool, "PARALLEL_MIN_BLOCKS", 0)
-            patch.setattr(isintool, "BLOCK_SIZE", 40)
-            patch.setattr(isintool, "KEY_RANGES", 5)
-            payload = ("ISIN\n" + "\n".join(after) + "\n").encode()
-            chunks = [payload[i : i + 30] for i in range(0, len(payload), 30)]
-            counts = isintool.parse_texts(
-                [("t", chunks)], lambda piece: None, None, workers, None, old, pieces.append
-            )
-    added, removed = set(after) - set(before), set(before) - set(after)
-    expected = sorted([(i, "+") for i in added] + [(i, "-") for i in removed])
-    assert b"".join(pieces).decode() == "".join(sign + isin + "\n" for isin, sign in expected)
-    assert (counts.added, counts.removed) == (len(added), len(removed))
-
-
-# --- Decompress: gzip, and the dispatch by first bytes --------------------------------------------
+# --- Decompress: gzip, zip, and the dispatch by a payload's first bytes ---------------------------
 
 
 def _decompress(data: bytes, max_bytes: int = 1 << 30, chunk_size: int = 65_536) -> bytes:
@@ -1407,24 +1472,6 @@ def test_decompressed_chunks_checks_the_zip_crc():
     data[14] ^= 0x01
     with pytest.raises(isintool.IsinToolError, match="fails its CRC-32 or size check"):
         _decompress(bytes(data))
-
-
-# --- Zip ------------------------------------------------------------------------------------------
-
-
-class _Unseekable(io.RawIOBase):
-    """A write-only stream without seek or tell, as a pipe is: zipfile then writes each file's
-    CRC-32 and sizes in a data descriptor after its data (flag bit 3)."""
-
-    def __init__(self) -> None:
-        self.data = bytearray()
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, b) -> int:
-        self.data += b
-        return len(b)
 
 
 @pytest.mark.parametrize(
@@ -1547,7 +1594,7 @@ def test_stored_with_descriptor_needs_a_crc_match_not_just_a_signature():
     match: only where the CRC-32 matches too does the entry end."""
     decoy = b"PK\x07\x08" + b"\x00" * 12 + b"PK\x03\x04PK\x01\x02"
     payload = GLEIF_CSV + decoy * 50 + GLEIF_CSV
-    size = len(payload) + 16  # a descriptor claiming the right size, but a wrong CRC-32
+    size = len(payload)  # a descriptor claiming the right size, but a wrong CRC-32
     payload += (
         b"PK\x07\x08" + (zlib.crc32(payload) ^ 1).to_bytes(4, "little") + size.to_bytes(4, "little") * 2
     )
@@ -1678,6 +1725,142 @@ def test_macos_finder_zip_reads_the_one_real_file():
         archive.writestr("data/._other.csv", b"\x00\x05\x16\x07")
     texts = [b"".join(text) for text in isintool._decompressed_texts([buffer.getvalue()], 1 << 30)]
     assert texts == [GLEIF_CSV]
+
+
+def test_fetch_reads_every_file_of_a_zip_into_one_list(server, out):
+    """Each file by its own layout (a CSV's ISIN column, a semicolon CSV with a preamble), one
+    list; the Finder's metadata is skipped, and the summary says how many files were read."""
+    data = _zip(GLEIF_CSV, extra={"__MACOSX/._isin-lei.csv": b"\x00\x05\x16\x07", "xetra.csv": XETRA_CSV})
+    server.expect_request("/both.zip").respond_with_data(data)
+    result = fetch("--url", server.url_for("/both.zip"), "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    expected = sorted(set(GLEIF_ISINS) | set(parse([XETRA_CSV])[0]))
+    assert out.read_bytes().split() == expected and len(expected) > len(GLEIF_ISINS)
+    assert ", 2 files read, " in result.stderr
+    assert json.loads((out.parent / "isins.txt.json").read_text())["files"] == 2
+
+
+# --- Sources: a list in parts, and ESMA's FIRDS register ------------------------------------------
+
+
+def _publish_set(register, date: str, sets: dict[str, list[list[str]]]) -> list[str]:
+    """Publish each letter's parts; the instruments' ISINs, sorted."""
+    for letter, parts in sets.items():
+        for n, isins in enumerate(parts, 1):
+            register.publish(date, letter, n, len(parts), isins)
+    return sorted(isin for parts in sets.values() for isins in parts for isin in isins)
+
+
+def test_fetch_firds_reads_the_newest_complete_set(register, out):
+    old, new = _days_ago(8), _days_ago(1)
+    _publish_set(register, old, {"E": [_fresh_isins("DE", 5)]})
+    expected = _publish_set(
+        register, new, {"D": [_fresh_isins("XS", 4), _fresh_isins("FR", 3)], "E": [_fresh_isins("IE", 5)]}
+    )
+    result = fetch("--firds", register.index, "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert out.read_text().split() == expected  # the instruments: no underlying, no MIC
+    assert "3 files read" in result.stderr and "Warning" not in result.stderr
+    query = register.queries[0]
+    assert (query["q"], query["wt"]) == ("*", "json")
+    assert sorted(query.getlist("fq"))[0].startswith("file_type:FULINS")
+    assert re.fullmatch(
+        r"publication_date:\[\d{4}-\d\d-\d\dT00:00:00Z TO \d{4}-\d\d-\d\dT23:59:59Z\]",
+        sorted(query.getlist("fq"))[1],
+    )
+    assert [int(q["start"]) for q in register.queries] == [0, 2]  # 4 files, 2 a page
+    record = json.loads((out.parent / "isins.txt.json").read_text())
+    assert record["firds"]["date"] == new and record["parts"][0]["name"] == f"FULINS_D_{new}_01of02.zip"
+
+
+def test_fetch_list_reads_a_firds_set_as_the_cli_does(register, out):
+    expected = _publish_set(register, _days_ago(2), {"E": [_fresh_isins("DE", 4), _fresh_isins("FR", 4)]})
+    result = isintool.fetch_list([], str(out), isintool.FetchOptions(firds=register.index))
+    assert (result.written, result.count, result.files) == (True, 8, 2)
+    assert out.read_text().split() == expected  # the instruments' <Id>s: not the MICs, not the underlyings
+
+
+def test_fetch_firds_unchanged_set_downloads_nothing(register, out):
+    _publish_set(register, _days_ago(2), {"E": [_fresh_isins("DE", 5), _fresh_isins("GB", 5)]})
+    assert fetch("--firds", register.index, "-o", str(out)).exit_code == 0
+    downloads = register.downloads()
+    result = fetch("--firds", register.index, "-o", str(out), "--changes", str(out.parent / "changes.txt"))
+    assert result.exit_code == 0, result.stderr
+    assert "unchanged since the last fetch (10 ISINs; 0 added, 0 removed)" in result.stderr
+    assert register.downloads() == downloads == 2
+    assert (out.parent / "changes.txt").read_bytes() == b""
+
+
+def test_fetch_firds_takes_the_newest_complete_set_and_names_what_is_missing(register, out):
+    complete = _publish_set(register, _days_ago(7), {"E": [_fresh_isins("DE", 3)]})
+    newer = _days_ago(0)
+    register.publish(newer, "E", 1, 3, _fresh_isins("FR", 3))
+    register.publish(newer, "E", 3, 3, _fresh_isins("GB", 3))
+    result = fetch("--firds", register.index, "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert out.read_text().split() == complete
+    assert (
+        f"Warning: a newer FULINS set is not complete yet (missing FULINS_E_{newer}_02of03.zip)"
+        in result.stderr
+    )
+
+
+def test_fetch_firds_without_a_complete_set_fails_and_keeps_the_list(register, out):
+    register.publish(_days_ago(3), "C", 2, 2, _fresh_isins("DE", 3))
+    result = fetch("--firds", register.index, "-o", str(out))
+    assert_refused(result, out, f"no complete FULINS set in the last 21 days at {register.index}")
+    assert f"FULINS_C_{_days_ago(3)}_01of02.zip" in result.stderr
+
+
+@pytest.mark.parametrize("bad_times", [1, 5], ids=["once-then-good", "always"])
+def test_fetch_firds_checks_each_files_md5(register, out, bad_times):
+    """A file that differs from its published MD5 is downloaded again from its first byte;
+    when it never matches, the run fails naming it, and the old list stays."""
+    isins = _publish_set(register, _days_ago(1), {"E": [_fresh_isins("DE", 4), _fresh_isins("FR", 4)]})
+    name = f"FULINS_E_{_days_ago(1)}_02of02.zip"
+    served = []
+
+    def corrupt_first(file: str) -> Response:
+        data = register.files[file]
+        if file != name:
+            return Response(data)
+        served.append(file)
+        return Response(data[:-30] + bytes(30) if len(served) <= bad_times else data)
+
+    register.respond = corrupt_first
+    result = fetch("--firds", register.index, "-o", str(out), "--retries", "2")
+    if bad_times == 1:
+        assert result.exit_code == 0, result.stderr
+        assert out.read_text().split() == isins and len(served) == 2
+    else:
+        assert_refused(result, out, f"{name} does not match its published MD5 checksum (after 3 attempts)")
+
+
+def _conditional(data: bytes, etag: str):
+    """A handler that sends `data` with `etag`, or 304 when the request names that ETag."""
+
+    def respond(request) -> Response:
+        same = request.headers.get("If-None-Match") == etag
+        return Response(b"" if same else data, status=304 if same else 200, headers={"ETag": etag})
+
+    return respond
+
+
+def test_fetch_several_urls_make_one_list_and_one_missing_part_fails_it(server, out):
+    server.expect_request("/a.csv").respond_with_handler(_conditional(GLEIF_CSV, '"a"'))
+    server.expect_request("/b.zip").respond_with_handler(_conditional(_zip(XETRA_CSV), '"b"'))
+    urls = ["--url", server.url_for("/a.csv"), "--url", server.url_for("/b.zip")]
+    result = fetch(*urls, "-o", str(out), "--allow-shrink")
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes().split() == sorted(set(GLEIF_ISINS) | set(parse([XETRA_CSV])[0]))
+    record = json.loads((out.parent / "isins.txt.json").read_text())
+    assert [part["etag"] for part in record["parts"]] == ['"a"', '"b"']
+    result = fetch(*urls, "-o", str(out))  # both answer 304 to their own validators
+    assert result.exit_code == 0 and "unchanged since the last fetch" in result.stderr, result.stderr
+    out.write_bytes(OLD_LIST)
+    (out.parent / "isins.txt.json").unlink()  # as assert_refused expects: only the list and its lock
+    result = fetch(*urls, "--url", server.url_for("/missing.csv"), "-o", str(out))
+    assert_refused(result, out, f"{server.url_for('/missing.csv')} answered HTTP 500")
 
 
 # --- Read the payload -----------------------------------------------------------------------------
@@ -1825,43 +2008,12 @@ def test_parse_firds_excerpt_column_id_gives_exactly_its_instruments():
     assert len(instruments) < len(everything)
 
 
-class Counts(NamedTuple):
-    count: int
-    invalid: int
-    duplicates: int
-
-
-def parse(chunks: list[bytes], column: str | None = None, workers: int = 1):
-    """parse_isins, keeping what it writes: the ISINs (checked to be one a line), and the counts
-    of ISINs, invalid values and duplicates."""
-    pieces: list[bytes] = []
-    counts = isintool.parse_isins(chunks, pieces.append, column, workers)
-    text = b"".join(pieces)
-    assert all(pieces) and (text == b"" or text.endswith(b"\n"))
-    return text.split(), Counts(*counts[:3])
-
-
 @pytest.mark.parametrize("payload", [GLEIF_CSV, XETRA_CSV, NSE_CSV, b"x US0378331005 y GB0002634946 z\n"])
 def test_parse_isins_same_for_every_chunk_size(payload):
     whole = parse([payload])
     for size in range(1, len(payload) + 1):
         chunks = [payload[i : i + size] for i in range(0, len(payload), size)]
         assert parse(chunks) == whole, size
-
-
-def test_parse_isins_in_worker_processes_matches_one_process():
-    rng = random.Random(12)
-    rows = [b"LEI,ISIN"]
-    for _ in range(20_000):
-        isin = rng.choice(VALID_ISINS + INVALID_ISINS[:4]).encode()
-        rows.append(b"5493001KJTIIGC8Y1R12," + isin)
-    payload = b"\n".join(rows) + b"\n"
-    chunks = [payload[i : i + 4096] for i in range(0, len(payload), 4096)]
-    serial = parse(chunks)
-    assert parse(chunks, workers=2) == serial
-    isins, counts = serial
-    assert isins == sorted({i.encode() for i in VALID_ISINS})
-    assert counts.invalid == sum(1 for r in rows[1:] if r[21:].decode() not in VALID_ISINS)
 
 
 def test_small_chunks_are_joined_into_blocks_and_half_blocks_go_on_as_they_are():
@@ -1983,121 +2135,108 @@ def test_fetch_column_option(server, out):
     assert "(3 invalid skipped, 0 duplicates" in result.stderr
 
 
-@pytest.mark.parametrize("command", ["crontab", "systemd", "kubernetes"])
-def test_schedules_carry_firds_and_changes_among_fetchs_options(runner, tmp_path, command):
-    """--firds replaces the URL; --changes is a file the job writes, so systemd lets it."""
-    changes = "/var/lib/isintool/changes.txt"
-    args = ["-o", "/var/lib/isintool/isins.txt", "--at", "05:30", "--", "--firds", "--changes", changes]
-    extra = ["--image", "registry.example/isintool:1"] if command == "kubernetes" else []
-    result = runner.invoke(cli, [command, *extra, *args])
+# --- Sort -----------------------------------------------------------------------------------------
+
+
+def test_key_ranges_are_balanced_for_a_payload_sorted_already():
+    """Each run of a sorted payload covers a narrow range: pivots from one run would put
+    everything after it into the last range, and leave one worker to merge it alone."""
+    isins = [f"US{i:09d}0" for i in range(10_000)]  # sorted; pivots need no check digits
+    runs = ["".join(i + "\n" for i in isins[k : k + 1000]) for k in range(0, 10_000, 1000)]
+    pivots = isintool._pivots(runs, 8)
+    ranges = isintool._KeyRanges.of(runs, pivots)
+    sizes = [len(ranges.merge(k).text) // 13 for k in range(len(ranges))]
+    assert len(sizes) == 8 and sum(sizes) == 10_000
+    assert max(sizes) <= 1.2 * 10_000 / 8
+
+
+# --- Changes --------------------------------------------------------------------------------------
+
+
+def test_fetch_changes_file_is_the_set_difference(server, out, tmp_path):
+    before, after = _fresh_isins("DE", 40), _fresh_isins("DE", 60)[20:]
+    out.write_text("".join(isin + "\n" for isin in sorted(before)))
+    server.expect_request("/list").respond_with_data("ISIN\n" + "\n".join(after) + "\n")
+    changes = tmp_path / "changes.txt"
+    result = fetch("--url", server.url_for("/list"), "-o", str(out), "--changes", str(changes))
     assert result.exit_code == 0, result.stderr
-    assert "--firds" in result.stdout and "--url" not in result.stdout and changes in result.stdout
-    assert "fetch the ISIN list from ESMA's FIRDS register" in result.stdout
-    if command == "systemd":
-        assert "\nStateDirectory=isintool\n" in result.stdout
-    refused = [
-        ["--url", "https://example.com/list.csv", "--", "--firds"],
-        ["--", "--changes", "changes.txt"],  # relative: the job runs elsewhere
-    ]
-    if command == "kubernetes":
-        refused.append(["--", "--changes", str(tmp_path / "changes.txt")])  # not on the claim
-    for wrong in refused:
-        result = runner.invoke(cli, [command, *extra, "--at", "05:30", *wrong])
-        assert (result.exit_code, result.stdout) == (2, ""), (wrong, result.stderr)
+    expected = sorted(
+        [(i, "+") for i in set(after) - set(before)] + [(i, "-") for i in set(before) - set(after)]
+    )
+    assert changes.read_text() == "".join(sign + isin + "\n" for isin, sign in expected)
+    assert "(20 added, 20 removed, " in result.stderr
 
 
-def test_errors_and_warnings_reach_the_journal_at_their_priority(server, tmp_path):
-    """With stderr the journal (JOURNAL_STREAM names its device and inode), sd-daemon's <3> and
-    <4> prefixes; elsewhere, the lines as a terminal or cron mail shows them."""
-    server.expect_request("/missing").respond_with_data("", status=404)
-    stderr = tmp_path / "stderr"
-    argv = [sys.executable, str(ROOT / "isintool.py"), "fetch", "-o", str(tmp_path / "i.txt")]
-    argv += ["--url", server.url_for("/missing"), "--ping", server.url_for("/ping")]
-    for journal in (True, False):
-        with open(stderr, "wb") as err:
-            info = os.fstat(err.fileno())
-            env = {**os.environ, "JOURNAL_STREAM": f"{info.st_dev}:{info.st_ino}" if journal else "1:2"}
-            subprocess.run(argv, stderr=err, env=env, check=False, timeout=60)
-        lines = stderr.read_text().splitlines()
-        prefixes = ("<4>", "<3>") if journal else ("", "")
-        assert lines[0].startswith(prefixes[0] + "Warning: ping ") and "answered HTTP 500" in lines[0]
-        assert lines[1] == f"{prefixes[1]}Error: {server.url_for('/missing')} answered HTTP 404 NOT FOUND"
+@pytest.mark.parametrize(
+    "edited",
+    [
+        pytest.param(b"US0378331005\r\nGB0002634946\r\n", id="crlf"),
+        pytest.param(b"US0378331005\nGB0002634946\n", id="unsorted-13-bytes-a-line"),
+        pytest.param(b"GB0002634946\nGB0002634946\nUS0378331005\n", id="a-duplicate"),
+        pytest.param(b"GB0002634946\nUS0378331005", id="no-last-newline"),
+    ],
+)
+def test_fetch_changes_against_a_list_edited_by_hand_count_every_isin_as_added(server, out, tmp_path, edited):
+    """A list that is not sorted 13-byte records cannot be bisected: it counts as empty, as the
+    warning says, never as a list whose ranges give the same ISIN both + and -."""
+    out.write_bytes(edited)
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    changes = tmp_path / "changes.txt"
+    result = fetch("--url", server.url_for("/list"), "-o", str(out), "--changes", str(changes))
+    assert result.exit_code == 0, result.stderr
+    assert f"Warning: {out} is not a list as fetch writes it: every ISIN counts as added" in result.stderr
+    assert changes.read_bytes() == b"".join(b"+" + isin + b"\n" for isin in GLEIF_ISINS)
 
 
-def test_fetch_refuses_firds_with_a_url_or_a_column(runner):
-    for args in (["--url", "https://example.com/a.csv"], ["--column", "ISIN"]):
-        result = runner.invoke(cli, ["fetch", "--firds", *args])
-        assert result.exit_code == 2 and ("--firds" in result.stderr), result.stderr
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.sampled_from(VALID_ISINS), unique=True),
+    st.lists(st.sampled_from(VALID_ISINS), unique=True),
+    st.integers(1, 2),
+)
+def test_changes_ride_on_the_merge_in_every_key_range(before, after, workers):
+    """Per key range, in one process or two, against the old list read from disk: the set
+    difference, sorted, with its counts."""
+    with tempfile.TemporaryDirectory() as folder:
+        old = os.path.join(folder, "old.txt")
+        with open(old, "w") as f:
+            f.write("".join(isin + "\n" for isin in sorted(before)))
+        pieces: list[bytes] = []
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(isintool, "PARALLEL_MIN_BLOCKS", 0)
+            patch.setattr(isintool, "BLOCK_SIZE", 40)
+            patch.setattr(isintool, "KEY_RANGES", 5)
+            payload = ("ISIN\n" + "\n".join(after) + "\n").encode()
+            chunks = [payload[i : i + 30] for i in range(0, len(payload), 30)]
+            counts = isintool.parse_texts(
+                [("t", chunks)], lambda piece: None, None, workers, None, old, pieces.append
+            )
+    added, removed = set(after) - set(before), set(before) - set(after)
+    expected = sorted([(i, "+") for i in added] + [(i, "-") for i in removed])
+    assert b"".join(pieces).decode() == "".join(sign + isin + "\n" for isin, sign in expected)
+    assert (counts.added, counts.removed) == (len(added), len(removed))
 
 
-def test_schedules_parse_fetch_options_without_changing_fetch(runner):
-    """The fetch options after -- are parsed by fetch's own parser; fetch keeps its -h."""
-    assert runner.invoke(cli, ["crontab", "--at", "05:00", "--", "--max-time", "60"]).exit_code == 0
-    result = runner.invoke(cli, ["fetch", "-h"])
-    assert (result.exit_code, result.stdout.startswith("Usage: ")) == (0, True), result.stderr
+# --- The parse pipeline ---------------------------------------------------------------------------
 
 
-# --- ISIN validation ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("isin", VALID_ISINS)
-def test_published_valid_isins(isin):
-    assert isintool.is_valid_isin(isin)
-
-
-@pytest.mark.parametrize("isin", INVALID_ISINS)
-def test_published_invalid_isins(isin):
-    assert not isintool.is_valid_isin(isin)
-
-
-def test_shared_vectors_agree_when_present():
-    """The copy above matches ../shared/data/isin-vectors.csv, where a checkout has it."""
-    path = Path(__file__).parent.parent / "shared" / "data" / "isin-vectors.csv"
-    if not path.exists():
-        pytest.skip("no ../shared beside this checkout")
-    rows = list(csv.DictReader(path.open()))
-    assert {r["isin"] for r in rows if r["valid"] == "1"} == set(VALID_ISINS)
-    assert {r["isin"] for r in rows if r["valid"] == "0"} <= set(INVALID_ISINS)
-
-
-def _stdnum_ok(isin: str) -> bool:
-    return stdnum_isin.calc_check_digit(isin[:11]) == isin[11]
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.from_regex(r"\A[A-Z]{2}[A-Z0-9]{9}[0-9]\Z"), min_size=1, max_size=50))
-def test_batch_check_digits_agree_with_python_stdnum(isins):
-    mask = isintool._isin_mask(lines_of(isins))
-    assert list(mask) == [_stdnum_ok(i) for i in isins]
-
-
-def lines_of(isins: list[str]) -> bytes:
-    """ISINs as the 13-byte lines that _isin_mask reads."""
-    return "".join(i + "\n" for i in isins).encode("latin-1")
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.text(alphabet="AZaz09 \t\r\xe9\x00", min_size=12, max_size=12), max_size=20))
-def test_isin_mask_checks_the_shape_of_each_line(candidates):
-    mask = isintool._isin_mask(lines_of(candidates))
-    assert list(mask) == [isintool._ISIN_LINE.fullmatch(c) is not None and _stdnum_ok(c) for c in candidates]
-
-
-def test_batch_check_digits_on_many_random_isins():
-    """100,000 random ISINs, a tenth of them valid by construction, against python-stdnum."""
-    rng = random.Random(6166)
-    alphabet = string.ascii_uppercase + string.digits
-    isins = []
-    for _ in range(100_000):
-        body = "".join(rng.choices(string.ascii_uppercase, k=2) + rng.choices(alphabet, k=9))
-        digit = stdnum_isin.calc_check_digit(body) if rng.random() < 0.1 else rng.choice(string.digits)
-        isins.append(body + digit)
-    mask = isintool._isin_mask(lines_of(isins))
-    assert list(mask) == [_stdnum_ok(i) for i in isins]
-    assert sum(mask) > 10_000
-
-
-# --- Sort and merge -------------------------------------------------------------------------------
+def test_parse_isins_in_worker_processes_matches_one_process(monkeypatch, pools):
+    monkeypatch.setattr(isintool, "PARALLEL_MIN_BLOCKS", 1)
+    monkeypatch.setattr(isintool, "BLOCK_SIZE", 64 * 1024)  # the 4 KiB chunks joined into ~12 blocks
+    rng = random.Random(12)
+    rows = [b"LEI,ISIN"]
+    for _ in range(20_000):
+        isin = rng.choice(VALID_ISINS + INVALID_ISINS[:4]).encode()
+        rows.append(b"5493001KJTIIGC8Y1R12," + isin)
+    payload = b"\n".join(rows) + b"\n"
+    chunks = [payload[i : i + 4096] for i in range(0, len(payload), 4096)]
+    serial = parse(chunks)
+    assert pools == []
+    assert parse(chunks, workers=2) == serial
+    assert pools, "the worker processes never started"
+    isins, counts = serial
+    assert isins == sorted({i.encode() for i in VALID_ISINS})
+    assert counts.invalid == sum(1 for r in rows[1:] if r[21:].decode() not in VALID_ISINS)
 
 
 def test_runs_merged_while_the_payload_arrives_give_the_same_list(monkeypatch):
@@ -2139,42 +2278,20 @@ def test_waiting_measures_the_time_spent_off_the_cpu_waiting_for_chunks():
     assert arrival.idle_share() < 0.5
 
 
-def test_key_ranges_are_balanced_for_a_payload_sorted_already():
-    """Each run of a sorted payload covers a narrow range: pivots from one run would put
-    everything after it into the last range, and leave one worker to merge it alone."""
-    isins = [f"US{i:09d}0" for i in range(10_000)]  # sorted; pivots need no check digits
-    runs = ["".join(i + "\n" for i in isins[k : k + 1000]) for k in range(0, 10_000, 1000)]
-    pivots = isintool._pivots(runs, 8)
-    ranges = isintool._KeyRanges.of(runs, pivots)
-    sizes = [len(ranges.merge(k).text) // 13 for k in range(len(ranges))]
-    assert len(sizes) == 8 and sum(sizes) == 10_000
-    assert max(sizes) <= 1.2 * 10_000 / 8
-
-
-def test_fetch_reads_every_file_of_a_zip_into_one_list(server, out):
-    """Each file by its own layout (a CSV's ISIN column, a semicolon CSV with a preamble), one
-    list; the Finder's metadata is skipped, and the summary says how many files were read."""
-    data = _zip(GLEIF_CSV, extra={"__MACOSX/._isin-lei.csv": b"\x00\x05\x16\x07", "xetra.csv": XETRA_CSV})
-    server.expect_request("/both.zip").respond_with_data(data)
-    result = fetch("--url", server.url_for("/both.zip"), "-o", str(out))
-    assert result.exit_code == 0, result.stderr
-    expected = sorted(set(GLEIF_ISINS) | set(parse([XETRA_CSV])[0]))
-    assert out.read_bytes().split() == expected and len(expected) > len(GLEIF_ISINS)
-    assert ", 2 files read, " in result.stderr
-    assert json.loads((out.parent / "isins.txt.json").read_text())["files"] == 2
-
-
-def test_fetch_in_worker_processes_writes_the_same_list(server, out, monkeypatch):
+def test_fetch_in_worker_processes_writes_the_same_list(server, out, monkeypatch, pools):
     rng = random.Random(7)
     rows = [b"LEI,ISIN"] + [b"LEI%017d," % i + rng.choice(VALID_ISINS).encode() for i in range(30_000)]
     payload = _zip(b"\n".join(rows) + b"\n")
     server.expect_request("/list").respond_with_data(payload)
     expected = b"".join(i.encode() + b"\n" for i in sorted(set(VALID_ISINS)))
     monkeypatch.setattr(isintool, "PARALLEL_MIN_BLOCKS", 0)
-    monkeypatch.setattr(isintool, "BLOCK_SIZE", 8192)  # many blocks, many runs, every key range used
+    # Many blocks, many runs, every key range used: the inflated text comes in 8 KiB pieces.
+    monkeypatch.setattr(isintool, "INFLATE_STEP", 8192)
+    monkeypatch.setattr(isintool, "BLOCK_SIZE", 8192)
     monkeypatch.setattr(isintool, "_available_cores", lambda: 2)
     result = fetch("--url", server.url_for("/list"), "-o", str(out))
     assert result.exit_code == 0, result.stderr
+    assert len(pools) == 2, "the parse's and the merge's workers"
     assert out.read_bytes() == expected
     assert result.stderr.startswith(f"wrote {len(set(VALID_ISINS))} ISINs to {out} (0 invalid skipped, ")
 
@@ -2235,44 +2352,241 @@ def test_write_atomically_failure_keeps_the_old_file_and_no_temporary(tmp_path):
     assert os.listdir(tmp_path) == ["isins.txt"]
 
 
+# --- Fetch state: links, the lock, the sidecar ----------------------------------------------------
+
+
+def test_fetch_wait_gives_up_at_max_time(server, out):
+    with lock_held_elsewhere(out, 10):
+        started = time.monotonic()
+        result = fetch("--url", server.url_for("/list"), "-o", str(out), "--wait", "--max-time", "1")
+        waited = time.monotonic() - started
+    assert result.exit_code == isintool.EXIT_LOCKED, result.stderr
+    assert result.stderr == f"Error: another fetch was still writing {out} after 1 second (--max-time)\n"
+    assert 1 <= waited < 3
+    assert out.read_bytes() == OLD_LIST and server.log == []
+
+
+def test_fetch_exits_75_while_another_holds_the_lock(server, out):
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    with isintool._output_lock(str(out)):
+        result = fetch("--url", server.url_for("/list"), "-o", str(out))
+    assert result.exit_code == isintool.EXIT_LOCKED == 75
+    assert "another fetch is writing" in result.stderr
+    assert out.read_bytes() == OLD_LIST and server.log == []
+
+
+def test_fetch_wait_takes_the_lock_when_it_is_free(server, out):
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    with lock_held_elsewhere(out, 0.5):
+        started = time.monotonic()
+        result = fetch("--url", server.url_for("/list"), "-o", str(out), "--wait", "-q")
+    assert result.exit_code == 0, result.stderr
+    assert time.monotonic() - started >= 0.4
+    assert out.read_bytes().split() == GLEIF_ISINS
+
+
+def test_two_concurrent_fetch_processes(server, out):
+    """A real second process while the first is mid-download: it exits 75, the first completes."""
+    started = threading.Event()
+
+    def slow(request):
+        started.set()
+        time.sleep(1.5)
+        return Response(GLEIF_CSV)
+
+    server.expect_request("/list").respond_with_handler(slow)
+    command = [
+        sys.executable,
+        isintool.__file__,
+        "fetch",
+        "--url",
+        server.url_for("/list"),
+        "-o",
+        str(out),
+        "-q",
+    ]
+    first = subprocess.Popen(command, stderr=subprocess.PIPE)
+    assert started.wait(10)
+    second = subprocess.run(command, capture_output=True, check=False)
+    assert second.returncode == 75 and b"another fetch is writing" in second.stderr
+    assert first.wait(10) == 0
+    assert out.read_bytes().split() == GLEIF_ISINS
+
+
+def test_fetch_killed_mid_download_blocks_nothing(server, out):
+    started = threading.Event()
+
+    def hang(request):
+        def body():
+            yield b"ISIN\n" + b"US0378331005\n" * 1000
+            started.set()
+            for _ in range(50):
+                time.sleep(0.1)
+                yield b"GB0002634946\n"
+
+        return Response(body())
+
+    server.expect_oneshot_request("/list").respond_with_handler(hang)
+    command = [sys.executable, isintool.__file__, "fetch", "--url", server.url_for("/list"), "-o", str(out)]
+    victim = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    assert started.wait(10)
+    time.sleep(0.3)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(10)
+    assert out.read_bytes() == OLD_LIST
+    # The list's temporary file is made as the download starts; the next fetch removes it.
+    left = [name for name in os.listdir(out.parent) if name not in ("isins.txt", "isins.txt.lock")]
+    assert all(name.startswith(".isins.txt.") and name.endswith(".tmp") for name in left), left
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    result = fetch("--url", server.url_for("/list"), "-o", str(out), "-q")
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes().split() == GLEIF_ISINS
+    assert sorted(os.listdir(out.parent)) == ["isins.txt", "isins.txt.json", "isins.txt.lock"]
+
+
+def test_fetch_through_a_symlink_keeps_the_link(server, out, tmp_path):
+    link = tmp_path / "current.txt"
+    link.symlink_to(out)
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    result = fetch("--url", server.url_for("/list"), "-o", str(link))
+    assert result.exit_code == 0, result.stderr
+    assert link.is_symlink() and out.read_bytes().split() == GLEIF_ISINS
+    assert result.stderr.startswith(f"wrote 3 ISINs to {link} ")
+
+
+def test_fetch_removes_what_a_killed_write_left_and_only_that(server, out):
+    """A killed fetch's temporaries of the list and its sidecar go; those of another output in
+    the same folder (a fetch of isins.txt.gleif may be running) and other hidden files stay."""
+    ours = [".isins.txt.abc12345.tmp", ".isins.txt.json.k3_9zq0x.tmp"]
+    theirs = [".isins.txt.gleif.abc12345.tmp", ".isins.txt.gleif.tmp", ".isins.txt.notes", ".isins.txt.a.tmp"]
+    for name in ours + theirs:
+        (out.parent / name).write_bytes(b"half a list")
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    assert fetch("--url", server.url_for("/list"), "-o", str(out), "-q").exit_code == 0
+    assert sorted(p.name for p in out.parent.glob(".*")) == sorted(theirs)
+
+
+@needs_root
+@pytest.mark.parametrize("planted", ["isins.txt", "isins.txt.json"])
+def test_root_refuses_another_users_link_in_a_sticky_folder(server, sticky, tmp_path, planted):
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"root's own file\n")
+    as_nobody("ln", "-s", str(victim), str(sticky / planted))
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    result = fetch("--url", server.url_for("/list"), "-o", str(sticky / "isins.txt"))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: refusing to follow {sticky / planted}: a link in a sticky world-writable folder, "
+        f"owned by another user (uid {(sticky / planted).lstat().st_uid}) than you or the folder's owner\n"
+    )
+    assert victim.read_bytes() == b"root's own file\n"
+    assert sorted(os.listdir(sticky)) == [planted]  # nothing written: no lock, no temporary file
+    assert server.log == []
+
+
+@needs_root
+def test_root_follows_its_own_link_in_a_sticky_folder(server, sticky, tmp_path):
+    target = tmp_path / "isins.txt"
+    (sticky / "mine.txt").symlink_to(target)
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    result = fetch("--url", server.url_for("/list"), "-o", str(sticky / "mine.txt"), "-q")
+    assert result.exit_code == 0, result.stderr
+    assert (sticky / "mine.txt").is_symlink() and target.read_bytes().split() == GLEIF_ISINS
+
+
+@needs_root
+def test_root_creates_nothing_at_a_planted_lock_link(server, sticky, tmp_path):
+    target = tmp_path / "nologin"
+    as_nobody("ln", "-s", str(target), str(sticky / "isins.txt.lock"))
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    result = fetch("--url", server.url_for("/list"), "-o", str(sticky / "isins.txt"))
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: refusing the lock {sticky / 'isins.txt.lock'}: it is a symbolic link\n"
+    assert not target.exists() and not target.is_symlink()
+    assert sorted(os.listdir(sticky)) == ["isins.txt.lock"]
+
+
+@pytest.mark.parametrize("kind", ["dangling-link", "link-to-a-file", "folder"])
+def test_fetch_refuses_a_lock_that_is_no_regular_file(server, out, tmp_path, kind):
+    lock = out.parent / "isins.txt.lock"
+    target = tmp_path / "elsewhere"
+    if kind == "folder":
+        lock.mkdir()
+    else:
+        if kind == "link-to-a-file":
+            target.write_bytes(b"")
+        lock.symlink_to(target)
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    result = fetch("--url", server.url_for("/list"), "-o", str(out))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: refusing the lock {lock}: ")
+    assert out.read_bytes() == OLD_LIST
+    assert target.exists() == (kind == "link-to-a-file") and server.log == []
+
+
+def test_files_fetch_creates_are_never_group_or_world_writable(server, tmp_path):
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    mask = os.umask(0)
+    try:
+        result = fetch("--url", server.url_for("/list"), "-o", str(tmp_path / "isins.txt"), "-q")
+    finally:
+        os.umask(mask)
+    assert result.exit_code == 0, result.stderr
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in tmp_path.iterdir()}
+    assert modes == {"isins.txt": 0o644, "isins.txt.json": 0o644, "isins.txt.lock": 0o644}
+
+
+def test_fetch_missing_folder_is_one_line(server, tmp_path):
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    missing = tmp_path / "missing"
+    result = fetch("--url", server.url_for("/list"), "-o", str(missing / "isins.txt"))
+    assert result.exit_code == 1
+    assert (
+        result.stderr
+        == f"Error: no folder {missing} for {missing / 'isins.txt'}: make it, writable by this user\n"
+    )
+
+
+def test_fetch_read_only_folder_names_the_folder(server):
+    """A folder this user may not write: one line naming the folder, not the lock or a hidden
+    temporary. Root writes anywhere, so as root the fetch runs as the user nobody."""
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    folder = Path(tempfile.mkdtemp(prefix="isintool-read-only-", dir="/tmp"))
+    try:
+        folder.chmod(0o555)
+        argv = [sys.executable, str(ROOT / "isintool.py"), "fetch", "--url", server.url_for("/list")]
+        argv += ["-o", str(folder / "isins.txt")]
+        if os.geteuid() == 0:
+            if not shutil.which("setpriv"):
+                pytest.skip("needs setpriv to run as another user than root")
+            argv = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *argv]
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    finally:
+        folder.chmod(0o755)
+        shutil.rmtree(folder)
+    assert result.returncode == 1
+    assert result.stderr == f"Error: cannot write in {folder}: it is not writable by this user\n"
+
+
 # --- Fetch ----------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def server():
-    """A real HTTP server on 127.0.0.1, threaded so that a slow answer does not hold up others."""
-    http = HTTPServer(host="127.0.0.1", threaded=True)
-    http.start()
-    yield http
-    http.clear()
-    if http.is_running():
-        http.stop()
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--url", "https://example.com/a.csv"], "give --url or --firds, not both"),
+        (["--column", "ISIN"], "--firds reads each file's <Id> elements: no --column with it"),
+    ],
+)
+def test_fetch_refuses_firds_with_a_url_or_a_column(runner, args, message):
+    result = runner.invoke(cli, ["fetch", "--firds", *args])
+    assert result.exit_code == 2 and result.stderr.endswith(f"Error: {message}\n"), result.stderr
 
 
-@pytest.fixture(autouse=True)
-def quick_retries(monkeypatch):
-    monkeypatch.setattr(isintool, "BACKOFF_SECONDS", 0.01)
-
-
-@pytest.fixture
-def out(tmp_path):
-    """The output path, holding an earlier list that no failure may touch."""
-    path = tmp_path / "isins.txt"
-    path.write_bytes(OLD_LIST)
-    return path
-
-
-def fetch(*args: str, env: dict[str, str] | None = None):
-    return CliRunner().invoke(cli, ["fetch", *args], env=env)
-
-
-def assert_refused(result, out, message: str) -> None:
-    """Exit 1, one line on stderr naming the problem, the old list byte for byte, no leftovers."""
-    assert result.exit_code == 1, (result.stdout, result.stderr)
-    assert message in result.stderr
-    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-    assert out.read_bytes() == OLD_LIST
-    assert sorted(os.listdir(out.parent)) == ["isins.txt", "isins.txt.lock"]
+def test_fetch_list_refuses_firds_with_a_column_as_the_cli_does(tmp_path):
+    options = isintool.FetchOptions(firds="https://registers.example/select", column="ISIN")
+    with pytest.raises(isintool.OptionError, match="no --column with it"):
+        isintool.fetch_list([], str(tmp_path / "isins.txt"), options)
 
 
 @pytest.mark.parametrize(
@@ -2304,6 +2618,12 @@ def test_fetch_formats(server, out, respond):
     assert record["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def test_fetch_new_file_and_environment_settings(server, tmp_path):
     server.expect_request("/list").respond_with_data(GLEIF_CSV)
     path = tmp_path / "fresh.txt"
@@ -2313,12 +2633,6 @@ def test_fetch_new_file_and_environment_settings(server, tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o644 & ~_current_umask()
     (request, _response), *_ = server.log
     assert request.headers["User-Agent"].startswith(f"isintool/{isintool.__version__} ")
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def test_fetch_to_stdout(server):
@@ -2413,348 +2727,37 @@ def test_fetch_allow_shrink(server, out):
     assert (result.exit_code, out.read_bytes()) == (0, b"US0378331005\n")
 
 
-def test_fetch_exits_75_while_another_holds_the_lock(server, out):
-    server.expect_request("/list").respond_with_data(GLEIF_CSV)
-    with isintool._output_lock(str(out)):
-        result = fetch("--url", server.url_for("/list"), "-o", str(out))
-    assert result.exit_code == isintool.EXIT_LOCKED == 75
-    assert "another fetch is writing" in result.stderr
-    assert out.read_bytes() == OLD_LIST and server.log == []
-
-
-@contextlib.contextmanager
-def lock_held_elsewhere(out: Path, seconds: float) -> Iterator[None]:
-    """Another holder (a thread) has the output's lock for `seconds`, or until the block ends."""
-    held, release = threading.Event(), threading.Event()
-
-    def holder():
-        with isintool._output_lock(str(out)):
-            held.set()
-            release.wait(seconds)
-
-    thread = threading.Thread(target=holder)
-    thread.start()
-    try:
-        assert held.wait(5)
-        yield
-    finally:
-        release.set()
-        thread.join()
-
-
-def test_fetch_wait_takes_the_lock_when_it_is_free(server, out):
-    server.expect_request("/list").respond_with_data(GLEIF_CSV)
-    with lock_held_elsewhere(out, 0.5):
-        started = time.monotonic()
-        result = fetch("--url", server.url_for("/list"), "-o", str(out), "--wait", "-q")
-    assert result.exit_code == 0, result.stderr
-    assert time.monotonic() - started >= 0.4
-    assert out.read_bytes().split() == GLEIF_ISINS
-
-
-def test_two_concurrent_fetch_processes(server, out):
-    """A real second process while the first is mid-download: it exits 75, the first completes."""
-    started = threading.Event()
-
-    def slow(request):
-        started.set()
-        time.sleep(1.5)
-        return Response(GLEIF_CSV)
-
-    server.expect_request("/list").respond_with_handler(slow)
-    command = [
-        sys.executable,
-        isintool.__file__,
-        "fetch",
-        "--url",
-        server.url_for("/list"),
-        "-o",
-        str(out),
-        "-q",
-    ]
-    first = subprocess.Popen(command, stderr=subprocess.PIPE)
-    assert started.wait(10)
-    second = subprocess.run(command, capture_output=True, check=False)
-    assert second.returncode == 75 and b"another fetch is writing" in second.stderr
-    assert first.wait(10) == 0
-    assert out.read_bytes().split() == GLEIF_ISINS
-
-
-def test_fetch_killed_mid_download_blocks_nothing(server, out):
-    started = threading.Event()
-
-    def hang(request):
-        def body():
-            yield b"ISIN\n" + b"US0378331005\n" * 1000
-            started.set()
-            for _ in range(50):
-                time.sleep(0.1)
-                yield b"GB0002634946\n"
-
-        return Response(body())
-
-    server.expect_oneshot_request("/list").respond_with_handler(hang)
-    command = [sys.executable, isintool.__file__, "fetch", "--url", server.url_for("/list"), "-o", str(out)]
-    victim = subprocess.Popen(command, stderr=subprocess.DEVNULL)
-    assert started.wait(10)
-    time.sleep(0.3)
-    victim.send_signal(signal.SIGKILL)
-    victim.wait(10)
-    assert out.read_bytes() == OLD_LIST
-    # The list's temporary file is made as the download starts; the next fetch removes it.
-    left = [name for name in os.listdir(out.parent) if name not in ("isins.txt", "isins.txt.lock")]
-    assert all(name.startswith(".isins.txt.") and name.endswith(".tmp") for name in left), left
-    server.expect_request("/list").respond_with_data(GLEIF_CSV)
-    result = fetch("--url", server.url_for("/list"), "-o", str(out), "-q")
-    assert result.exit_code == 0, result.stderr
-    assert out.read_bytes().split() == GLEIF_ISINS
-    assert sorted(os.listdir(out.parent)) == ["isins.txt", "isins.txt.json", "isins.txt.lock"]
-
-
-def test_fetch_through_a_symlink_keeps_the_link(server, out, tmp_path):
-    link = tmp_path / "current.txt"
-    link.symlink_to(out)
-    server.expect_request("/list").respond_with_data(GLEIF_CSV)
-    result = fetch("--url", server.url_for("/list"), "-o", str(link))
-    assert result.exit_code == 0, result.stderr
-    assert link.is_symlink() and out.read_bytes().split() == GLEIF_ISINS
-    assert result.stderr.startswith(f"wrote 3 ISINs to {link} ")
-
-
-def test_fetch_removes_what_a_killed_write_left(server, out):
-    leftover = out.parent / ".isins.txt.abc123.tmp"
-    leftover.write_bytes(b"half a list")
-    server.expect_request("/list").respond_with_data(GLEIF_CSV)
-    assert fetch("--url", server.url_for("/list"), "-o", str(out), "-q").exit_code == 0
-    assert not leftover.exists()
-
-
-@pytest.fixture
-def sticky():
-    """A folder like /tmp: sticky and world-writable, where another user may plant links."""
-    folder = Path(tempfile.mkdtemp(prefix="isintool-sticky-", dir="/tmp"))
-    folder.chmod(0o1777)
-    yield folder
-    shutil.rmtree(folder)
-
-
-def as_nobody(*command: str) -> None:
-    """Run a command as the unprivileged user nobody."""
-    setpriv = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
-    subprocess.run([*setpriv, *command], check=True)
-
-
-@needs_root
-@pytest.mark.parametrize("planted", ["isins.txt", "isins.txt.json"])
-def test_root_refuses_another_users_link_in_a_sticky_folder(server, sticky, tmp_path, planted):
-    victim = tmp_path / "victim"
-    victim.write_bytes(b"root's own file\n")
-    as_nobody("ln", "-s", str(victim), str(sticky / planted))
-    server.expect_request("/list").respond_with_data(GLEIF_CSV)
-    result = fetch("--url", server.url_for("/list"), "-o", str(sticky / "isins.txt"))
-    assert result.exit_code == 1
-    assert result.stderr == (
-        f"Error: refusing to follow {sticky / planted}: a link in a sticky world-writable folder, "
-        f"owned by another user (uid {(sticky / planted).lstat().st_uid}) than you or the folder's owner\n"
-    )
-    assert victim.read_bytes() == b"root's own file\n"
-    assert sorted(os.listdir(sticky)) == [planted]  # nothing written: no lock, no temporary file
-    assert server.log == []
-
-
-@needs_root
-def test_root_follows_its_own_link_in_a_sticky_folder(server, sticky, tmp_path):
-    target = tmp_path / "isins.txt"
-    (sticky / "mine.txt").symlink_to(target)
-    server.expect_request("/list").respond_with_data(GLEIF_CSV)
-    result = fetch("--url", server.url_for("/list"), "-o", str(sticky / "mine.txt"), "-q")
-    assert result.exit_code == 0, result.stderr
-    assert (sticky / "mine.txt").is_symlink() and target.read_bytes().split() == GLEIF_ISINS
-
-
-@needs_root
-def test_root_creates_nothing_at_a_planted_lock_link(server, sticky, tmp_path):
-    target = tmp_path / "nologin"
-    as_nobody("ln", "-s", str(target), str(sticky / "isins.txt.lock"))
-    server.expect_request("/list").respond_with_data(GLEIF_CSV)
-    result = fetch("--url", server.url_for("/list"), "-o", str(sticky / "isins.txt"))
-    assert result.exit_code == 1
-    assert result.stderr == f"Error: refusing the lock {sticky / 'isins.txt.lock'}: it is a symbolic link\n"
-    assert not target.exists() and not target.is_symlink()
-    assert sorted(os.listdir(sticky)) == ["isins.txt.lock"]
-
-
-@pytest.mark.parametrize("kind", ["dangling-link", "link-to-a-file", "folder"])
-def test_fetch_refuses_a_lock_that_is_no_regular_file(server, out, tmp_path, kind):
-    lock = out.parent / "isins.txt.lock"
-    target = tmp_path / "elsewhere"
-    if kind == "folder":
-        lock.mkdir()
-    else:
-        if kind == "link-to-a-file":
-            target.write_bytes(b"")
-        lock.symlink_to(target)
-    server.expect_request("/list").respond_with_data(GLEIF_CSV)
-    result = fetch("--url", server.url_for("/list"), "-o", str(out))
-    assert result.exit_code == 1
-    assert result.stderr.startswith(f"Error: refusing the lock {lock}: ")
-    assert out.read_bytes() == OLD_LIST
-    assert target.exists() == (kind == "link-to-a-file") and server.log == []
-
-
-def test_files_fetch_creates_are_never_group_or_world_writable(server, tmp_path):
-    server.expect_request("/list").respond_with_data(GLEIF_CSV)
-    mask = os.umask(0)
-    try:
-        result = fetch("--url", server.url_for("/list"), "-o", str(tmp_path / "isins.txt"), "-q")
-    finally:
-        os.umask(mask)
-    assert result.exit_code == 0, result.stderr
-    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in tmp_path.iterdir()}
-    assert modes == {"isins.txt": 0o644, "isins.txt.json": 0o644, "isins.txt.lock": 0o644}
-
-
-def _secret_url(base: str) -> str:
-    return base.replace("http://", f"http://alice:{PASSWORD}@") + f"?apikey={TOKEN}&format=csv"
-
-
-def _quiet_server_error(request):
-    time.sleep(1.5)  # longer than --timeout
-    return Response(GLEIF_CSV)
-
-
-@pytest.mark.parametrize("case", ["success", "404", "refused", "timeout", "no-scheme"])
-def test_secrets_in_the_url_never_reach_messages_or_disk(server, out, case):
-    url = _secret_url(server.url_for("/list"))
-    if case == "no-scheme":
-        url = url.removeprefix("http://")
-    elif case == "success":
-        server.expect_request("/list").respond_with_data(GLEIF_CSV)
-    elif case == "404":
-        server.expect_request("/list").respond_with_data("gone", status=404)
-    elif case == "timeout":
-        server.expect_request("/list").respond_with_handler(_quiet_server_error)
-    else:
-        url = _secret_url(f"http://127.0.0.1:{_free_port()}/list")
-    result = fetch("--url", url, "-o", str(out), "--timeout", "0.5", "--retries", "1", "--ping", url)
-    assert result.exit_code == (0 if case == "success" else 1), result.stderr
-    shown = [result.stdout, result.stderr] + [path.read_text() for path in out.parent.iterdir()]
-    for text in shown:
-        assert PASSWORD not in text and TOKEN not in text, text
-    if case == "no-scheme":
-        assert "must start with http:// or https://" in result.stderr
-    elif case != "success":
-        assert "apikey=***&format=***" in result.stderr
-        assert "alice" not in result.stderr
-    else:
-        record = json.loads((out.parent / "isins.txt.json").read_text())
-        assert (
-            record["parts"][0]["url"]
-            == server.url_for("/list").replace("http://", "http://***@") + "?apikey=***&format=***"
-        )
-
-
-def test_fetch_pings_after_success_and_failure(server, out):
-    server.expect_request("/ping").respond_with_data("OK")
-    server.expect_request("/ping/fail").respond_with_data("OK")
-    server.expect_oneshot_request("/list").respond_with_data(GLEIF_CSV)
-    ping = server.url_for("/ping")
-    assert fetch("--url", server.url_for("/list"), "-o", str(out), "-q", "--ping", ping).exit_code == 0
-    server.expect_request("/list").respond_with_data("gone", status=404)
-    assert fetch("--url", server.url_for("/list"), "-o", str(out), "-q", "--ping", ping).exit_code == 1
-    assert [request.path for request, _ in server.log] == ["/list", "/ping", "/list", "/ping/fail"]
-
-
-def test_fetch_failed_ping_warns_but_keeps_the_exit_code(server, out):
-    server.expect_request("/list").respond_with_data(GLEIF_CSV)
-    server.expect_request("/ping").respond_with_data("nope", status=404)
-    result = fetch("--url", server.url_for("/list"), "-o", str(out), "-q", "--ping", server.url_for("/ping"))
-    assert result.exit_code == 0
-    assert result.stderr == f"Warning: ping {server.url_for('/ping')} answered HTTP 404\n"
-
-
-def _run_with_stderr_on_a_terminal(command: list[str]) -> tuple[int, bytes]:
-    """Run a command with stderr on a pseudo-terminal; its exit code and what the terminal got."""
-    controller, terminal = pty.openpty()
-    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=terminal) as proc:
-        os.close(terminal)
-        seen = b""
-        while True:
-            try:
-                data = os.read(controller, 4096)
-            except OSError:  # EIO: the terminal's other end closed
-                break
-            if not data:
-                break
-            seen += data
-        os.close(controller)
-    return proc.returncode, seen
-
-
-@pytest.mark.parametrize("quiet", [False, True])
-def test_fetch_progress_bar_only_on_a_terminal_and_not_quiet(server, out, quiet):
-    server.expect_request("/list").respond_with_data(_zip(GLEIF_CSV * 2000))
-    command = [sys.executable, isintool.__file__, "fetch", "--url", server.url_for("/list"), "-o", str(out)]
-    code, seen = _run_with_stderr_on_a_terminal(command + (["-q"] if quiet else []))
-    assert code == 0
-    if quiet:
-        assert seen == b""
-    else:
-        assert b"Downloading" in seen and b"wrote 3 ISINs" in seen
-    # Not a terminal: the summary line alone (CliRunner's stderr is no terminal).
-    result = fetch("--url", server.url_for("/list"), "-o", str(out))
-    assert "Downloading" not in result.stderr and result.stderr.count("\n") == 1
-
-
-def test_fetch_unwritable_folder_is_one_line(server, tmp_path):
-    server.expect_request("/list").respond_with_data(GLEIF_CSV)
-    missing = tmp_path / "missing"
-    result = fetch("--url", server.url_for("/list"), "-o", str(missing / "isins.txt"))
-    assert result.exit_code == 1
-    assert (
-        result.stderr
-        == f"Error: no folder {missing} for {missing / 'isins.txt'}: make it, writable by this user\n"
-    )
-    tmp_path.chmod(0o555)  # a folder that is there, but that this user may not write
-    try:
-        result = fetch("--url", server.url_for("/list"), "-o", str(tmp_path / "isins.txt"))
-    finally:
-        tmp_path.chmod(0o755)
-    if os.geteuid() != 0:  # root writes anyway
-        assert result.exit_code == 1 and result.stderr.startswith("Error: Permission denied: ")
-        assert result.stderr.count("\n") == 1
-
-
-@pytest.mark.parametrize("args", [["--retries", "-1"], ["--timeout", "0"], ["--max-bytes", "x"]])
-def test_fetch_bad_options_are_usage_errors(args):
-    assert fetch(*args).exit_code == 2
-
-
-def test_cli_crontab_at_log_and_fetch_options(runner, tmp_path):
-    result = runner.invoke(
-        cli,
-        [
-            "crontab",
-            "--at",
-            "5:07",
-            "--user",
-            "root",
-            "--log",
-            str(tmp_path / "f.log"),
-            "--",
-            "--max-time",
-            "60",
-        ],
-    )
-    assert result.exit_code == 0, result.stderr
-    fields, _, command = parse_job(result.stdout)
-    assert fields[:2] == ["7", "5"]
-    runs = cron_decode(command)[0]
-    assert runs.endswith(f" --max-time 60 >> {tmp_path / 'f.log'} 2>&1")
-    assert "--quiet" not in runs  # the log keeps each run's summary line
-
-
 # --- Schedule -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["crontab", "systemd", "kubernetes"])
+def test_schedules_carry_firds_and_changes_among_fetchs_options(runner, tmp_path, command):
+    """--firds replaces the URL; --changes is a file the job writes, so systemd lets it."""
+    changes = "/var/lib/isintool/changes.txt"
+    args = ["-o", "/var/lib/isintool/isins.txt", "--at", "05:30", "--", "--firds", "--changes", changes]
+    extra = ["--image", "registry.example/isintool:1"] if command == "kubernetes" else []
+    result = runner.invoke(cli, [command, *extra, *args])
+    assert result.exit_code == 0, result.stderr
+    assert "--firds" in result.stdout and "--url" not in result.stdout and changes in result.stdout
+    assert "fetch the ISIN list from ESMA's FIRDS register" in result.stdout
+    if command == "systemd":
+        assert "\nStateDirectory=isintool\n" in result.stdout
+    refused = [
+        ["--url", "https://example.com/list.csv", "--", "--firds"],
+        ["--", "--changes", "changes.txt"],  # relative: the job runs elsewhere
+    ]
+    if command == "kubernetes":
+        refused.append(["--", "--changes", str(tmp_path / "changes.txt")])  # not on the claim
+    for wrong in refused:
+        result = runner.invoke(cli, [command, *extra, "--at", "05:30", *wrong])
+        assert (result.exit_code, result.stdout) == (2, ""), (wrong, result.stderr)
+
+
+def test_schedules_parse_fetch_options_without_changing_fetch(runner):
+    """The fetch options after -- are parsed by fetch's own parser; fetch keeps its -h."""
+    assert runner.invoke(cli, ["crontab", "--at", "05:00", "--", "--max-time", "60"]).exit_code == 0
+    result = runner.invoke(cli, ["fetch", "-h"])
+    assert (result.exit_code, result.stdout.startswith("Usage: ")) == (0, True), result.stderr
 
 
 def cron_decode(command: str) -> tuple[str, str]:
@@ -2780,6 +2783,30 @@ def parse_job(text: str) -> tuple[list[str], str, str]:
     assert len(jobs) == 1, text
     fields = jobs[0].split(None, 6)
     return fields[:5], fields[5], fields[6]
+
+
+def test_cli_crontab_at_log_and_fetch_options(runner, tmp_path):
+    result = runner.invoke(
+        cli,
+        [
+            "crontab",
+            "--at",
+            "5:07",
+            "--user",
+            "root",
+            "--log",
+            str(tmp_path / "f.log"),
+            "--",
+            "--max-time",
+            "60",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    fields, _, command = parse_job(result.stdout)
+    assert fields[:2] == ["7", "5"]
+    runs = cron_decode(command)[0]
+    assert runs.endswith(f" --max-time 60 >> {tmp_path / 'f.log'} 2>&1")
+    assert "--quiet" not in runs  # the log keeps each run's summary line
 
 
 @pytest.mark.parametrize(
@@ -3105,6 +3132,7 @@ def test_schedules_run_the_installed_command_where_there_is_one(monkeypatch, tmp
 
 SHARED_TOOLS = ROOT.parent / "shared" / "tools"
 
+
 # Boots systemd as PID 1 in a throw-away container (../shared/tools/systemd_ct.sh), with the
 # host's network so that the units reach the test's server on 127.0.0.1; installs the units and
 # this isintool.py, starts each service and prints what an operator would look at.
@@ -3266,6 +3294,12 @@ def test_systemd_url_file_keeps_a_token_out_of_the_unit(runner, server, tmp_path
     assert (both.exit_code, both.stdout) == (2, "") and "not both" in both.stderr
 
 
+def _manifest(runner, *args: str) -> list[dict]:
+    result = runner.invoke(cli, ["kubernetes", "--image", "registry.example/isintool:0.1.0", *args])
+    assert result.exit_code == 0, result.stderr
+    return list(yaml.safe_load_all(result.stdout))
+
+
 def test_kubernetes_url_secret_keeps_a_token_out_of_the_manifest(runner):
     (cronjob, _) = _manifest(runner, "--url-secret", "isin-source")
     kubernetes_validate.validate(cronjob, kubernetes_validate.latest_version(), strict=True)
@@ -3277,12 +3311,6 @@ def test_kubernetes_url_secret_keeps_a_token_out_of_the_manifest(runner):
             "valueFrom": {"secretKeyRef": {"name": "isin-source", "key": "ISINTOOL_URL"}},
         }
     ]
-
-
-def _manifest(runner, *args: str) -> list[dict]:
-    result = runner.invoke(cli, ["kubernetes", "--image", "registry.example/isintool:0.1.0", *args])
-    assert result.exit_code == 0, result.stderr
-    return list(yaml.safe_load_all(result.stdout))
 
 
 @pytest.mark.parametrize("version", ["1.27.0", "newest"])
@@ -3393,6 +3421,117 @@ def test_schedules_warn_about_a_time_daylight_saving_skips(runner, command):
     assert "daylight-saving" in result.stderr
     quiet = runner.invoke(cli, ["kubernetes", "--image", "i", "--at", "02:30"])  # Etc/UTC has none
     assert "daylight-saving" not in quiet.stderr
+
+
+# --- CLI ------------------------------------------------------------------------------------------
+
+
+def test_script_and_entry_point_behave_alike(tmp_path):
+    """`python isintool.py` is the same program as the installed command, broken pipe included."""
+    run = [sys.executable, isintool.__file__, "extract", "--lines"]
+    done = subprocess.run(run, input=ORDERS, capture_output=True, check=False)
+    assert (done.returncode, done.stdout.split()[:3], done.stderr) == (0, [b"1", b"2", b"3"], b"")
+    version = subprocess.run(
+        [sys.executable, isintool.__file__, "--version"], capture_output=True, check=True
+    )
+    assert version.stdout.decode().strip() == f"isintool, version {isintool.__version__}"
+    many = b"[" + b",".join(b'{"id":%d}' % i for i in range(300_000)) + b"]"
+    piped = subprocess.run(
+        f"{' '.join(run)} | head -n 1", shell=True, input=many, capture_output=True, check=False
+    )
+    assert (piped.stdout, piped.stderr) == (b"0\n", b"")
+
+
+def test_alarm_puts_back_the_callers_alarm():
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(True))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 30)
+        with isintool._alarm_at(5):
+            assert 4 < signal.getitimer(signal.ITIMER_REAL)[0] <= 5
+        assert 29 < signal.getitimer(signal.ITIMER_REAL)[0] <= 30
+        with pytest.raises(isintool._OutOfTime), isintool._alarm_at(0.2):
+            time.sleep(5)
+        assert fired == [] and 28 < signal.getitimer(signal.ITIMER_REAL)[0] <= 30
+        assert signal.getsignal(signal.SIGALRM) is not None and fired == []
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_errors_and_warnings_reach_the_journal_at_their_priority(server, tmp_path):
+    """With stderr the journal (JOURNAL_STREAM names its device and inode), sd-daemon's <3> and
+    <4> prefixes; elsewhere, the lines as a terminal or cron mail shows them."""
+    server.expect_request("/missing").respond_with_data("", status=404)
+    stderr = tmp_path / "stderr"
+    argv = [sys.executable, str(ROOT / "isintool.py"), "fetch", "-o", str(tmp_path / "i.txt")]
+    argv += ["--url", server.url_for("/missing"), "--ping", server.url_for("/ping")]
+    for journal in (True, False):
+        with open(stderr, "wb") as err:
+            info = os.fstat(err.fileno())
+            env = {**os.environ, "JOURNAL_STREAM": f"{info.st_dev}:{info.st_ino}" if journal else "1:2"}
+            subprocess.run(argv, stderr=err, env=env, check=False, timeout=60)
+        lines = stderr.read_text().splitlines()
+        prefixes = ("<4>", "<3>") if journal else ("", "")
+        assert lines[0].startswith(prefixes[0] + "Warning: ping ") and "answered HTTP 500" in lines[0]
+        assert lines[1] == f"{prefixes[1]}Error: {server.url_for('/missing')} answered HTTP 404 NOT FOUND"
+
+
+def test_fetch_pings_after_success_and_failure(server, out):
+    server.expect_request("/ping").respond_with_data("OK")
+    server.expect_request("/ping/fail").respond_with_data("OK")
+    server.expect_oneshot_request("/list").respond_with_data(GLEIF_CSV)
+    ping = server.url_for("/ping")
+    assert fetch("--url", server.url_for("/list"), "-o", str(out), "-q", "--ping", ping).exit_code == 0
+    server.expect_request("/list").respond_with_data("gone", status=404)
+    assert fetch("--url", server.url_for("/list"), "-o", str(out), "-q", "--ping", ping).exit_code == 1
+    assert [request.path for request, _ in server.log] == ["/list", "/ping", "/list", "/ping/fail"]
+
+
+def test_fetch_failed_ping_warns_but_keeps_the_exit_code(server, out):
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    server.expect_request("/ping").respond_with_data("nope", status=404)
+    result = fetch("--url", server.url_for("/list"), "-o", str(out), "-q", "--ping", server.url_for("/ping"))
+    assert result.exit_code == 0
+    assert result.stderr == f"Warning: ping {server.url_for('/ping')} answered HTTP 404\n"
+
+
+def _run_with_stderr_on_a_terminal(command: list[str]) -> tuple[int, bytes]:
+    """Run a command with stderr on a pseudo-terminal; its exit code and what the terminal got."""
+    controller, terminal = pty.openpty()
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=terminal) as proc:
+        os.close(terminal)
+        seen = b""
+        while True:
+            try:
+                data = os.read(controller, 4096)
+            except OSError:  # EIO: the terminal's other end closed
+                break
+            if not data:
+                break
+            seen += data
+        os.close(controller)
+    return proc.returncode, seen
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_fetch_progress_bar_only_on_a_terminal_and_not_quiet(server, out, quiet):
+    server.expect_request("/list").respond_with_data(_zip(GLEIF_CSV * 2000))
+    command = [sys.executable, isintool.__file__, "fetch", "--url", server.url_for("/list"), "-o", str(out)]
+    code, seen = _run_with_stderr_on_a_terminal(command + (["-q"] if quiet else []))
+    assert code == 0
+    if quiet:
+        assert seen == b""
+    else:
+        assert b"Downloading" in seen and b"wrote 3 ISINs" in seen
+    # Not a terminal: the summary line alone (CliRunner's stderr is no terminal).
+    result = fetch("--url", server.url_for("/list"), "-o", str(out))
+    assert "Downloading" not in result.stderr and result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("args", [["--retries", "-1"], ["--timeout", "0"], ["--max-bytes", "x"]])
+def test_fetch_bad_options_are_usage_errors(args):
+    assert fetch(*args).exit_code == 2
 
 
 # --- The README and CI ----------------------------------------------------------------------------
