@@ -5,38 +5,54 @@ Usage:
     isintool fetch -o /var/lib/isins.txt    # download, validate, replace atomically
     isintool crontab | sudo tee /etc/cron.d/isintool    # or: systemd, kubernetes
 
-Contents, in the order the bytes travel (each a `# --- Title` section below):
-    Shared: chunks and worker processes   reading in chunks, regrouping them, a pool started late
-    JSON text and extract                 the key regex, cuts between chunks and between cores
-    Download                              one payload per part: retries, resume, deadline, secrets
-    Sources                               a list in parts, and ESMA's FIRDS register
-    Decompress                            gzip, and the dispatch by a payload's first bytes
-    Zip                                   a zip read as a stream, from its local headers
-    Read the payload                      CSV layouts, reading kinds, blocks, a block's values
-    ISIN validation                       ISO 6166 check digits, for a whole block at once
-    Sort and merge                        sorted runs, key ranges, the list in order
-    Write                                 the atomic replacement of a file
-    Fetch                                 lock, sidecar, the parts of a list: fetch_list
-    Schedule                              one nightly job, as cron, systemd and Kubernetes see it
-    CLI                                   click commands, thin over the above
+Contents: each a `# --- Title` section below, each name defined before it is used, the sections
+in the order the bytes of a fetch travel (after what every command shares):
+    Errors                      IsinToolError and its children; _plural for messages
+    ISIN validation             ISO 6166 check digits for a block at once; the list's 13-byte records
+    Chunks and worker processes reading in chunks, regrouping them, a pool started only when it pays
+    JSON text and extract       the key regex, cuts between chunks and between cores
+    Secrets                     redact_url, and no secret of a URL in any message
+    Deadline                    --max-time, kept by the core without signals
+    Download                    _Transfer: one payload, its retries, resume and checksum
+    Decompress                  gzip, a zip read as a stream from its local headers, the dispatch
+    Sources                     ESMA's FIRDS register: its newest complete full set
+    Read the payload            CSV layouts, reading kinds (CSV, XML, JSON, tokens), blocks
+    Sort                        key ranges' pivots, merging sorted runs
+    Changes                     the list a fetch replaces, read from disk; +ISIN and -ISIN
+    The parse pipeline          texts in, one list out: parse_texts
+    Write                       the atomic replacement of a file
+    Fetch state                 links followed safely, OUTPUT.lock, OUTPUT.json (_Sidecar)
+    Fetch                       fetch_list, in the order of its steps
+    Schedule                    one nightly job, as cron, systemd and Kubernetes see it
+    CLI                         click commands, thin over the above; signals and exit codes
+
+Features that cross sections, and where each part lives:
+    conditional GET     Fetch state (_Sidecar keeps ETag / Last-Modified, _validators), Download
+                        (_CONDITIONS, _Transfer.start: 304), Fetch (fetch_list: every part 304)
+    --changes           Changes (_OldList, _changes), The parse pipeline (_KeyRanges.merge
+                        compares each range), Fetch (_write_list renames the list first)
+    a list in parts     Fetch (_plan: --url several times or a FIRDS set), Download (_Transfer
+                        per part), The parse pipeline (parse_texts reads each text its own way)
+    secrets             Secrets (redact_url, _secrets_hidden around fetch_list and pings),
+                        Schedule (nightly_job refuses a password), Fetch state (url_sha256)
+    the deadline        Deadline (_Deadline), Download (capped waits), Fetch state (--wait),
+                        CLI (_alarm_at: the kernel's alarm for a call that blocks)
+    signals             CLI (_Program, _signals_stop_the_run), Chunks and worker processes
+                        (_start_worker: workers leave them to their parent)
+    the journal         CLI (_journal_prefix: priorities), Schedule (SyslogIdentifier=)
 """
 
 from __future__ import annotations
 
-import bisect
 import contextlib
-import csv
 import errno
-import fcntl
 import io
 import itertools
 import json
 import math
 import operator
 import os
-import pwd
 import re
-import shlex
 import stat
 import struct
 import sys
@@ -48,8 +64,9 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, TypeVar
 
 import click
 
-# zipfile, gzip, tempfile and requests are imported in the fetch functions that use them:
-# `extract` must start about as fast as `import click` does, and they cost more than half that.
+# Modules only fetch or the schedules need (requests, csv, bisect, fcntl, shlex, pwd...) are
+# imported in the functions that use them: `extract` must start about as fast as `import
+# click` does, and they would cost more than half that again.
 
 if TYPE_CHECKING:
     import datetime
@@ -108,6 +125,20 @@ def _plural(count: float, noun: str) -> str:
     return f"{shown} {noun}{'' if count == 1 else 's'}"
 
 
+class _Regex:
+    """A regular expression compiled on its first use rather than at import, so that `extract`
+    does not pay for fetch's patterns at start-up; used as the compiled pattern is."""
+
+    def __init__(self, pattern: str | bytes, flags: int = 0) -> None:
+        self._pattern, self._flags = pattern, flags
+        self._compiled: re.Pattern[Any] | None = None
+
+    def __getattr__(self, name: str) -> Any:  # findall, fullmatch...: the compiled pattern's
+        if self._compiled is None:
+            self._compiled = re.compile(self._pattern, self._flags)
+        return getattr(self._compiled, name)
+
+
 # --- ISIN validation, and the list's records ------------------------------------------------------
 
 # ISO 6166 shape: a two-letter prefix (a country, or XS, EU, XF...), nine alphanumerics, a check digit.
@@ -117,12 +148,12 @@ ISIN_PATTERN = r"[A-Z]{2}[A-Z0-9]{9}[0-9]"
 # A list, in memory and on disk, is fixed-width records: an ISIN and its newline. Record i starts
 # at byte 13 * i, so a list is cut, bisected and read without looking at its bytes.
 _LINE = 13
-_ISIN_LINE = re.compile(r"(?m)^" + ISIN_PATTERN + r"$")
+_ISIN_LINE = _Regex(r"(?m)^" + ISIN_PATTERN + r"$")
 # What an ISIN token must not touch on either side (the look-arounds of _ISIN_TOKEN).
 _TOKEN_BYTES = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 # The look-behind comes after the first letter, so that the regex starts with a character set,
 # which the engine skips to quickly, rather than a look-behind it would try at every position.
-_ISIN_TOKEN = re.compile(r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z][A-Z0-9]{9}[0-9](?![A-Za-z0-9])")  # ISIN_PATTERN
+_ISIN_TOKEN = _Regex(r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z][A-Z0-9]{9}[0-9](?![A-Za-z0-9])")  # ISIN_PATTERN
 
 
 def _luhn_digit(digit: int, doubled: bool) -> int:
@@ -1278,7 +1309,7 @@ def _decompressor(entry: _ZipEntry) -> _Decompressor | None:
 # A stored entry's data may end where a descriptor's signature stands, or a descriptor without one
 # followed by the next local header or the central directory's first header: one regex finds all
 # three, faster than three searches (the data itself holds "PK" often enough, in random codes).
-_STORED_END = re.compile(rb"PK(?:\x07\x08|\x03\x04|\x01\x02)")
+_STORED_END = _Regex(rb"PK(?:\x07\x08|\x03\x04|\x01\x02)")
 
 
 def _descriptor_at(buffer: bytes, crc: int, size: int, layout: struct.Struct) -> int | None:
@@ -1444,8 +1475,8 @@ FIRDS_LOOK_BACK_DAYS = 21  # ESMA publishes the full set weekly; three weeks lea
 FIRDS_PAGE_ROWS = 500  # Solr answers 10 rows a page unless asked for more
 FIRDS_MAX_PAGES = 100  # a register whose paging never ends stops here
 # FULINS_<first letter of the CFI>_<YYYYMMDD>_<n>of<m>.zip: part n of m of one letter's full set.
-_FULINS_NAME = re.compile(r"FULINS_([A-Z])_(\d{8})_(\d+)of(\d+)\.zip")
-_MD5_HEX = re.compile(r"[0-9A-Fa-f]{32}")
+_FULINS_NAME = _Regex(r"FULINS_([A-Z])_(\d{8})_(\d+)of(\d+)\.zip")
+_MD5_HEX = _Regex(r"[0-9A-Fa-f]{32}")
 
 
 def _get_json(url: str, **settings: Any) -> Any:
@@ -1584,6 +1615,8 @@ class _CsvLayout(NamedTuple):
 
 def _header_names(line: str, delimiter: str) -> list[str]:
     """The fields of a possible header line, stripped and lower-cased; none if it is no CSV."""
+    import csv
+
     try:
         fields = next(csv.reader([line], delimiter=delimiter), [])
     except csv.Error:  # a NUL or a stray carriage return: binary data, not a header
@@ -1682,11 +1715,13 @@ def _csv_isin_pattern(layout: _CsvLayout) -> re.Pattern[str]:
     return re.compile("\n" + fields_before + "[ \t]*(" + ISIN_PATTERN + ")[ \t]*\r?(?![^" + d + "\n])")
 
 
-_BLANK_LINE = re.compile(r"\n(?=\r?\n)")
+_BLANK_LINE = _Regex(r"\n(?=\r?\n)")
 
 
 def _csv_candidates(block: str, layout: _CsvLayout) -> tuple[list[str], int]:
     """The ISIN-shaped values of the ISIN column in a block of whole records, and its row count."""
+    import csv
+
     if '"' in block:  # quoted fields may hold delimiters and newlines: let the csv module read them
         reader = csv.reader(io.StringIO(block, newline=""), delimiter=layout.delimiter)
         try:
@@ -1894,8 +1929,8 @@ def _merge_runs(runs: list[str]) -> _Merged:
 # read from the disk by bisecting its records, so no second pass and no second copy is needed.
 
 # A list as a person may write it: an ISIN a line, blanks around it and blank lines allowed.
-_ISIN_LINES = re.compile(rb"(?:[ \t]*(?:" + ISIN_PATTERN.encode() + rb")?[ \t]*\r?\n)*")
-_RECORDS = re.compile(rb"(?:" + ISIN_PATTERN.encode() + rb"\n)*")  # as fetch writes a list
+_ISIN_LINES = _Regex(rb"(?:[ \t]*(?:" + ISIN_PATTERN.encode() + rb")?[ \t]*\r?\n)*")
+_RECORDS = _Regex(rb"(?:" + ISIN_PATTERN.encode() + rb"\n)*")  # as fetch writes a list
 INSPECT_RECORDS = 80_000  # records read at a time when a fetch looks at the list it replaces
 
 
@@ -1939,6 +1974,8 @@ class _OldList(NamedTuple):
 
     def between(self, low: str | None, high: str | None) -> bytes:
         """The records from `low` (included) up to `high` (excluded); None: the list's end."""
+        import bisect
+
         with open(self.path, "rb") as f:
             records = _Records.of_file(f)
             start = bisect.bisect_left(records, low) if low is not None else 0
@@ -2110,6 +2147,8 @@ class _KeyRanges(NamedTuple):
 
     @classmethod
     def of(cls, runs: list[str], pivots: list[str], old: _OldList | None = None) -> _KeyRanges:
+        import bisect
+
         cuts = [
             [0, *(_LINE * bisect.bisect_left(_Records.of_text(run), pivot) for pivot in pivots), len(run)]
             for run in runs
@@ -2385,6 +2424,9 @@ def _target(output: str, changes: str | None) -> _Target:
 
 
 def _try_lock(fd: int) -> bool:
+    """Take the lock of `fd` if no one holds it."""
+    import fcntl
+
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -2982,6 +3024,8 @@ def _shell_command(args: Iterable[str]) -> str:
     follows a backslash cannot be written for cron. Splitting each argument at its `%`s and
     quoting the pieces apart leaves every `%` after a quote or a plain character instead.
     """
+    import shlex
+
     return " ".join("%".join(shlex.quote(piece) for piece in arg.split("%")) for arg in args)
 
 
@@ -3036,7 +3080,7 @@ def _systemd_quote(args: Iterable[str]) -> str:
     return " ".join(quoted)
 
 
-_UNIT_NAME = re.compile(r"[A-Za-z0-9_.:-]+")  # systemd.unit(5), less `@` (templates) and `\`
+_UNIT_NAME = _Regex(r"[A-Za-z0-9_.:-]+")  # systemd.unit(5), less `@` (templates) and `\`
 
 
 def systemd_units(job: NightlyJob, name: str, url_file: str | None = None) -> tuple[str, str]:
@@ -3137,7 +3181,7 @@ def systemd_units(job: NightlyJob, name: str, url_file: str | None = None) -> tu
     return service, timer
 
 
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_DNS_LABEL = _Regex(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 
 def _zone_has_dst(zone: str) -> bool:
@@ -3293,7 +3337,12 @@ def _journal_prefix(priority: int) -> str:
 
 
 class _Failure(click.ClickException):
-    """A runtime failure: one line, `Error: ...`, on stderr, filed as an error in the journal."""
+    """A runtime failure: one line, `Error: ...`, on stderr, filed as an error in the journal;
+    exit 1 unless told another code."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
     def show(self, file: Any = None) -> None:
         click.echo(f"{_journal_prefix(JOURNAL_ERROR)}Error: {self.format_message()}", err=True)
@@ -3344,22 +3393,35 @@ def _on_signal(signum: int, error: Callable[[int], BaseException]) -> Callable[[
     return lambda: signal.signal(signum, previous)
 
 
+SIGINT, SIGTERM = 2, 15  # POSIX's numbers, named here so that extract need not import signal
+
+
+@contextlib.contextmanager
+def _signals_stop_the_run() -> Iterator[None]:
+    """SIGINT and SIGTERM (systemctl stop, a Kubernetes deadline, docker stop) raise _Stopped in
+    this thread, once: a second signal while the run cleans up is ignored."""
+    restore = [_on_signal(signum, _Stopped) for signum in (SIGINT, SIGTERM)]
+    try:
+        yield
+    finally:
+        for put_back in filter(None, restore):
+            put_back()
+
+
 class _Program(click.Group):
-    """The isintool command group: SIGINT and SIGTERM end any command's run cleanly, with one
-    line and exit 128 + the signal's number (130, 143), as a shell reports them."""
+    """The isintool command group: a run that a signal stops ends with one line and exit
+    128 + the signal's number (130 for SIGINT, 143 for SIGTERM), as a shell reports it. Every
+    command ends so on Ctrl-C (Python's KeyboardInterrupt); fetch also on SIGTERM, cleaning up."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        import signal
-
-        restore = [_on_signal(signum, _Stopped) for signum in (signal.SIGINT, signal.SIGTERM)]
         try:
             return super().invoke(ctx)
-        except _Stopped as stopped:
-            click.echo(f"{_journal_prefix(JOURNAL_ERROR)}Error: stopped by {stopped.name}", err=True)
-            ctx.exit(128 + stopped.signum)
-        finally:
-            for put_back in filter(None, restore):
-                put_back()
+        except KeyboardInterrupt:
+            stopped = _Stopped(SIGINT)
+        except _Stopped as exc:
+            stopped = exc
+        click.echo(f"{_journal_prefix(JOURNAL_ERROR)}Error: stopped by {stopped.name}", err=True)
+        ctx.exit(128 + stopped.signum)
 
 
 # The alarm rings this long after --max-time: the core keeps to the deadline itself wherever it
@@ -3484,10 +3546,6 @@ def _setting(
     )
 
 
-class _LockedExit(_Failure):
-    exit_code = EXIT_LOCKED
-
-
 def _summary(result: FetchResult, changes: bool = False) -> str:
     """The one line a fetch prints on success."""
     changed = f"{result.added:,} added, {result.removed:,} removed" if changes else ""
@@ -3542,8 +3600,10 @@ def _os_error_message(exc: OSError) -> str:
     return f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc.strerror or exc)
 
 
-def _failure_message(exc: BaseException, max_time: float) -> str:
+def _failure_message(exc: BaseException, output: str, max_time: float) -> str:
     """The one line that says why a fetch failed."""
+    if isinstance(exc, _Stopped):
+        return f"stopped by {exc.name}: {'nothing written' if output == '-' else output + ' left as it was'}"
     if isinstance(exc, _OutOfTime):
         return _out_of_time(max_time)
     if isinstance(exc, OSError):
@@ -3699,6 +3759,7 @@ def fetch(
     )
     try:
         with contextlib.ExitStack() as stack:
+            stack.enter_context(_signals_stop_the_run())
             if not quiet and sys.stderr.isatty():
                 options = options._replace(progress=_progress_bar(stack))
             stack.enter_context(_alarm_at(max_time + ALARM_GRACE_SECONDS))
@@ -3707,11 +3768,12 @@ def fetch(
     except OptionError as exc:
         raise click.UsageError(str(exc)) from None
     except LockedError as exc:
-        raise _LockedExit(str(exc)) from None
-    except (IsinToolError, OSError, _OutOfTime) as exc:
+        raise _Failure(str(exc), EXIT_LOCKED) from None
+    except (IsinToolError, OSError, _OutOfTime, _Stopped) as exc:
         if ping:
             _ping_quietly(ping.rstrip("/") + "/fail")
-        raise _Failure(_failure_message(exc, max_time)) from None
+        code = 128 + exc.signum if isinstance(exc, _Stopped) else 1
+        raise _Failure(_failure_message(exc, output, max_time), code) from None
     if ping:
         _ping_quietly(ping)
     if not quiet:
@@ -3799,6 +3861,8 @@ def _usage_checked(func: Callable[..., R], *args: Any, **kwargs: Any) -> R:
 
 
 def _user_exists(name: str) -> bool:
+    import pwd
+
     try:
         pwd.getpwnam(name)
     except KeyError:
@@ -3833,6 +3897,8 @@ def _nightly_job(
     except IsinToolError as exc:
         raise click.BadParameter(str(exc), param_hint="'--at'") from None
     if user is None:
+        import pwd
+
         user = pwd.getpwuid(os.getuid()).pw_name
     elif not _user_exists(user):
         _warn(f"no user {user!r} on this host")

@@ -1,4 +1,4 @@
-"""Tests for isintool, in the module's order and under its section titles; test data first."""
+"""Tests for isintool, in the module's order and under its section titles; test data and fixtures first."""
 
 from __future__ import annotations
 
