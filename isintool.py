@@ -48,7 +48,6 @@ import contextlib
 import errno
 import io
 import itertools
-import json
 import math
 import operator
 import os
@@ -410,6 +409,10 @@ _STRING_VALUE = re.compile(rb"\s*:\s*" + _OPEN_STRING + rb'(?:"|\\?\Z)', re.DOTA
 
 def _json_key(key: str) -> bytes:
     """The key as JSON writes it: quoted, with `"` and `\\` escaped, UTF-8."""
+    if key.isprintable() and '"' not in key and "\\" not in key:  # nothing to escape (`id`)
+        return b'"' + key.encode() + b'"'
+    import json  # only here: extract's start-up does without it
+
     return json.dumps(key, ensure_ascii=False).encode()
 
 
@@ -470,6 +473,8 @@ def extract_ids(chunks: Iterable[bytes], key: str = "id") -> Iterator[list[bytes
 
 def _decode_string(written: bytes) -> bytes:
     """A JSON string's value in UTF-8, from the string as written; bytes that are no UTF-8 kept."""
+    import json
+
     try:
         return json.loads(written.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
     except (ValueError, UnicodeError):  # a stray escape, or a lone surrogate such as \ud800
@@ -1481,6 +1486,8 @@ _MD5_HEX = _Regex(r"[0-9A-Fa-f]{32}")
 
 def _get_json(url: str, **settings: Any) -> Any:
     """A JSON document (a register's answer), downloaded whole with fetch's retries and limits."""
+    import json
+
     with _Transfer(url, **settings) as transfer:
         transfer.start()
 
@@ -2538,6 +2545,8 @@ class _Sidecar(NamedTuple):
 
     @classmethod
     def read(cls, path: str) -> _Sidecar | None:
+        import json
+
         try:
             with open(path, "rb") as f:
                 record = json.load(f)
@@ -2564,6 +2573,8 @@ class _Sidecar(NamedTuple):
         )
 
     def to_json(self) -> bytes:
+        import json
+
         record = self._asdict()
         record["parts"] = [
             {name: value for name, value in part._asdict().items() if name not in ("name", "md5") or value}
@@ -3204,6 +3215,8 @@ def _yaml_lines(value: dict[str, Any] | list[Any], indent: str = "") -> Iterator
     """Block-style YAML for dicts and lists: keys plain (they are Kubernetes field names), every
     other scalar written as JSON, which YAML reads as the same value, so that no string can be
     taken for another type or break the layout."""
+    import json
+
     items = value.items() if isinstance(value, dict) else ((None, item) for item in value)
     for key, item in items:
         lead = f"{indent}{key}:" if key is not None else f"{indent}-"
