@@ -604,12 +604,13 @@ def redact_url(url: str) -> str:
 
 
 def _check_http_url(url: str) -> None:
-    """Refuse what is no http or https URL, without quoting it: what is no URL cannot be redacted."""
+    """Refuse what is no http or https URL (OptionError), without quoting it: what is no URL
+    cannot be redacted."""
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise IsinToolError("the URL must start with http:// or https:// and name a host")
+        raise OptionError("the URL must start with http:// or https:// and name a host (or name a file here)")
 
 
 def _url_has_password(url: str) -> bool:
@@ -700,6 +701,7 @@ MAX_REDIRECTS = 10
 BACKOFF_SECONDS = 1.0  # the first wait before a retry; doubled each time
 MAX_BACKOFF_SECONDS = 60.0  # a server's Retry-After is honoured as it is, within --max-time
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})  # a page for people, not a list
 # A conditional GET (RFC 9110, 13.1): the validators of the last fetch, sent back as these headers.
 _CONDITIONS = {"etag": "If-None-Match", "last_modified": "If-Modified-Since"}
 
@@ -809,6 +811,15 @@ def _reason(exc: BaseException) -> str:
     return str(reason if isinstance(reason, BaseException) else exc)
 
 
+# What OpenSSL says when the other end answers a TLS hello with something else (plain HTTP).
+_NOT_TLS = frozenset(
+    {"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST"}
+)
+_TIMEOUTS = frozenset(
+    {"ConnectTimeout", "ConnectTimeoutError", "ReadTimeout", "ReadTimeoutError", "TimeoutError"}
+)
+
+
 def _unreachable(exc: BaseException, url: str, timeout: float) -> str:
     """One plain sentence for why `url`'s host could not be reached, naming the host (or the
     proxy) and the cause, where requests and urllib3 nest the cause in tuples and reprs."""
@@ -832,16 +843,18 @@ def _unreachable(exc: BaseException, url: str, timeout: float) -> str:
         return f"cannot reach {where} through the proxy {proxy}: {_reason(exc)}"
     if any(isinstance(e, ssl.SSLError) for e in chain):
         reason = next(e for e in chain if isinstance(e, ssl.SSLError))
-        return (
-            f"TLS verification failed for {where}: {getattr(reason, 'verify_message', None) or reason.reason}"
-        )
+        if reason.reason in _NOT_TLS:
+            return f"{where} does not speak TLS (an https:// URL for a plain http port?)"
+        if isinstance(reason, ssl.SSLCertVerificationError):
+            return f"TLS verification failed for {where}: {reason.verify_message or reason.reason}"
+        return f"the TLS handshake with {where} failed: {reason.reason or reason}"
     if any(isinstance(e, socket.gaierror) for e in chain) or "NameResolutionError" in names:
         host = urlsplit(url).hostname
         return f"cannot find the host {host} (DNS: no such name, or no name server answers)"
     if refused:
         return f"{where} refused the connection (nothing listens there?)"
-    if names & {"ConnectTimeout", "ConnectTimeoutError", "ReadTimeout", "ReadTimeoutError", "TimeoutError"}:
-        return f"{where} did not answer within {timeout:g} s (--timeout)"
+    if names & _TIMEOUTS:
+        return f"{where} did not answer within {_plural(timeout, 'second')} (--timeout)"
     return f"cannot reach {where}: {_reason(exc)}"
 
 
@@ -882,8 +895,10 @@ class _Transfer:
         etag: str | None = None,
         last_modified: str | None = None,
         progress: Callable[[int, int | None], None] | None = None,
+        on_retry: Callable[[str, float], None] | None = None,
         md5: str | None = None,
         name: str | None = None,
+        accept_html: bool = False,
     ) -> None:
         import requests  # slow to import: only fetch pays for it
 
@@ -892,7 +907,8 @@ class _Transfer:
         self.name = name or self.shown
         self._md5, self._digest = md5, _md5()  # the payload's published MD5, and the one so far
         self.timeout, self.deadline, self.retries, self.max_bytes = timeout, deadline, retries, max_bytes
-        self.progress = progress
+        self.progress, self.on_retry = progress, on_retry  # told of the bytes so far, and of each retry
+        self.accept_html = accept_html  # else an HTML page (a login or maintenance page) is refused
         validators = {"etag": etag, "last_modified": last_modified}
         self._conditions = {_CONDITIONS[name]: value for name, value in validators.items() if value}
         self._session = requests.Session()
@@ -964,15 +980,33 @@ class _Transfer:
                 self.size += len(chunk)
                 self._digest.update(chunk)
                 if self.size > self.max_bytes:
-                    raise IsinToolError(f"{self.shown} sent more than --max-bytes {self.max_bytes} bytes")
+                    raise IsinToolError(f"{self.shown} sent more than --max-bytes {self.max_bytes:,} bytes")
                 if self.progress:
                     self.progress(self.size, self._expected)
                 self.deadline.left()
                 yield chunk
         except (requests.RequestException, OSError, _urllib3_errors()) as exc:
-            raise _Retryable(f"download from {self.shown} broke off: {_reason(exc)}") from None
+            raise _Retryable(self._broke_off(exc)) from None
         if self._expected is not None and self.size < self._expected:
-            raise _Retryable(f"{self.shown} sent {self.size} of {self._expected} bytes")
+            raise _Retryable(f"the transfer from {self.shown} ended early: {self._so_far()}")
+
+    def _so_far(self) -> str:
+        """How much of the payload arrived: `117,432 of 118,432 bytes`, or `117,432 bytes`."""
+        total = f" of {self._expected:,}" if self._expected is not None else ""
+        return f"{self.size:,}{total} bytes"
+
+    def _broke_off(self, exc: BaseException) -> str:
+        """One sentence for a body that stopped coming: which host, how much had come, and why
+        in our words (the libraries nest an IncompleteRead or a timeout in tuples and reprs)."""
+        chain = _exceptions_within(exc)
+        names = {type(e).__name__ for e in chain}
+        where = _host_port(self.url)
+        if names & _TIMEOUTS:
+            silent = _plural(self.timeout, "second")
+            return f"{where} sent nothing for {silent} (--timeout), after {self._so_far()} ({self.shown})"
+        if any(isinstance(e, ConnectionResetError) for e in chain):
+            return f"{where} reset the connection after {self._so_far()} ({self.shown})"
+        return f"the transfer from {self.shown} ended early: {self._so_far()}"
 
     def _go_on(self) -> None:
         """After a break: ask for the rest of the payload, or for all of it and raise _StartOver."""
@@ -1010,8 +1044,16 @@ class _Transfer:
         length = response.headers.get("Content-Length")
         self._expected = int(length) if length and length.isdigit() else None
         if self._expected is not None and self._expected > self.max_bytes:
-            raise IsinToolError(f"{self.shown} is {self._expected} bytes, over --max-bytes {self.max_bytes}")
+            raise IsinToolError(
+                f"{self.shown} is {self._expected:,} bytes, over --max-bytes {self.max_bytes:,}"
+            )
         self._ranges = response.headers.get("Accept-Ranges", "").strip().lower() == "bytes"
+        kind = response.headers.get("Content-Type", "").partition(";")[0].strip().lower()
+        if kind in _HTML_TYPES and not self.accept_html:
+            raise IsinToolError(
+                f"{self.shown} answered a web page ({kind}), not a list: check the URL "
+                "(or give --column to read the page)"
+            )
         self.size = 0
         self._digest = _md5()
         self._fresh = True
@@ -1027,13 +1069,14 @@ class _Transfer:
     def _pause(self, exc: _Retryable) -> None:
         """Wait before the next attempt; raise the failure when no attempt or time is left."""
         if self._attempt >= self.retries:
-            attempts = self._attempt + 1
-            raise IsinToolError(f"{exc} (after {attempts} attempt{'s' if attempts > 1 else ''})") from None
+            raise IsinToolError(f"{exc} (after {_plural(self._attempt + 1, 'attempt')})") from None
         backoff = min(BACKOFF_SECONDS * 2**self._attempt, MAX_BACKOFF_SECONDS)
         wait = exc.retry_after if exc.retry_after is not None else backoff
         if wait >= self.deadline.left():
             raise IsinToolError(f"{exc}; no time left to retry (--max-time)") from None
         self._attempt += 1
+        if self.on_retry:
+            self.on_retry(f"{exc}; attempt {self._attempt + 1} of {self.retries + 1}", wait)
         time.sleep(wait)
 
     def _get(self, headers: dict[str, str]) -> Any:
@@ -1045,12 +1088,14 @@ class _Transfer:
             response = self._session.get(
                 self.url, headers=headers, stream=True, timeout=min(self.timeout, self.deadline.left())
             )
-        except requests.exceptions.SSLError as exc:
-            raise IsinToolError(f"{_unreachable(exc, self.url, self.timeout)} ({self.shown})") from None
+        except requests.TooManyRedirects:
+            raise IsinToolError(f"{self.shown} redirects more than {MAX_REDIRECTS} times (a loop?)") from None
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise _Retryable(f"{_unreachable(exc, self.url, self.timeout)} ({self.shown})") from None
+            message = f"{_unreachable(exc, self.url, self.timeout)} ({self.shown})"
+            final = isinstance(exc, requests.exceptions.SSLError) or "HTTP 407" in message
+            raise (IsinToolError if final else _Retryable)(message) from None  # retries cannot help those
         except requests.RequestException as exc:
-            raise IsinToolError(f"bad request for {self.shown}: {exc}") from None
+            raise IsinToolError(f"cannot ask {self.shown}: {_reason(exc)}") from None
         status = response.status_code
         conditional = not headers.keys().isdisjoint(_CONDITIONS.values())
         if status in {200} | ({206, 416} if "Range" in headers else set()) | (
@@ -1070,6 +1115,76 @@ class _Transfer:
         if status in (401, 403):
             raise IsinToolError(f"{self.shown} answered HTTP {status} {response.reason}: {NETRC_HINT}")
         raise IsinToolError(f"{self.shown} answered HTTP {status} {response.reason}")
+
+
+def _is_local(url: str) -> bool:
+    """Whether a --url names a file on this host: a `file://` URL, an absolute or `./` path, or
+    a file that is there. Anything else is a URL, checked as one (a URL without its scheme may
+    hold a password, and is not quoted in a message as a missing file would be)."""
+    if url.lower().startswith("file:") or url.startswith(("/", "./", "../")):
+        return True
+    return "://" not in url and os.path.exists(url)
+
+
+class _LocalFile:
+    """A part that is a file on this host, read as _Transfer reads a download: in pieces, within
+    --max-bytes and the deadline, but never conditionally (there is no server to ask), so a
+    list fetched from a file is always read again. `file:///srv/x.csv` and `/srv/x.csv` alike."""
+
+    etag = last_modified = None  # a file's part is recorded without validators
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        deadline: _Deadline,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        progress: Callable[[int, int | None], None] | None = None,
+        name: str | None = None,
+        **_unused: object,  # what a download is told and a file has no use for (retries...)
+    ) -> None:
+        from urllib.parse import unquote, urlsplit
+
+        self.url = url
+        self.path = unquote(urlsplit(url).path) if url.lower().startswith("file:") else url
+        self.shown = self.name = name or self.path
+        self.deadline, self.max_bytes, self.progress = deadline, max_bytes, progress
+        self.size = 0
+
+    def __enter__(self) -> _LocalFile:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+    def start(self) -> bool:
+        """Check that the file can be read: for all fetch can tell, it has changed."""
+        self._open().close()
+        return True
+
+    def chunks(self) -> Iterator[bytes]:
+        """The file's bytes, from its first."""
+        self.size = 0
+        with self._open() as f:
+            expected = os.fstat(f.fileno()).st_size
+            for chunk in _read_chunks(f, READ_SIZE):
+                self.size += len(chunk)
+                if self.size > self.max_bytes:
+                    raise IsinToolError(f"{self.path} holds more than --max-bytes {self.max_bytes:,} bytes")
+                if self.progress:
+                    self.progress(self.size, expected)
+                self.deadline.left()
+                yield chunk
+
+    def _open(self) -> BinaryIO:
+        try:
+            return open(self.path, "rb")
+        except FileNotFoundError:
+            raise IsinToolError(f"no file {self.path}") from None
+        except IsADirectoryError:
+            raise IsinToolError(f"{self.path} is a folder, not a file") from None
+        except PermissionError:
+            raise IsinToolError(f"cannot read {self.path}: it is not readable by this user") from None
 
 
 def _until_whole(attempt: Callable[[], T]) -> T:
@@ -1606,9 +1721,14 @@ def _firds_set(index: str, get_json: Callable[[str], Any]) -> _FirdsSet:
 # Blocks of text, a worker's task each: large enough to amortise sending them, small enough to
 # be worked in the CPU's caches (the README's Performance section has the measurements).
 BLOCK_SIZE = 1024 * 1024
-ISIN_COLUMN_NAMES = ("isin", "isin number")  # NSE India writes " ISIN NUMBER"
+# Headers that name the ISIN column, as _header_names writes them (lower case, `_`, `-` and `.`
+# as blanks): NSE India's " ISIN NUMBER", BSE's "ISIN No", and "ISIN_CODE", "ISIN Code".
+ISIN_COLUMN_NAMES = ("isin", "isin number", "isin no", "isin nr", "isin code")
 _DELIMITERS = (",", ";", "\t")
 HEADER_SEARCH_LINES = 100  # preamble lines allowed before the header (Xetra's file has a few)
+# The start of the root element of ESMA's and the FCA's FIRDS reports, full (...Rpt) and delta
+# (...DltaRpt), which sits in a file's first bytes.
+FIRDS_ROOT = b"<FinInstrmRptgRefData"
 UTF8_BOM = b"\xef\xbb\xbf"  # which some writers put before a text (taken off before it is read)
 
 
@@ -1620,6 +1740,12 @@ class _CsvLayout(NamedTuple):
     data_start: int  # offset of the first data row in the text searched for the header
 
 
+def _header_name(field: str) -> str:
+    """A header's name as it is compared: lower case, blanks, `_`, `-` and `.` as one blank
+    (` ISIN NUMBER`, `ISIN_Number` and `isin-number.` alike)."""
+    return " ".join(re.split(r"[\s_.-]+", field.lower())).strip()
+
+
 def _header_names(line: str, delimiter: str) -> list[str]:
     """The fields of a possible header line, stripped and lower-cased; none if it is no CSV."""
     import csv
@@ -1628,13 +1754,13 @@ def _header_names(line: str, delimiter: str) -> list[str]:
         fields = next(csv.reader([line], delimiter=delimiter), [])
     except csv.Error:  # a NUL or a stray carriage return: binary data, not a header
         return []
-    return [field.strip().lower() for field in fields]
+    return [_header_name(field) for field in fields]
 
 
 def _find_csv_layout(head: bytes, column: str | None = None) -> _CsvLayout | None:
     """Find the header naming the ISIN column (or `column`, in any case) in the first lines;
     None when there is none."""
-    wanted = {column.strip().lower()} if column else set(ISIN_COLUMN_NAMES)
+    wanted = {_header_name(column)} if column else set(ISIN_COLUMN_NAMES)
     offset = 0
     for line in head.split(b"\n")[:HEADER_SEARCH_LINES]:
         text = line.decode("utf-8", "replace")
@@ -1669,6 +1795,7 @@ class _Reading(NamedTuple):
     layout: _CsvLayout | None = None
     column: str | None = None
     source: str = ""
+    firds: bool = False  # a FIRDS document read for every token: its underlyings' ISINs come too
 
 
 class _Kind(NamedTuple):
@@ -1797,7 +1924,7 @@ def _choose_reading(head: bytes, column: str | None = None) -> _Reading:
     if layout:
         return _Reading(_CSV, layout)
     if not column:
-        return _Reading(_TOKENS)
+        return _Reading(_TOKENS, firds=FIRDS_ROOT in head)
     first = head.lstrip(b" \t\r\n")[:1]
     if first == b"<":
         return _Reading(_XML, column=column)
@@ -2035,6 +2162,7 @@ class ListCounts(NamedTuple):
     empty: tuple[str, ...] = ()
     added: int = 0  # with an old list: ISINs that are new in this one
     removed: int = 0  # and those that are gone
+    firds_tokens: tuple[str, ...] = ()  # sources that are FIRDS documents read for every token
 
 
 class _Arrival:
@@ -2246,7 +2374,8 @@ def parse_texts(
             removed += piece.removed
     sources = dict.fromkeys(reading.source for reading in readings)  # in order, each once
     empty = tuple(source for source in sources if not runs.valid.get(source))
-    return ListCounts(count, runs.invalid, duplicates, len(readings), empty, added, removed)
+    firds = tuple(dict.fromkeys(reading.source for reading in readings if reading.firds))
+    return ListCounts(count, runs.invalid, duplicates, len(readings), empty, added, removed, firds)
 
 
 def parse_isins(
@@ -2277,7 +2406,7 @@ def _unwritable(directory: str, exc: OSError) -> str:
         return f"cannot write in {directory}: it is not writable by this user"
     if exc.errno == errno.EROFS:
         return f"cannot write in {directory}: it is on a read-only file system"
-    return f"cannot write in {directory}: {exc.strerror or exc}"
+    return f"cannot create a file in {directory} ({exc.strerror or exc})"
 
 
 def _create_temporary(path: str, mode: int) -> tuple[int, str]:
@@ -2367,6 +2496,7 @@ def write_atomically(path: str, pieces: Iterable[bytes]) -> None:
 # last fetch read (for the conditional GET and an unchanged FIRDS set) and wrote.
 
 MAX_LINKS = 40  # symbolic links followed in one path before it counts as a loop, as Linux does
+EXIT_LOCKED = 75  # EX_TEMPFAIL: another fetch is writing this output; cron will try again
 LOCK_POLL_SECONDS = 0.2  # how often `--wait` tries the lock again
 
 
@@ -2491,6 +2621,11 @@ def _remove_leftovers(target: _Target) -> None:
                     os.unlink(os.path.join(directory, name))
 
 
+def _now() -> str:
+    """The time, as the sidecar writes it: `2026-11-28T04:50:00Z`."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
 def _url_digest(url: str) -> str:
     """What the sidecar keeps to tell one source from another, without the URL's secrets."""
     import hashlib
@@ -2540,7 +2675,8 @@ class _Sidecar(NamedTuple):
     duplicates: int = 0
     files: int = 0
     sha256: str | None = None
-    fetched_at: str | None = None
+    fetched_at: str | None = None  # when the list was last written
+    checked_at: str | None = None  # when a fetch last found the list current: written or unchanged
     firds: dict[str, str] | None = None
 
     @classmethod
@@ -2565,12 +2701,10 @@ class _Sidecar(NamedTuple):
             for name in ("count", "invalid", "duplicates", "files")
             if isinstance(record.get(name), int)
         }
-        return cls(
-            parts,
-            **counts,
-            sha256=_text_or_none(record, "sha256"),
-            fetched_at=_text_or_none(record, "fetched_at"),
-        )
+        texts = {name: _text_or_none(record, name) for name in ("sha256", "fetched_at", "checked_at")}
+        firds = record.get("firds")
+        firds = {k: v for k, v in firds.items() if isinstance(v, str)} if isinstance(firds, dict) else None
+        return cls(parts, **counts, **texts, firds=firds)
 
     def to_json(self) -> bytes:
         import json
@@ -2621,9 +2755,11 @@ class FetchOptions(NamedTuple):
     max_bytes: int = DEFAULT_MAX_BYTES
     allow_shrink: bool = False
     wait: bool = False
-    progress: Callable[[int, int | None], None] | None = None
+    progress: Callable[[int, int | None], None] | None = None  # told the bytes so far, and of how many
+    on_retry: Callable[[str, float], None] | None = None  # told why a retry comes, and after how long
     firds: str | None = None  # a FIRDS register: its newest complete FULINS set, not the URLs
     changes: str | None = None  # a file for the night's changes, `+ISIN` and `-ISIN` lines
+    overwrite: bool = False  # replace OUTPUT (and --changes) even when it is no list fetch wrote
 
 
 _DEFAULT_OPTIONS = FetchOptions()
@@ -2654,6 +2790,14 @@ def _check_options(urls: Sequence[str], output: str, options: FetchOptions) -> N
         raise OptionError("--firds reads each file's <Id> elements: no --column with it")
     if options.changes and output == "-":
         raise OptionError("--changes needs an output file, not - (standard output)")
+    for option, path in (("-o", output), ("--changes", options.changes)):
+        if path == "":
+            raise OptionError(f"{option} needs a file name")
+        if path and os.path.isdir(path):
+            raise OptionError(f"{option} {path} is a folder: name a file in it")
+    for url in urls if not options.firds else [options.firds]:
+        if not _is_local(url):
+            _check_http_url(url)
 
 
 class _Plan(NamedTuple):
@@ -2679,8 +2823,44 @@ def _plan(urls: Sequence[str], options: FetchOptions, get_json: Callable[[str], 
     return _Plan(chosen.parts, FIRDS_COLUMN, notes, chosen.date)
 
 
+# What --changes writes: `+ISIN` and `-ISIN` lines.
+_CHANGE_LINES = _Regex(rb"(?:[+-]" + ISIN_PATTERN.encode() + rb"\r?\n)*")
+
+
+def _line_pieces(f: BinaryIO) -> Iterator[bytes]:
+    """A file's text in pieces of whole lines (a last line without its newline gets one)."""
+    carry = b""
+    for chunk in _read_chunks(f):
+        text = carry + chunk
+        end = text.rfind(b"\n") + 1
+        yield text[:end]
+        carry = text[end:]
+    if carry:
+        yield carry + b"\n"
+
+
+def _refuse_files_not_ours(target: _Target, old: _OldList | None, options: FetchOptions) -> None:
+    """Refuse to replace a file that is not one fetch could have written (a CSV given as -o by
+    mistake, say), unless `options.overwrite`: the list, one ISIN a line, and the changes."""
+    if options.overwrite:
+        return
+    if old and not old.isins:
+        raise IsinToolError(
+            f"{target.path} is not an ISIN list (one ISIN a line): refusing to replace it "
+            "(--overwrite replaces it all the same)"
+        )
+    if target.changes and os.path.exists(target.changes):
+        with open(target.changes, "rb") as f:
+            ours = all(_CHANGE_LINES.fullmatch(chunk) for chunk in _line_pieces(f))
+        if not ours:
+            raise IsinToolError(
+                f"{target.changes} is not a list of changes (+ISIN and -ISIN lines): refusing to "
+                "replace it (--overwrite replaces it all the same)"
+            )
+
+
 def _summed_progress(
-    report: Callable[[int, int | None], None], transfers: list[_Transfer]
+    report: Callable[[int, int | None], None], transfers: list[_Transfer | _LocalFile]
 ) -> Callable[[int, int | None], None]:
     """A part's progress callback that reports the bytes of every part so far (and the size
     when there is one part)."""
@@ -2695,20 +2875,27 @@ def _transfers(
     options: FetchOptions,
     settings: dict[str, Any],
     stack: contextlib.ExitStack,
-) -> list[_Transfer]:
+) -> list[_Transfer | _LocalFile]:
     """A transfer for each part, given the validators the last fetch recorded for it."""
-    transfers: list[_Transfer] = []
+    transfers: list[_Transfer | _LocalFile] = []
     for part, validators in zip(plan.parts, _validators(plan.parts, previous), strict=True):
         progress = _summed_progress(options.progress, transfers) if options.progress else None
-        transfer = _Transfer(
-            part.url, progress=progress, md5=part.md5, name=part.name, **validators, **settings
+        source = _LocalFile if _is_local(part.url) else _Transfer
+        transfer = source(
+            part.url,
+            progress=progress,
+            md5=part.md5,
+            name=part.name,
+            accept_html=plan.column is not None,
+            **validators,
+            **settings,
         )
         transfers.append(stack.enter_context(transfer))
     return transfers
 
 
 def _read_parts(
-    transfers: list[_Transfer],
+    transfers: list[_Transfer | _LocalFile],
     write: Callable[[bytes], object],
     column: str | None,
     max_bytes: int,
@@ -2759,7 +2946,11 @@ class _Written(NamedTuple):
 
 
 def _write_list(
-    target: _Target, transfers: list[_Transfer], plan: _Plan, options: FetchOptions, old: _OldList | None
+    target: _Target,
+    transfers: list[_Transfer | _LocalFile],
+    plan: _Plan,
+    options: FetchOptions,
+    old: _OldList | None,
 ) -> _Written:
     """Parse the parts into the list and its changes, and put both in place: the list first, so
     that a crash between the two renames never leaves changes that the list does not hold. The
@@ -2782,7 +2973,9 @@ def _write_list(
     return _Written(counts, digest.hexdigest())
 
 
-def _sidecar(plan: _Plan, transfers: list[_Transfer], written: _Written, options: FetchOptions) -> _Sidecar:
+def _sidecar(
+    plan: _Plan, transfers: list[_Transfer | _LocalFile], written: _Written, options: FetchOptions
+) -> _Sidecar:
     """What the sidecar records of a fetch that wrote the list."""
     parts = tuple(
         _PartRecord(
@@ -2802,17 +2995,27 @@ def _sidecar(plan: _Plan, transfers: list[_Transfer], written: _Written, options
         duplicates=counts.duplicates,
         files=counts.files,
         sha256=written.sha256,
-        fetched_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        fetched_at=(now := _now()),
+        checked_at=now,
         firds={"register": redact_url(options.firds), "date": plan.firds_date or ""}
         if options.firds
         else None,
     )
 
 
+def _reading_notes(counts: ListCounts) -> list[str]:
+    """What the user should know of how the texts were read."""
+    return [
+        f"{source} is a FIRDS file read for every ISIN-shaped token, its underlyings' too; "
+        "--column Id reads only its instruments"
+        for source in counts.firds_tokens
+    ]
+
+
 def _result(
     output: str,
     counts: ListCounts,
-    transfers: list[_Transfer],
+    transfers: list[_Transfer | _LocalFile],
     started: float,
     notes: list[str],
     pieces: tuple[bytes, ...] = (),
@@ -2829,7 +3032,7 @@ def _result(
         pieces=pieces,
         added=counts.added,
         removed=counts.removed,
-        notes=tuple(notes),
+        notes=(*notes, *_reading_notes(counts)),
     )
 
 
@@ -2854,7 +3057,11 @@ def fetch_list(urls: Sequence[str], output: str, options: FetchOptions = _DEFAUL
     started = time.monotonic()
     deadline = _Deadline(options.max_time)
     settings = dict(
-        deadline=deadline, timeout=options.timeout, retries=options.retries, max_bytes=options.max_bytes
+        deadline=deadline,
+        timeout=options.timeout,
+        retries=options.retries,
+        max_bytes=options.max_bytes,
+        on_retry=options.on_retry,
     )
     with contextlib.ExitStack() as stack:
         stack.enter_context(_secrets_hidden(options.firds, *urls))
@@ -2863,13 +3070,17 @@ def fetch_list(urls: Sequence[str], output: str, options: FetchOptions = _DEFAUL
             # --wait keeps to the deadline itself, and says so with its own exit code.
             stack.enter_context(_output_lock(target.path, deadline if options.wait else None))
             _remove_leftovers(target)
-        plan = _plan(urls, options, lambda url: _get_json(url, **settings))
         old = _OldList.inspect(target.path) if target else None
+        if target:
+            _refuse_files_not_ours(target, old, options)
+        plan = _plan(urls, options, lambda url: _get_json(url, **settings))
         previous = _Sidecar.read(target.sidecar) if old else None
 
         def unchanged() -> FetchResult:
             if target and target.changes:
                 write_atomically(target.changes, [])
+            if target and previous:  # the check is recorded, though nothing had changed
+                write_atomically(target.sidecar, [previous._replace(checked_at=_now()).to_json()])
             count = old.lines if old else 0
             return FetchResult(
                 output, False, count, seconds=time.monotonic() - started, notes=tuple(plan.notes)
@@ -2930,19 +3141,20 @@ class NightlyJob(NamedTuple):
     firds: bool = False  # fetch's --firds is among fetch_args: no URL
     changes: str | None = None  # fetch's --changes among fetch_args: a file the job writes too
 
-    def fetch_argv(self, program: list[str], output: str | None = None, quiet: bool = False) -> list[str]:
-        """The fetch command: `program`, then fetch's arguments (the output may be moved)."""
+    def fetch_argv(
+        self, program: list[str], quiet: bool = False, moved: Callable[[str], str] = str
+    ) -> list[str]:
+        """The fetch command: `program`, then fetch's arguments; `moved` says where the files
+        fetch writes (--output, --changes) are where the job runs, when it is not here."""
         quiet_flag = ["--quiet"] if quiet else []
         url = ["--url", self.url] if self.url is not None else []
-        return [
-            *program,
-            "fetch",
-            *quiet_flag,
-            *url,
-            "--output",
-            output or self.output,
-            *self.fetch_args,
-        ]
+        fetch_args = list(self.fetch_args)
+        if self.changes:  # fetch's parser took it from the args as `--changes PATH` or `--changes=PATH`
+            at = next(
+                i for i, arg in enumerate(fetch_args) if arg == "--changes" or arg.startswith("--changes=")
+            )
+            fetch_args[at : at + (1 if "=" in fetch_args[at] else 2)] = ["--changes", moved(self.changes)]
+        return [*program, "fetch", *quiet_flag, *url, "--output", moved(self.output), *fetch_args]
 
 
 def _refuse_line_breaks(values: Iterable[str]) -> None:
@@ -3111,7 +3323,9 @@ def systemd_units(job: NightlyJob, name: str, url_file: str | None = None) -> tu
     if not _UNIT_NAME.fullmatch(name):
         raise IsinToolError(f"--name {name!r} is not a unit name (letters, digits, _ . : -)")
     unit = f"/etc/systemd/system/{name}"
-    folders = sorted({os.path.dirname(path) for path in (job.output, job.log, job.changes) if path})
+    # The --log file is opened by systemd itself, before the sandbox is set up: its folder need
+    # not be writable by fetch.
+    folders = sorted({os.path.dirname(path) for path in (job.output, job.changes) if path})
     states = {folder: _state_directory(folder) for folder in folders}
     made = [state for state in states.values() if state]
     skipped_if_missing = ["-" + folder for folder, state in states.items() if not state]
@@ -3140,6 +3354,8 @@ def systemd_units(job: NightlyJob, name: str, url_file: str | None = None) -> tu
             f"ExecStart={_systemd_quote(job.fetch_argv(_this_program()))}",
             "SyslogIdentifier=isintool",  # journalctl -t isintool; the interpreter's name otherwise
             f"TimeoutStartSec={math.ceil(job.max_time) + TIME_LIMIT_MARGIN}",
+            # Another fetch (a person's, by hand) held the lock: not a failure of the nightly job.
+            f"SuccessExitStatus={EXIT_LOCKED}",
             *environment,
             *log_lines,
             "UMask=0022",
@@ -3190,6 +3406,12 @@ def systemd_units(job: NightlyJob, name: str, url_file: str | None = None) -> tu
         ]
     )
     return service, timer
+
+
+def _on_the_claim(path: str) -> str:
+    """Where a file fetch writes is in the CronJob's pod: on the claim, under its name (both
+    --output and --changes, wherever they would be on this host)."""
+    return f"{KUBERNETES_MOUNT}/{os.path.basename(path)}"
 
 
 _DNS_LABEL = _Regex(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
@@ -3261,17 +3483,14 @@ def kubernetes_manifest(
                 f"{option} {label!r} is not a DNS label of at most {longest} characters (a-z, 0-9, -)"
             )
     _zone_has_dst(timezone)  # refuses a zone zoneinfo does not know
-    if job.changes and os.path.dirname(job.changes) != KUBERNETES_MOUNT:
-        raise IsinToolError(f"--changes must be a file in {KUBERNETES_MOUNT}, on the claim beside the list")
     deadline = math.ceil(job.max_time) + TIME_LIMIT_MARGIN
     if deadline + KUBERNETES_STARTING_DEADLINE >= 24 * 3600:
         raise IsinToolError(f"--max-time {job.max_time:g} leaves a run no time to end before the next day's")
-    output = f"{KUBERNETES_MOUNT}/{os.path.basename(job.output)}"
     metadata = {"name": name, **({"namespace": namespace} if namespace else {})}
     container = {
         "name": "fetch",
         "image": image,
-        "command": job.fetch_argv(["isintool"], output=output),
+        "command": job.fetch_argv(["isintool"], moved=_on_the_claim),
         "resources": KUBERNETES_RESOURCES,
         **({"env": [_secret_variable("ISINTOOL_URL", url_secret)]} if url_secret else {}),
         "securityContext": {
@@ -3331,7 +3550,7 @@ def kubernetes_manifest(
 # --- CLI ------------------------------------------------------------------------------------------
 
 
-EXIT_LOCKED = 75  # EX_TEMPFAIL: another fetch is writing this output; cron will try again
+EXIT_BROKEN_PIPE = 128 + 13  # the reader of stdout went away (`| head`): SIGPIPE's code, as `seq` gives
 # Priorities of syslog(3), as sd-daemon(3)'s prefixes write them.
 JOURNAL_ERROR, JOURNAL_WARNING = 3, 4
 
@@ -3494,7 +3713,7 @@ def _write_stdout(pieces: Iterable[bytes]) -> None:
     except BrokenPipeError:
         # Python would report the pipe again when it flushes stdout at exit: point it elsewhere.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
+        sys.exit(EXIT_BROKEN_PIPE)
 
 
 @cli.command(epilog="Exit codes: 0 done (no IDs prints []); 1 FILE could not be read; 2 usage error.")
@@ -3539,10 +3758,12 @@ def _setting(
     type: Any = None,
     multiple: bool = False,
     flag_value: str | None = None,
+    shown_default: str | None = None,
 ) -> Any:
     """A fetch option that cron can also set from the environment: ISINTOOL_ and the long name
     (for an option given several times, values parted by blanks). With `flag_value`, the
-    option's value may be left out, and is then that."""
+    option's value may be left out, and is then that; `shown_default` is what --help says of the
+    default, where the value itself would not read well."""
     extra = {"is_flag": False, "flag_value": flag_value} if flag_value else {}
     envvar = "ISINTOOL_" + names[-1].lstrip("-").replace("-", "_").upper()
     return click.option(
@@ -3553,37 +3774,98 @@ def _setting(
         help=help,
         envvar=envvar,
         show_envvar=True,
-        show_default=default is not None,
+        show_default=shown_default or default is not None,
         multiple=multiple,
         **extra,
     )
+
+
+# The suffixes --max-bytes takes, as GNU's tools read them: K, M, G, T (and KiB...) are powers of
+# 1024, KB, MB, GB, TB powers of 1000.
+_BINARY_UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+_DECIMAL_UNITS = {"k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4}
+
+
+class _ByteSize(click.ParamType):
+    """A number of bytes, with an optional suffix: `500M`, `2G`, `1GB`, `1000000`."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        match = re.fullmatch(r"\s*(\d+)\s*(?:([kmgt])(ib|b)?|b)?\s*", str(value), re.IGNORECASE)
+        if not match or int(match[1]) < 1:
+            self.fail(f"{value!r} is not a size of at least 1 byte, like 500M, 2G or 1000000", param, ctx)
+        number, unit, suffix = int(match[1]), (match[2] or "").lower(), (match[3] or "").lower()
+        if not unit:
+            return number
+        return number * (_DECIMAL_UNITS if suffix == "b" else _BINARY_UNITS)[unit]
+
+
+def _size(count: float) -> str:
+    """Bytes as a person reads them: `1,234 bytes` below a tenth of a MB, `79.3 MB` from there."""
+    return _plural(int(count), "byte") if count < 100_000 else f"{count / 1e6:,.1f} MB"
 
 
 def _summary(result: FetchResult, changes: bool = False) -> str:
     """The one line a fetch prints on success."""
     changed = f"{result.added:,} added, {result.removed:,} removed" if changes else ""
     if not result.written:
-        counts = "; ".join(filter(None, [f"{result.count:,} ISINs", changed]))
+        counts = "; ".join(filter(None, [_plural(result.count, "ISIN"), changed]))
         return f"{result.path} unchanged since the last fetch ({counts})"
-    files = f"{result.files} files read, " if result.files > 1 else ""
-    return (
-        f"wrote {result.count:,} ISINs to {result.path} ({changed}{', ' if changed else ''}"
-        f"{result.invalid:,} invalid skipped, {result.duplicates:,} duplicates, {files}"
-        f"{result.downloaded / 1e6:.1f} MB downloaded, {result.seconds:.1f} s)"
-    )
+    where = "standard output" if result.path == "-" else result.path
+    details = [
+        changed,
+        f"{result.invalid:,} invalid skipped",
+        _plural(result.duplicates, "duplicate"),
+        f"{result.files} files read" if result.files > 1 else "",
+        f"{_size(result.downloaded)} downloaded",
+        f"{result.seconds:.1f} s",
+    ]
+    return f"wrote {_plural(result.count, 'ISIN')} to {where} ({', '.join(filter(None, details))})"
 
 
-def _progress_bar(stack: contextlib.ExitStack) -> Callable[[int, int | None], None]:
-    """A progress callback that draws a bar on stderr, opened at the first report."""
-    bar: Any = None
+class _Progress:
+    """What a fetch shows on a terminal while it downloads, on one line of stderr redrawn at
+    most ten times a second: the bytes so far (of how many, when known) and the rate; a retry
+    gets a line of its own. Never drawn elsewhere: cron would mail it, the journal keep it."""
 
-    def report(done: int, total: int | None) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = stack.enter_context(click.progressbar(length=total, label="Downloading", file=sys.stderr))
-        bar.update(done - bar.pos)
+    REDRAW_SECONDS = 0.1
 
-    return report
+    def __init__(self) -> None:
+        self._started = self._drawn = time.monotonic()
+        self._width = 0  # of the line drawn, to be wiped
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._wipe()
+
+    def bytes(self, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - self._drawn < self.REDRAW_SECONDS and done != total:
+            return
+        self._drawn = now
+        line = f"Downloading {_size(done)}"
+        if total:
+            line += f" of {_size(total)} ({100 * done // total}%)"
+        line += f", {_size(done / max(now - self._started, 1e-3))}/s"
+        self._draw(line)
+
+    def retry(self, reason: str, wait: float) -> None:
+        self._wipe()
+        click.echo(f"{reason}; trying again in {_plural(round(wait, 1), 'second')}", err=True)
+
+    def _draw(self, line: str) -> None:
+        click.echo("\r" + line.ljust(self._width), nl=False, err=True)
+        self._width = len(line)
+
+    def _wipe(self) -> None:
+        if self._width:
+            click.echo("\r" + " " * self._width + "\r", nl=False, err=True)
+            self._width = 0
 
 
 def _ping(url: str, timeout: float = 10.0) -> None:
@@ -3637,15 +3919,16 @@ def _refuse_url_with(option: str) -> None:
 @cli.command(
     short_help="Download, validate and atomically replace the ISIN list.",
     epilog=f"Exit codes: 0 written or unchanged; 1 failed, the old list kept; 2 usage error; "
-    f"{EXIT_LOCKED} another fetch holds the lock for this output.",
+    f"{EXIT_LOCKED} another fetch holds the lock for this output; 130, 143 stopped by SIGINT, SIGTERM.",
 )
 @_setting(
     "--url",
     metavar="URL",
     default=(GLEIF_ISIN_LEI_URL,),
     multiple=True,
-    help="Where to download the list: CSV, zip, gzip, or any text holding ISINs. Given several "
-    "times, the parts of one list.",
+    shown_default="GLEIF's ISIN-to-LEI file, below",
+    help="Where to download the list: CSV, zip, gzip, or any text holding ISINs; a path or file:// "
+    "reads a file here. Given several times, the parts of one list.",
 )
 @_setting(
     "--firds",
@@ -3692,13 +3975,20 @@ def _refuse_url_with(option: str) -> None:
 )
 @_setting(
     "--max-bytes",
-    metavar="N",
+    metavar="SIZE",
     default=DEFAULT_MAX_BYTES,
-    type=click.IntRange(1),
-    help="Limit on bytes downloaded and, separately, on bytes after decompression.",
+    type=_ByteSize(),
+    shown_default="2G",
+    help="Limit on bytes downloaded and, separately, on bytes after decompression: a number, or "
+    "with K, M, G (powers of 1024) or KB, MB, GB (of 1000).",
 )
 @click.option(
     "--allow-shrink", is_flag=True, help="Accept a list with fewer than half the ISINs of the current file."
+)
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace OUTPUT (and --changes) even when it is not a list fetch writes (one ISIN a line).",
 )
 @click.option(
     "--wait",
@@ -3729,6 +4019,7 @@ def fetch(
     retries: int,
     max_bytes: int,
     allow_shrink: bool,
+    overwrite: bool,
     wait: bool,
     changes: str | None,
     ping: str | None,
@@ -3744,6 +4035,8 @@ def fetch(
     written sorted and unique, one ISIN a line.
 
     \b
+    Without --url, the list of GLEIF's daily ISIN-to-LEI file:
+      https://mapping.gleif.org/api/v2/isin-lei/latest/download
     --url given several times: the parts of one list, all of them or nothing.
     --firds: ESMA's newest complete full set (FULINS: every part of every
       CFI letter listed), each file checked against the register's MD5;
@@ -3766,6 +4059,7 @@ def fetch(
         retries=retries,
         max_bytes=max_bytes,
         allow_shrink=allow_shrink,
+        overwrite=overwrite,
         wait=wait,
         firds=firds,
         changes=changes,
@@ -3774,7 +4068,8 @@ def fetch(
         with contextlib.ExitStack() as stack:
             stack.enter_context(_signals_stop_the_run())
             if not quiet and sys.stderr.isatty():
-                options = options._replace(progress=_progress_bar(stack))
+                progress = stack.enter_context(_Progress())
+                options = options._replace(progress=progress.bytes, on_retry=progress.retry)
             stack.enter_context(_alarm_at(max_time + ALARM_GRACE_SECONDS))
             result = fetch_list(url, output, options)
         _write_stdout(result.pieces)
@@ -3961,7 +4256,16 @@ def crontab(
     \b
         isintool crontab -- --max-time 600 --ping https://hc-ping.com/UUID
     """
-    job = _nightly_job(at=at, user=user, url=url, output=output, log=log, fetch_args=fetch_args)
+
+    def missing_folder(option: str, folder: str) -> str:
+        if option == "--log":
+            return (
+                "cron's shell cannot append to a log there: the job fails before fetch starts, with no ping"
+            )
+        return "the job fails each night, fetch saying why, until it is made"
+
+    settings = dict(at=at, user=user, url=url, output=output, log=log, fetch_args=fetch_args)
+    job = _nightly_job(**settings, missing_folder=missing_folder)
     click.echo(_usage_checked(_crontab_text, job), nl=False)
 
 
@@ -4035,11 +4339,15 @@ def systemd(
     if not write:
         click.echo(service + "\n" + timer, nl=False)
         return
+    paths = [os.path.join(write, name + suffix) for suffix in (".service", ".timer")]
     try:
-        for text, suffix in ((service, ".service"), (timer, ".timer")):
-            write_atomically(os.path.join(write, name + suffix), [text.encode()])
-    except OSError as exc:
-        raise _Failure(f"cannot write the units: {_os_error_message(exc)}") from None
+        for text, path in zip((service, timer), paths, strict=True):
+            write_atomically(path, [text.encode()])
+    except (IsinToolError, OSError) as exc:
+        message = _os_error_message(exc) if isinstance(exc, OSError) else str(exc)
+        raise _Failure(f"cannot write the units: {message}") from None
+    click.echo(f"wrote {paths[0]} and {paths[1]}; to start the timer:", err=True)
+    click.echo(f"  systemctl daemon-reload && systemctl enable --now {name}.timer", err=True)
 
 
 @cli.command(context_settings={"ignore_unknown_options": True}, epilog=_SCHEDULE_EPILOG)
@@ -4084,10 +4392,10 @@ def kubernetes(
         isintool kubernetes --image registry.example/isintool:0.1.0 --at 05:30 \\
             --timezone Europe/Berlin | kubectl apply -f -
 
-    The container runs `isintool fetch` with --output on the claim's mount, as a non-root user
-    with a read-only root file system. Runs never overlap, a run is stopped at --max-time plus
-    a minute, and a late run still starts within 6 hours. Options after -- go to fetch as they
-    are.
+    The container runs `isintool fetch` with --output (and --changes) on the claim's mount,
+    under their names, as a non-root user with a read-only root file system. Runs never
+    overlap, a run is stopped at --max-time plus a minute, and a late run still starts within
+    6 hours. Options after -- go to fetch as they are.
     """
     try:
         has_dst = _zone_has_dst(timezone)

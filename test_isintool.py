@@ -1051,7 +1051,7 @@ def test_secrets_in_the_url_never_reach_messages_or_disk(server, out, case):
     else:
         url = _secret_url(f"http://127.0.0.1:{_free_port()}/list")
     result = fetch("--url", url, "-o", str(out), "--timeout", "0.5", "--retries", "1", "--ping", url)
-    assert result.exit_code == (0 if case == "success" else 1), result.stderr
+    assert result.exit_code == {"success": 0, "no-scheme": 2}.get(case, 1), result.stderr
     shown = [result.stdout, result.stderr] + [path.read_text() for path in out.parent.iterdir()]
     for text in shown:
         assert PASSWORD not in text and TOKEN not in text, text
@@ -1253,7 +1253,7 @@ def test_fetch_refuses_a_body_shorter_than_its_content_length(out):
     short = _send("200 OK", GLEIF_CSV, Content_Length=len(GLEIF_CSV) + 100)
     with RawServer(short) as raw:
         result = fetch("--url", raw.url, "-o", str(out), "--retries", "1")
-    assert_refused(result, out, "broke off")
+    assert_refused(result, out, f"the transfer from {raw.url} ended early: 219 of 319 bytes")
     assert len(raw.requests) == 2
 
 
@@ -2610,7 +2610,7 @@ def test_fetch_formats(server, out, respond):
     assert result.exit_code == 0, result.stderr
     assert out.read_bytes() == b"".join(i + b"\n" for i in GLEIF_ISINS)
     assert result.stdout == ""
-    assert result.stderr.startswith(f"wrote 3 ISINs to {out} (2 invalid skipped, 1 duplicates, ")
+    assert result.stderr.startswith(f"wrote 3 ISINs to {out} (2 invalid skipped, 1 duplicate, ")
     record = json.loads((out.parent / "isins.txt.json").read_text())
     [part] = record["parts"]
     assert record["count"] == 3 and record["files"] == 1 and part["url"] == server.url_for("/list")
@@ -2655,8 +2655,17 @@ def test_fetch_to_stdout(server):
         pytest.param(
             lambda s: s.respond_with_data(b"<html><body>Maintenance</body></html>", content_type="text/html"),
             [],
-            "no valid ISIN in what",
+            "answered a web page (text/html), not a list: check the URL (or give --column to read the page)",
             id="html-page-with-200",
+        ),
+        pytest.param(
+            lambda s: s.respond_with_data(
+                b"<!doctype html><p>Back soon. Our ISIN list (e.g. US0378331005) returns at 06:00.</p>",
+                content_type="text/html; charset=utf-8",
+            ),
+            [],
+            "answered a web page (text/html), not a list",
+            id="html-page-naming-an-isin",
         ),
         pytest.param(
             lambda s: s.respond_with_data(b"ISIN\nUS0378331003\nXS0110106366\n"),
@@ -2692,7 +2701,7 @@ def test_fetch_to_stdout(server):
         pytest.param(
             lambda s: s.respond_with_data(b"ISIN\nUS0378331005\n" + b"x" * 5000),
             ["--max-bytes", "1000"],
-            "over --max-bytes 1000",
+            "over --max-bytes 1,000",
             id="max-bytes-download",
         ),
         pytest.param(
@@ -2746,11 +2755,25 @@ def test_schedules_carry_firds_and_changes_among_fetchs_options(runner, tmp_path
         ["--url", "https://example.com/list.csv", "--", "--firds"],
         ["--", "--changes", "changes.txt"],  # relative: the job runs elsewhere
     ]
-    if command == "kubernetes":
-        refused.append(["--", "--changes", str(tmp_path / "changes.txt")])  # not on the claim
     for wrong in refused:
         result = runner.invoke(cli, [command, *extra, "--at", "05:30", *wrong])
         assert (result.exit_code, result.stdout) == (2, ""), (wrong, result.stderr)
+
+
+@pytest.mark.parametrize("changes", ["--changes", "--changes="])
+def test_kubernetes_puts_the_output_and_the_changes_on_the_claim_alike(runner, tmp_path, changes):
+    """-o and --changes are files the job writes: in the pod both are on the claim, by name,
+    wherever they would be on this host."""
+    elsewhere = str(tmp_path / "changes.txt")
+    fetch_args = [changes + elsewhere] if changes.endswith("=") else [changes, elsewhere]
+    args = ["--image", "registry.example/isintool:1", "-o", "/data/lists/isins.txt", "--", *fetch_args]
+    result = runner.invoke(cli, ["kubernetes", *args])
+    assert result.exit_code == 0, result.stderr
+    command = _manifest(runner, *args)[0]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    argv = command["containers"][0]["command"]
+    assert argv[argv.index("--output") + 1] == "/var/lib/isintool/isins.txt"
+    assert argv[argv.index("--changes") + 1] == "/var/lib/isintool/changes.txt"
+    assert elsewhere not in result.stdout and "/data/lists" not in result.stdout
 
 
 def test_schedules_parse_fetch_options_without_changing_fetch(runner):
@@ -2908,9 +2931,10 @@ def test_cli_crontab_warns_about_a_missing_folder(runner, tmp_path):
     result = runner.invoke(cli, args)
     assert result.exit_code == 0 and parse_job(result.stdout)
     consequence = "the job fails each night, fetch saying why, until it is made"
+    no_log = "cron's shell cannot append to a log there: the job fails before fetch starts, with no ping"
     assert result.stderr == (
         f"Warning: no folder {str(missing)!r} for --output on this host: {consequence}\n"
-        f"Warning: no folder {str(missing / 'logs')!r} for --log on this host: {consequence}\n"
+        f"Warning: no folder {str(missing / 'logs')!r} for --log on this host: {no_log}\n"
     )
     missing.mkdir()
     (missing / "logs").mkdir()
@@ -3081,8 +3105,10 @@ def test_systemd_service_settings(runner, tmp_path):
     assert service["After"] == service["Wants"] == ["network-online.target"]
     assert service["TimeoutStartSec"] == [str(600 + isintool.TIME_LIMIT_MARGIN)]
     assert service["NoNewPrivileges"] == ["yes"] and service["ProtectSystem"] == ["strict"]
-    # `-`: a folder that is missing is skipped, so fetch starts and says what is wrong
-    assert service["ReadWritePaths"] == [" ".join("-" + str(p) for p in sorted([log.parent, output.parent]))]
+    # `-`: a folder that is missing is skipped, so fetch starts and says what is wrong; the log's
+    # folder is not made writable (systemd opens the log itself), nor is a lock a failure.
+    assert service["ReadWritePaths"] == [f"-{output.parent}"]
+    assert service["SuccessExitStatus"] == [str(isintool.EXIT_LOCKED)]
     assert service["SyslogIdentifier"] == ["isintool"] and "StateDirectory" not in service
     assert service["PrivateTmp"] == ["yes"] and service["ProtectHome"] == [
         "read-only"
