@@ -303,7 +303,8 @@ def _start_worker(initializer: Callable[..., None] | None, initargs: tuple[Any, 
     that died of them would print a traceback, and its parent would take the dead worker for a
     failure of its own. Ignoring them, the worker ends when its parent shuts the pool down (or
     its queue closes, should the parent be killed). fork copied the parent's handlers, which
-    raise in the parent's way: they are replaced, not kept."""
+    raise in the parent's way, and its mask, which blocks both while a worker is forked (see
+    _Workers.submit): the handlers are replaced, so neither can act should they be unblocked."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -361,7 +362,23 @@ class _Workers:
 
     def submit(self, func: Callable[[T], R], item: T) -> Future[R]:
         """func(item) in a worker process, apart from `map`'s order (the pool must run)."""
-        return self._pool.submit(func, item)
+        return self._submit(func, item)
+
+    def _submit(self, func: Callable[[T], R], item: T) -> Future[R]:
+        """Hand func(item) to the pool, with SIGINT and SIGTERM blocked in this thread meanwhile.
+
+        A submit may start the pool's threads (its manager, its queue's feeder) and fork workers:
+        each inherits the mask of the thread that makes it, so none of them takes those signals,
+        and the kernel hands them to a thread that can act on them: this one. (A process-wide
+        signal goes to any thread that does not block it; were it the manager's, a main thread
+        blocked reading the network would not know of it until the read ended.)"""
+        import signal
+
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            return self._pool.submit(func, item)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
     def _start(self) -> None:
         from concurrent.futures import ProcessPoolExecutor  # only the parallel path pays for the import
@@ -377,7 +394,7 @@ class _Workers:
     def _ordered(self, func: Callable[[T], R], items: Iterator[T]) -> Iterator[R]:
         pending: deque[Future[R]] = deque()
         for item in items:
-            pending.append(self._pool.submit(func, item))
+            pending.append(self._submit(func, item))
             if len(pending) > 2 * self.workers:  # bounds memory when the reader of our output is slow
                 yield pending.popleft().result()
         while pending:

@@ -207,13 +207,8 @@ BROKER_JSON = {
 }
 
 
-FIRDS_EXCERPT = (
-    Path(__file__).parent.parent
-    / "shared"
-    / "data"
-    / "real"
-    / "firds_DLTINS_20210117_01of01_first400records.xml"
-)
+REAL = Path(__file__).parent.parent / "shared" / "data" / "real"  # read when there, never needed
+FIRDS_EXCERPT = REAL / "firds_DLTINS_20210117_01of01_first400records.xml"
 
 
 FIELDS = st.sampled_from(["US0378331005", "GB0002634946", "US0378331003", "US03783310;5", "A", "", " \r"])
@@ -640,6 +635,25 @@ def as_nobody(*command: str) -> None:
     """Run a command as the unprivileged user nobody."""
     setpriv = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
     subprocess.run([*setpriv, *command], check=True)
+
+
+# --- Errors ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("count", "noun", "expected"),
+    [
+        (1, "ISIN", "1 ISIN"),
+        (2, "ISIN", "2 ISINs"),
+        (1657, "ISIN", "1,657 ISINs"),
+        (0, "duplicate", "0 duplicates"),
+        (1.0, "second", "1 second"),
+        (2.5, "second", "2.5 seconds"),
+        (0.2, "second", "0.2 seconds"),
+    ],
+)
+def test_plural_counts_as_messages_write_them(count, noun, expected):
+    assert isintool._plural(count, noun) == expected
 
 
 # --- ISIN validation, and the list's records ------------------------------------------------------
@@ -1428,6 +1442,47 @@ def test_fetch_takes_credentials_from_netrc_and_a_401_is_final(server, out, tmp_
     assert out.read_bytes().split() == GLEIF_ISINS
 
 
+def _no_library_words(message: str) -> None:
+    """What a message of ours never holds: a library's repr, tuple or pool name."""
+    for text in (
+        "Error(",
+        "object at 0x",
+        "ConnectionPool",
+        "Max retries",
+        "('",
+        "IncompleteRead",
+        "Exceeded",
+    ):
+        assert text not in message, message
+
+
+def test_a_read_timeout_in_the_body_names_the_host_and_the_wait(out):
+    stall = _drip(_head("200 OK", Content_Length=100_000), b"ISIN\nUS0378331005\n", 3)
+    with RawServer(stall) as raw:
+        result = fetch("--url", raw.url, "-o", str(out), "--timeout", "0.5", "--retries", "0")
+    where = raw.url.split("/")[2]
+    assert_refused(
+        result, out, f"Error: {where} sent nothing for 0.5 seconds (--timeout), after 13 of 100,000 bytes"
+    )
+    _no_library_words(result.stderr)
+
+
+def test_a_redirect_loop_is_one_sentence(server, out):
+    server.expect_request("/loop").respond_with_data("", status=302, headers={"Location": "/loop"})
+    result = fetch("--url", server.url_for("/loop"), "-o", str(out))
+    assert_refused(result, out, f"Error: {server.url_for('/loop')} redirects more than 10 times (a loop?)")
+    _no_library_words(result.stderr)
+
+
+def test_https_to_a_plain_http_port_says_it_does_not_speak_tls(server, out):
+    url = server.url_for("/list").replace("http://", "https://")
+    result = fetch("--url", url, "-o", str(out))
+    where = url.split("/")[2]
+    assert_refused(result, out, f"Error: {where} does not speak TLS (an https:// URL for a plain http port?)")
+    assert "verification" not in result.stderr and "(after" not in result.stderr  # never retried
+    _no_library_words(result.stderr)
+
+
 # --- Decompress: gzip, zip, and the dispatch by a payload's first bytes ---------------------------
 
 
@@ -2135,6 +2190,44 @@ def test_fetch_column_option(server, out):
     assert "(3 invalid skipped, 0 duplicates" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "header", ["ISIN", " ISIN NUMBER", "ISIN No", "ISIN No.", "ISIN_CODE", "ISIN Code", "isin-nr"]
+)
+def test_common_isin_headers_name_the_column(header):
+    head = f"Name;{header};Benchmark ISIN\nApple;US0378331005;XS0110106365\n".encode()
+    layout = isintool._find_csv_layout(head)
+    assert layout is not None and (layout.delimiter, layout.column) == (";", 1)
+
+
+@pytest.mark.skipif(not (REAL / "bse_Equity_2022-01.csv").exists(), reason="../shared/data/real is absent")
+def test_bses_isin_no_column_is_read_as_the_csv_module_reads_it():
+    """BSE's list heads its ISINs `ISIN No`: the column alone is read, not every token."""
+    data = (REAL / "bse_Equity_2022-01.csv").read_bytes()
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig", "replace"))))
+    column = rows[0].index("ISIN No")
+    values = {row[column].strip() for row in rows[1:] if len(row) > column}
+    expected = sorted(v for v in values if re.fullmatch(isintool.ISIN_PATTERN, v) and stdnum_isin.is_valid(v))
+    isins, _ = parse([data])
+    assert [i.decode() for i in isins] == expected and expected
+    reading = isintool._choose_reading(data[:65536])
+    assert reading.kind is isintool._CSV and reading.layout.column == column
+
+
+def test_a_firds_file_read_for_every_token_is_told(server, out):
+    """Without --column, a FIRDS report gives every ISIN-shaped token, its underlyings' too: the
+    run says so, and how to read its instruments alone."""
+    server.expect_request("/fulins.zip").respond_with_data(_fulins_zip(_fresh_isins("DE", 5)))
+    result = fetch("--url", server.url_for("/fulins.zip"), "-o", str(out), "--allow-shrink")
+    assert result.exit_code == 0, result.stderr
+    warning = (
+        f"Warning: {server.url_for('/fulins.zip')} is a FIRDS file read for every ISIN-shaped token, "
+        "its underlyings' too; --column Id reads only its instruments\n"
+    )
+    assert result.stderr.startswith(warning)
+    result = fetch("--url", server.url_for("/fulins.zip"), "-o", str(out), "--column", "Id", "--overwrite")
+    assert result.exit_code == 0 and "Warning" not in result.stderr, result.stderr
+
+
 # --- Sort -----------------------------------------------------------------------------------------
 
 
@@ -2566,6 +2659,109 @@ def test_fetch_read_only_folder_names_the_folder(server):
         shutil.rmtree(folder)
     assert result.returncode == 1
     assert result.stderr == f"Error: cannot write in {folder}: it is not writable by this user\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(
+            ["-o", "-", "--changes", "x.txt"], "--changes needs an output file", id="changes-to-stdout"
+        ),
+        pytest.param(["-o", ""], "-o needs a file name", id="empty-output"),
+        pytest.param(["-o", "/tmp"], "-o /tmp is a folder: name a file in it", id="output-a-folder"),
+        pytest.param(["--url", "ftp://example.com/x.csv"], "must start with http:// or https://", id="ftp"),
+        pytest.param(
+            ["--url", "example.com/list.csv"], "must start with http:// or https://", id="no-scheme"
+        ),
+        pytest.param(["--max-bytes", "1.5G"], "'1.5G' is not a size", id="size"),
+    ],
+)
+def test_fetch_usage_mistakes_exit_2_with_one_line(runner, args, message):
+    result = runner.invoke(cli, ["fetch", *args])
+    assert result.exit_code == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_fetch_names_a_folder_where_nothing_can_be_made(server):
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    result = fetch("--url", server.url_for("/list"), "-o", "/proc/isins.txt")
+    assert result.exit_code == 1
+    assert result.stderr == "Error: cannot create a file in /proc (No such file or directory)\n"
+
+
+@pytest.mark.parametrize(
+    ("existing", "content"),
+    [
+        pytest.param("isins.txt", b"Name,ISIN\nApple,US0378331005\n", id="a-csv-as-the-output"),
+        pytest.param("isins.txt", b"Name,ISIN\n", id="a-csv-of-one-line"),
+        pytest.param("changes.txt", b"keep me\n", id="a-note-as-the-changes"),
+    ],
+)
+def test_fetch_never_replaces_a_file_that_is_not_ours_unless_told(server, tmp_path, existing, content):
+    """A file that is no list (one ISIN a line) or no changes (+ISIN, -ISIN) is refused before
+    anything is downloaded, and kept; --overwrite replaces it."""
+    output, changes = tmp_path / "isins.txt", tmp_path / "changes.txt"
+    (tmp_path / existing).write_bytes(content)
+    server.clear_log()
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    args = ["--url", server.url_for("/list"), "-o", str(output), "--changes", str(changes)]
+    result = fetch(*args)
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    what = (
+        "an ISIN list (one ISIN a line)"
+        if existing == "isins.txt"
+        else "a list of changes (+ISIN and -ISIN lines)"
+    )
+    assert result.stderr == (
+        f"Error: {tmp_path / existing} is not {what}: refusing to replace it "
+        "(--overwrite replaces it all the same)\n"
+    )
+    assert (tmp_path / existing).read_bytes() == content and server.log == []
+    result = fetch(*args, "--overwrite")
+    assert result.exit_code == 0, result.stderr
+    assert output.read_bytes().split() == GLEIF_ISINS
+
+
+@pytest.mark.parametrize("form", ["path", "file-url", "relative"])
+def test_fetch_reads_a_local_file_as_a_download(tmp_path, out, form, monkeypatch):
+    source = tmp_path / "xetra list.csv"
+    source.write_bytes(XETRA_CSV)
+    monkeypatch.chdir(tmp_path)
+    url = {"path": str(source), "file-url": source.as_uri(), "relative": source.name}[form]
+    result = fetch("--url", url, "-o", str(out), "--allow-shrink")
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes().split() == [b"DE000BAY0017", b"GB0002634946", b"US0378331005"]
+    assert f"{len(XETRA_CSV)} bytes downloaded" in result.stderr
+    again = fetch("--url", url, "-o", str(out))  # no server to ask if it changed: read again
+    assert again.exit_code == 0 and again.stderr.startswith("wrote 3 ISINs"), again.stderr
+    missing = fetch("--url", str(tmp_path / "gone.csv"), "-o", str(out))
+    assert (missing.exit_code, missing.stderr) == (1, f"Error: no file {tmp_path / 'gone.csv'}\n")
+
+
+def test_fetch_records_each_check_even_when_nothing_changed(server, out):
+    server.expect_request("/list").respond_with_handler(_conditional(GLEIF_CSV, '"v1"'))
+    assert fetch("--url", server.url_for("/list"), "-o", str(out), "--allow-shrink").exit_code == 0
+    first = json.loads((out.parent / "isins.txt.json").read_text())
+    assert first["checked_at"] == first["fetched_at"]
+    time.sleep(1.1)  # the sidecar's times have seconds
+    result = fetch("--url", server.url_for("/list"), "-o", str(out))
+    assert "unchanged since the last fetch (3 ISINs)" in result.stderr
+    second = json.loads((out.parent / "isins.txt.json").read_text())
+    assert second["fetched_at"] == first["fetched_at"] and second["checked_at"] > first["checked_at"]
+    assert {k: v for k, v in second.items() if k != "checked_at"} == {
+        k: v for k, v in first.items() if k != "checked_at"
+    }
+
+
+def test_summary_counts_and_sizes_read_as_a_person_writes_them(server):
+    one = b"ISIN\nUS0378331005\nUS0378331005\n"
+    server.expect_request("/one").respond_with_data(one)
+    result = fetch("--url", server.url_for("/one"), "-o", "-")
+    assert result.stderr.startswith(
+        f"wrote 1 ISIN to standard output (0 invalid skipped, 1 duplicate, {len(one)} bytes downloaded, "
+    )
+    assert isintool._size(99_999) == "99,999 bytes" and isintool._size(100_000) == "0.1 MB"
+    assert isintool._size(1) == "1 byte" and isintool._size(79_312_345) == "79.3 MB"
 
 
 # --- Fetch ----------------------------------------------------------------------------------------
@@ -3087,6 +3283,10 @@ def test_systemd_units_pass_systemd_analyze_verify(runner, tmp_path, user):
     ]
     result = runner.invoke(cli, ["systemd", *args, "--write", str(folder), "--", "--max-time", "600"])
     assert (result.exit_code, result.stdout) == (0, ""), result.stderr
+    assert result.stderr == (
+        f"wrote {folder}/isintool-fetch.service and {folder}/isintool-fetch.timer; to start the timer:\n"
+        "  systemctl daemon-reload && systemctl enable --now isintool-fetch.timer\n"
+    )
     assert sorted(os.listdir(folder)) == ["isintool-fetch.service", "isintool-fetch.timer"]
     printed = runner.invoke(cli, ["systemd", *args, "--", "--max-time", "600"]).stdout
     written = [(folder / name).read_text() for name in ("isintool-fetch.service", "isintool-fetch.timer")]
@@ -3549,7 +3749,11 @@ def test_fetch_progress_bar_only_on_a_terminal_and_not_quiet(server, out, quiet)
     if quiet:
         assert seen == b""
     else:
-        assert b"Downloading" in seen and b"wrote 3 ISINs" in seen
+        size = len(_zip(GLEIF_CSV * 2000))
+        assert re.search(
+            rb"\rDownloading [\d,]+ bytes of " + f"{size:,}".encode() + rb" bytes \(\d+%\), ", seen
+        )
+        assert re.search(rb"[\d,.]+ (bytes|MB)/s", seen) and b"wrote 3 ISINs" in seen
     # Not a terminal: the summary line alone (CliRunner's stderr is no terminal).
     result = fetch("--url", server.url_for("/list"), "-o", str(out))
     assert "Downloading" not in result.stderr and result.stderr.count("\n") == 1
@@ -3558,6 +3762,148 @@ def test_fetch_progress_bar_only_on_a_terminal_and_not_quiet(server, out, quiet)
 @pytest.mark.parametrize("args", [["--retries", "-1"], ["--timeout", "0"], ["--max-bytes", "x"]])
 def test_fetch_bad_options_are_usage_errors(args):
     assert fetch(*args).exit_code == 2
+
+
+def _stalling_list(sent: threading.Event, stop: threading.Event):
+    """An answer that sends 6 MB of a list at once (enough for the worker processes to start),
+    then nothing, until the test ends: a download in full flight."""
+    body = b"ISIN\n" + b"".join(isin.encode() + b"\n" for isin in _valid_isins(460_000, 3))
+
+    def answer(request, wfile):
+        wfile.write(_head("200 OK", Content_Length=len(body) + 1000) + body)
+        wfile.flush()
+        sent.set()
+        stop.wait(30)
+
+    return answer
+
+
+@pytest.mark.parametrize(("name", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_fetch_stopped_by_a_signal_ends_cleanly(server, out, name, code):
+    """Ctrl-C (SIGINT to the terminal's process group) and SIGTERM (systemctl stop, a Kubernetes
+    deadline, to every process of the job): one line, 128 + the signal, the workers quiet, no
+    temporary, the old list kept, /fail pinged."""
+    server.expect_request("/ping/fail").respond_with_data("OK")
+    sent, stop = threading.Event(), threading.Event()
+    with RawServer(_stalling_list(sent, stop)) as raw:
+        argv = [sys.executable, str(ROOT / "isintool.py"), "fetch", "--url", raw.url, "-o", str(out)]
+        argv += ["--ping", server.url_for("/ping")]
+        with subprocess.Popen(argv, stderr=subprocess.PIPE, start_new_session=True) as proc:
+            try:
+                assert sent.wait(20)
+                deadline = time.monotonic() + 20
+                while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:  # the workers run
+                    time.sleep(0.05)
+                assert len(_children(proc.pid)) >= 2, "the worker processes never started"
+                assert [p for p in os.listdir(out.parent) if p.endswith(".tmp")]  # the list is being written
+                stopped = time.monotonic()
+                os.killpg(proc.pid, getattr(signal, name))
+                _, err = proc.communicate(timeout=20)
+            finally:
+                stop.set()
+    assert time.monotonic() - stopped < 5
+    assert proc.returncode == code
+    assert err.decode() == f"Error: stopped by {name}: {out} left as it was\n"
+    assert out.read_bytes() == OLD_LIST and sorted(os.listdir(out.parent)) == ["isins.txt", "isins.txt.lock"]
+    assert [request.path for request, _ in server.log][-1:] == ["/ping/fail"]
+
+
+def _children(pid: int) -> list[int]:
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(child) for child in f.read().split()]
+    return []
+
+
+def test_extract_stopped_by_ctrl_c_ends_with_one_line():
+    argv = [sys.executable, str(ROOT / "isintool.py"), "extract"]
+    with subprocess.Popen(argv, stdin=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        proc.stdin.write(b'{"id": 1, ')
+        proc.stdin.flush()
+        time.sleep(1)  # reading its standard input
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    assert (proc.returncode, err) == (130, b"Error: stopped by SIGINT\n")
+
+
+def test_extract_into_a_pipe_that_closes_ends_quietly_with_141(tmp_path):
+    """`extract | head -1`: the reader goes away; extract ends as SIGPIPE ends a command (141,
+    as a shell reports it), with nothing on stderr."""
+    big = tmp_path / "orders.json"
+    big.write_bytes(b"[" + b",".join(b'{"id": %d}' % i for i in range(300_000)) + b"]")
+    reader, writer = os.pipe()
+    argv = [sys.executable, str(ROOT / "isintool.py"), "extract", "--lines", str(big)]
+    with subprocess.Popen(argv, stdout=writer, stderr=subprocess.PIPE) as proc:
+        os.close(writer)
+        assert os.read(reader, 10)
+        os.close(reader)
+        _, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err) == (isintool.EXIT_BROKEN_PIPE, b"") and isintool.EXIT_BROKEN_PIPE == 141
+
+
+def _exit_codes_in_the_readme() -> dict[str, set[int]]:
+    """The codes of the README's exit-code table, for each column: extract, fetch, schedules."""
+    table = (ROOT / "README.md").read_text().split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    codes: dict[str, set[int]] = {"extract": set(), "fetch": set(), "schedules": set()}
+    for row in table.splitlines():
+        cells = [cell.strip() for cell in row.replace("\\|", "").strip("|").split("|")]  # \| is text
+        if cells and cells[0].isdigit():
+            for column, cell in zip(codes, cells[1:], strict=True):
+                if cell:
+                    codes[column].add(int(cells[0]))
+    return codes
+
+
+def test_every_exit_code_the_readme_gives_is_the_one_a_run_gives(runner, server, tmp_path):
+    """The README's table, row by row: each code of each column from a run that should give it
+    (the signals' and the pipe's rows are the tests above), and no code the table lacks."""
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    server.expect_request("/missing").respond_with_data("", status=404)
+    seed = tmp_path / "orders.json"
+    seed.write_text('{"orders": [{"id": 1}]}')
+    out = str(tmp_path / "isins.txt")
+    fetch_ok = ["fetch", "--url", server.url_for("/list"), "-o", out, "-q"]
+    runs = {
+        "extract": {
+            0: ["extract", str(seed)],
+            1: ["extract", str(tmp_path / "missing.json")],
+            2: ["extract", "--bogus"],
+        },
+        "fetch": {
+            0: fetch_ok,
+            1: ["fetch", "--url", server.url_for("/missing"), "-o", out],
+            2: ["fetch", "-o", "-", "--changes", out],
+        },
+        "schedules": {
+            0: ["crontab", "--at", "05:00"],
+            1: ["systemd", "--at", "05:00", "--write", str(tmp_path / "units")],
+            2: ["crontab", "--at", "25:00"],
+        },
+    }
+    (tmp_path / "units" / "isintool-fetch.service").mkdir(parents=True)  # in the way of the unit
+    for column, by_code in runs.items():
+        for code, args in by_code.items():
+            result = runner.invoke(cli, args)
+            assert result.exit_code == code, (column, args, result.stderr)
+    with lock_held_elsewhere(Path(out), 5):
+        assert runner.invoke(cli, fetch_ok).exit_code == isintool.EXIT_LOCKED
+    tested = {
+        "extract": {0, 1, 2, 130, isintool.EXIT_BROKEN_PIPE},
+        "fetch": {0, 1, 2, isintool.EXIT_LOCKED, 130, 143},
+        "schedules": {0, 1, 2},
+    }
+    assert _exit_codes_in_the_readme() == tested
+
+
+def test_a_retry_is_told_on_a_terminal_and_never_in_cron_mail(server, out):
+    server.expect_oneshot_request("/flaky").respond_with_data("busy", status=503)
+    server.expect_request("/flaky").respond_with_data(GLEIF_CSV)
+    command = [sys.executable, isintool.__file__, "fetch", "--url", server.url_for("/flaky"), "-o", str(out)]
+    code, seen = _run_with_stderr_on_a_terminal([*command, "--allow-shrink"])
+    assert code == 0
+    assert f"{server.url_for('/flaky')} answered HTTP 503; attempt 2 of 4; trying again in".encode() in seen
+    server.expect_oneshot_request("/flaky").respond_with_data("busy", status=503)
+    result = fetch("--url", server.url_for("/flaky"), "-o", str(out), "-q")  # no terminal, --quiet
+    assert (result.exit_code, result.stderr) == (0, "")
 
 
 # --- The README and CI ----------------------------------------------------------------------------
