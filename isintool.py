@@ -2473,24 +2473,27 @@ def _fsync_directory(directory: str) -> None:
 
 
 @contextlib.contextmanager
-def atomic_file(path: str) -> Iterator[BinaryIO]:
+def atomic_file(path: str, mode: int | None = None) -> Iterator[BinaryIO]:
     """A file to write in place of `path`: it replaces `path` when the block ends, and is removed
     if the block raises, leaving `path` untouched. Readers see the old file or the new, never a mix.
 
     A temporary file in the same folder (see _create_temporary), fsynced and renamed over `path`.
     An existing file keeps its mode less group and world write, and its owner and group as far
     as this user may give them; a new one gets 0644 less the umask. The temporary of an existing
-    file is made 0600, as that file may be private until its own mode is copied.
+    file is made 0600, as that file may be private until its own mode is copied. With `mode`,
+    the file gets that mode whatever the umask and the file before (another user must read it).
     """
     replaced = _regular_file(path)
-    fd, temporary = _create_temporary(path, 0o600 if replaced else NEW_FILE_MODE)
+    fd, temporary = _create_temporary(path, 0o600 if replaced or mode is not None else NEW_FILE_MODE)
     try:
         with os.fdopen(fd, "wb") as out:
             yield out
             out.flush()
+            if mode is not None:
+                os.fchmod(out.fileno(), mode)
             os.fsync(out.fileno())
         replaced = _regular_file(path) or replaced  # as it is now, should it have changed
-        if replaced:
+        if replaced and mode is None:
             _take_owner(temporary, replaced)
             os.chmod(temporary, replaced.st_mode & KEPT_MODE_BITS)  # after chown, which clears set-id bits
         os.replace(temporary, path)
@@ -2501,9 +2504,9 @@ def atomic_file(path: str) -> Iterator[BinaryIO]:
     _fsync_directory(os.path.dirname(temporary))
 
 
-def write_atomically(path: str, pieces: Iterable[bytes]) -> None:
+def write_atomically(path: str, pieces: Iterable[bytes], mode: int | None = None) -> None:
     """Replace `path` with `pieces`, as atomic_file does."""
-    with atomic_file(path) as out:
+    with atomic_file(path, mode) as out:
         for piece in pieces:
             out.write(piece)
 
@@ -2627,15 +2630,21 @@ def _output_lock(path: str, wait: _Deadline | None = None) -> Iterator[None]:
         os.close(fd)
 
 
+def _remove_temporaries(path: str) -> None:
+    """Delete the temporary files of `path` that a killed run left (see _temporary_pattern);
+    call only while no other run may be writing `path`."""
+    directory, leftover = os.path.dirname(os.path.abspath(path)), _temporary_pattern(path)
+    for name in os.listdir(directory):
+        if leftover.fullmatch(name):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(directory, name))
+
+
 def _remove_leftovers(target: _Target) -> None:
     """Delete the temporary files that a killed fetch of `target` left; call with the lock held,
     which guards every file of the target."""
     for path in filter(None, (target.path, target.sidecar, target.changes)):
-        directory, leftover = os.path.dirname(path), _temporary_pattern(path)
-        for name in os.listdir(directory):
-            if leftover.fullmatch(name):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(os.path.join(directory, name))
+        _remove_temporaries(path)
 
 
 def _now() -> str:
@@ -2777,6 +2786,7 @@ class FetchOptions(NamedTuple):
     firds: str | None = None  # a FIRDS register: its newest complete FULINS set, not the URLs
     changes: str | None = None  # a file for the night's changes, `+ISIN` and `-ISIN` lines
     overwrite: bool = False  # replace OUTPUT (and --changes) even when it is no list fetch wrote
+    started: Callable[[], None] | None = None  # called once the run holds the output's lock
 
 
 _DEFAULT_OPTIONS = FetchOptions()
@@ -3087,6 +3097,8 @@ def fetch_list(urls: Sequence[str], output: str, options: FetchOptions = _DEFAUL
             # --wait keeps to the deadline itself, and says so with its own exit code.
             stack.enter_context(_output_lock(target.path, deadline if options.wait else None))
             _remove_leftovers(target)
+        if options.started:
+            options.started()
         old = _OldList.inspect(target.path) if target else None
         if target:
             _refuse_files_not_ours(target, old, options)
@@ -3123,6 +3135,408 @@ def fetch_list(urls: Sequence[str], output: str, options: FetchOptions = _DEFAUL
         return _result(output, written.counts, transfers, started, plan.notes)
 
 
+# --- Watch: metrics and pings ---------------------------------------------------------------------
+# What a run tells those who watch it, however it ends: a file of gauges for node_exporter's
+# textfile collector (--metrics), the same gauges PUT to a Pushgateway (--metrics-push), and the
+# pings of a dead man's switch (--ping): Healthchecks' API (/start, a body, a run ID), or plain
+# GETs for any other. Nothing here ever fails a run: each part says what went wrong, and the CLI
+# prints that as a warning.
+
+METRICS_SUFFIX = ".prom"  # node_exporter's textfile collector reads only *.prom files
+# Set outright, not masked by the umask: node_exporter runs as its own user (Debian's:
+# prometheus), who must read the file, whatever mode the file before it had.
+METRICS_MODE = 0o644
+METRICS_LOCK_SECONDS = 2.0  # a run waits this long for another's read-and-replace of the file
+MAX_METRICS_BYTES = 1024 * 1024  # a file before it bigger than this is not ours: it is not read
+PUSH_JOB = "isintool"  # the Pushgateway's `job` label, the first of the grouping key
+PUSH_TIMEOUT = 5.0  # seconds a push may take
+PING_TIMEOUT = 10.0  # seconds a ping may take
+# Healthchecks keeps a POST body's first 10,000 bytes when self-hosted (hc-ping.com 100 kB); a
+# summary or an error line is far shorter.
+PING_BODY_BYTES = 10_000
+HEALTHCHECKS_HOSTS = frozenset({"hc-ping.com"})  # where --ping-api auto means Healthchecks' API
+PING_APIS = ("auto", "healthchecks", "get")
+_LAST_SUCCESS = "isintool_fetch_last_success_timestamp_seconds"
+
+
+class _Outcome(NamedTuple):
+    """How one fetch ended, as its metrics tell it."""
+
+    output: str  # the list's path as its label shows it: absolute, or "-" for standard output
+    finished: float  # Unix time the run ended
+    duration: float  # seconds the run took
+    exit_code: int  # fetch's: 0 written or unchanged, 1 failed (the old list kept), 75 locked out...
+    isins: int  # the list's size after the run (the kept list's, when the run failed)
+    added: int | None = None  # ISINs the run added to the list; None: not counted (no --changes)
+    removed: int | None = None  # and those it removed
+    invalid: int = 0  # ISIN-shaped values skipped for a bad check digit
+    downloaded: int = 0  # bytes downloaded
+
+    @property
+    def success(self) -> bool:
+        """Whether the run succeeded: exit code 0, the list written or unchanged."""
+        return self.exit_code == 0
+
+
+def _output_label(output: str) -> str:
+    """The `output` label of a list: its absolute path, or "-" for standard output."""
+    return output if output == "-" else os.path.abspath(output)
+
+
+class _Gauge(NamedTuple):
+    """One gauge of the metrics: its name, its HELP, and its value for an outcome (and the time of
+    the last success); None leaves the sample out."""
+
+    name: str
+    help: str
+    value: Callable[[_Outcome, float | None], float | None]
+
+
+# Base units and no _total (gauges, not counters): what `promtool check metrics` asks. Each tells
+# of the last run, but the last success, which a failed run carries over.
+_GAUGES = (
+    _Gauge(_LAST_SUCCESS, "Unix time the last successful fetch ended (0: none yet).", lambda o, last: last),
+    _Gauge(
+        "isintool_fetch_last_run_timestamp_seconds",
+        "Unix time the last fetch ended, whatever its end.",
+        lambda o, last: o.finished,
+    ),
+    _Gauge(
+        "isintool_fetch_success", "1 if the last fetch succeeded, else 0.", lambda o, last: int(o.success)
+    ),
+    _Gauge("isintool_fetch_duration_seconds", "How long the last fetch took.", lambda o, last: o.duration),
+    _Gauge(
+        "isintool_fetch_exit_code",
+        "The last fetch's exit code: 0 done, 1 failed (the old list kept), 75 another fetch held the lock.",
+        lambda o, last: o.exit_code,
+    ),
+    _Gauge("isintool_fetch_isins", "ISINs in the list after the last fetch.", lambda o, last: o.isins),
+    _Gauge(
+        "isintool_fetch_isins_added",
+        "ISINs the last fetch added to the list (counted with --changes).",
+        lambda o, last: o.added,
+    ),
+    _Gauge(
+        "isintool_fetch_isins_removed",
+        "ISINs the last fetch removed from the list (counted with --changes).",
+        lambda o, last: o.removed,
+    ),
+    _Gauge(
+        "isintool_fetch_invalid",
+        "ISIN-shaped values the last fetch skipped for a bad check digit.",
+        lambda o, last: o.invalid,
+    ),
+    _Gauge(
+        "isintool_fetch_downloaded_bytes", "Bytes the last fetch downloaded.", lambda o, last: o.downloaded
+    ),
+)
+
+
+def _label_text(value: str) -> str:
+    """`value` as valid UTF-8 text, which a label must be: a path's undecodable bytes (which
+    Python holds as surrogates) become U+FFFD."""
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _escaped_label(value: str) -> str:
+    """A label value as the text format writes it: `\\`, `"` and a line feed escaped."""
+    return _label_text(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _number(value: float) -> str:
+    """A sample's value: an integer as one, a float as Python's shortest repr (Go's ParseFloat
+    reads both, `1733085123.25` and `1e-05` alike)."""
+    return str(value) if isinstance(value, int) else repr(float(value))
+
+
+def _metrics_text(outcome: _Outcome, last_success: float | None) -> str:
+    """The run's gauges in Prometheus' text format, each with HELP and TYPE and one `output`
+    label, without timestamps (node_exporter skips a file that has any; a Pushgateway refuses
+    them). `last_success` is the previous success's time (0.0 for none yet), which a failed run
+    keeps; None when it is not known: a failed run's text then leaves that gauge out."""
+    last = outcome.finished if outcome.success else last_success
+    labels = '{output="' + _escaped_label(outcome.output) + '"}'
+    lines = []
+    for gauge in _GAUGES:
+        value = gauge.value(outcome, last)
+        if value is not None:  # HELP escapes `\` and a line feed; none of ours has either
+            lines += [f"# HELP {gauge.name} {gauge.help}", f"# TYPE {gauge.name} gauge"]
+            lines.append(f"{gauge.name}{labels} {_number(value)}")
+    return "\n".join(lines) + "\n"  # the format's last line ends with a line feed too
+
+
+# A sample with labels, as the text format writes it: name{label="value",...} value [timestamp].
+_SAMPLE = _Regex(r'^([A-Za-z_:][A-Za-z0-9_:]*)\{((?:[^"}]|"(?:[^"\\\n]|\\.)*")*)\}[ \t]+(\S+)', re.MULTILINE)
+_LABEL = _Regex(r'([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*"((?:[^"\\\n]|\\.)*)"')
+
+
+def _samples(text: str) -> Iterator[tuple[str, dict[str, str], str]]:
+    """Each labelled sample in exposition text: its name, labels (unescaped), value as written."""
+    for match in _SAMPLE.finditer(text):
+        labels = {
+            name: re.sub(r"\\(.)", lambda m: "\n" if m[1] == "n" else m[1], value)  # \\ \" \n
+            for name, value in _LABEL.findall(match[2])
+        }
+        yield match[1], labels, match[3]
+
+
+def _last_success_in(text: str, output: str) -> float | None:
+    """The last success time that `text` (a metrics file before this run's) holds for `output`;
+    None when it holds none that is a time."""
+    wanted = _label_text(output)
+    for name, labels, value in _samples(text):
+        if name == _LAST_SUCCESS and labels.get("output") == wanted:
+            try:
+                seconds = float(value)
+            except ValueError:
+                return None
+            return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    return None
+
+
+def _outputs_in(text: str) -> set[str]:
+    """The outputs whose isintool gauges `text` holds."""
+    return {
+        labels["output"]
+        for name, labels, _ in _samples(text)
+        if name.startswith("isintool_fetch_") and "output" in labels
+    }
+
+
+def check_metrics_path(path: str) -> None:
+    """Refuse a --metrics path that node_exporter's textfile collector would never read."""
+    name = os.path.basename(path)
+    if not name.endswith(METRICS_SUFFIX) or name == METRICS_SUFFIX:
+        raise OptionError(
+            f"--metrics {path}: node_exporter's textfile collector reads only *{METRICS_SUFFIX} files"
+        )
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: str, consequence: str) -> Iterator[None]:
+    """Hold an flock on the folder itself, for a moment (no lock file in node_exporter's folder);
+    when another holds it too long, raise saying `consequence`."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        give_up = time.monotonic() + METRICS_LOCK_SECONDS
+        while not _try_lock(fd):
+            if time.monotonic() >= give_up:
+                waited = _plural(METRICS_LOCK_SECONDS, "second")
+                raise IsinToolError(f"{folder} stayed locked for {waited}: {consequence}")
+            time.sleep(LOCK_POLL_SECONDS / 4)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _read_small(path: str) -> str:
+    """The text of a metrics file before this run's; "" when there is none, or it is no file of ours."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_METRICS_BYTES + 1)
+    except (FileNotFoundError, IsADirectoryError):
+        return ""
+    return "" if len(data) > MAX_METRICS_BYTES else data.decode("utf-8", "replace")
+
+
+def _who_may_not(path: str) -> str:
+    """What the user must change for the metrics file `path` to be written."""
+    import pwd
+
+    try:
+        user = pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:  # a container's user without a passwd entry (Kubernetes' runAsUser)
+        user = f"uid {os.geteuid()}"
+    folder = os.path.dirname(path)
+    with contextlib.suppress(OSError):  # a sticky folder lets no one replace another's file
+        if os.stat(folder).st_mode & stat.S_ISVTX and os.lstat(path).st_uid != os.geteuid():
+            return f"{path} belongs to another user than {user}, in a sticky folder: remove it"
+    return f"{folder} must be writable by {user}"
+
+
+def _write_metrics(path: str, outcome: _Outcome) -> tuple[str, list[str]]:
+    """Replace the metrics file `path` with the run's gauges: the text written, and notes for the
+    user. A failed run keeps the last success time the file held for its output (0.0 when it
+    held none: no success yet).
+
+    Atomic as node_exporter needs it (atomic_file, mode 0644 outright). The read and the replace
+    happen under a lock on the folder, so that a run locked out of the list, ending just as the
+    run that holds it does, cannot put back the old last success. A link at `path` is followed
+    as for the list, so the file may live in the job's folder with a link in node_exporter's.
+    Raises IsinToolError when the folder is missing or not writable.
+    """
+    real = path
+    notes = []
+    try:
+        real = _follow_links(path)
+        folder = os.path.dirname(real)
+        if not os.path.isdir(folder):
+            raise IsinToolError(f"no folder {folder} for the metrics {path}: they were not written")
+        with _folder_lock(folder, f"the metrics {path} were not written"):
+            with contextlib.suppress(OSError):  # another user's leftovers, in a sticky folder
+                _remove_temporaries(real)
+            before = _read_small(real)
+            others = sorted(_outputs_in(before) - {_label_text(outcome.output)})
+            if others:
+                notes.append(
+                    f"the metrics {path} held those of another list ({', '.join(others)}), now replaced: "
+                    "give each output its own --metrics file"
+                )
+            last = _last_success_in(before, outcome.output)
+            text = _metrics_text(outcome, 0.0 if last is None else last)
+            write_atomically(real, [text.encode()], mode=METRICS_MODE)
+    except OSError as exc:
+        raise IsinToolError(
+            f"cannot write the metrics {path}: {exc.strerror or exc} ({_who_may_not(real)})"
+        ) from None
+    return text, notes
+
+
+# A label value that a URL path may carry as it is: RFC 3986's unreserved characters.
+_PLAIN_PATH_VALUE = _Regex(r"[A-Za-z0-9_.~-]+")
+
+
+def _push_url(gateway: str, output: str) -> str:
+    """Where to push `output`'s metrics: the Pushgateway's address, then the grouping key
+    job="isintool", output="PATH" (the gauges' own `output`: the gateway would replace a sample's
+    label with the key's, unasked). A value with a `/`, as a path has, is written
+    `output@base64/VALUE` (RFC 4648 URL-safe, no padding), as the gateway requires: a `/` even
+    percent-encoded would end the segment."""
+    import base64
+    from urllib.parse import urlsplit, urlunsplit
+
+    _check_http_url(gateway)
+    parts = urlsplit(gateway)
+    if "/metrics/job/" in parts.path + "/" or parts.query or parts.fragment:
+        raise OptionError(
+            "--metrics-push takes the Pushgateway's address (http://HOST:9091), without a path to "
+            "/metrics/job/... or a query: isintool adds the grouping key"
+        )
+    value = _label_text(output)
+    if _PLAIN_PATH_VALUE.fullmatch(value) and value not in (".", ".."):  # the router resolves these
+        key = f"output/{value}"
+    else:
+        key = "output@base64/" + base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+    path = f"{parts.path.rstrip('/')}/metrics/job/{PUSH_JOB}/{key}"
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def _send(
+    method: str, url: str, body: bytes, what: str, timeout: float, kind: str | None = None, why: bool = False
+) -> Any:
+    """One request of a watcher's (a push, a ping), within `timeout`; IsinToolError naming `what`
+    when it cannot be made, or is answered with an error (with `why`, the answer's first line:
+    a Pushgateway says there what it refused)."""
+    import requests
+
+    headers = {"User-Agent": f"isintool/{__version__}", **({"Content-Type": kind} if kind else {})}
+    with _secrets_hidden(url):
+        try:
+            response = requests.request(method, url, data=body or None, headers=headers, timeout=timeout)
+        except requests.RequestException as exc:
+            reason = _unreachable(exc, url, timeout).replace(" (--timeout)", "")
+            raise IsinToolError(f"{what} failed: {reason}") from None
+        if response.status_code >= 400:
+            said = response.text.strip().splitlines()[:1] if why else []
+            raise IsinToolError(
+                f"{what} answered HTTP {response.status_code}" + (f": {said[0][:200]}" if said else "")
+            )
+    return response
+
+
+def _push_metrics(gateway: str, text: str, output: str, replace: bool = True) -> None:
+    """Push the metrics `text` of `output` to the Pushgateway at `gateway`: PUT, which replaces the
+    group, or with `replace` False, POST, which replaces only the gauges pushed (a failed run that
+    does not know the last success time leaves the gateway's)."""
+    what = f"the push of the metrics to {redact_url(gateway)}"
+    kind = "text/plain; version=0.0.4; charset=utf-8"
+    url = _push_url(gateway, output)
+    _send("PUT" if replace else "POST", url, text.encode(), what, PUSH_TIMEOUT, kind, why=True)
+
+
+def _report(outcome: _Outcome, *, metrics: str | None, push: str | None) -> list[str]:
+    """Write the run's metrics file and push its metrics, each as far as it can: the warnings for
+    the CLI to print, which never change the run's exit code. The push carries the file's text,
+    last success time and all; without a file, a failed run does not know that time, and POSTs
+    its other gauges, so that the gateway keeps the one it has."""
+    warnings: list[str] = []
+    text = None
+    if metrics:
+        try:
+            text, notes = _write_metrics(metrics, outcome)
+            warnings += notes
+        except IsinToolError as exc:
+            warnings.append(str(exc))
+    if push:
+        body = text if text is not None else _metrics_text(outcome, None)
+        try:
+            _push_metrics(push, body, outcome.output, replace=text is not None or outcome.success)
+        except IsinToolError as exc:
+            warnings.append(str(exc))
+    return warnings
+
+
+class _Pings(NamedTuple):
+    """A run's pings: where they go, in which API, and the run ID they share.
+
+    Healthchecks' API (hc-ping.com, or --ping-api healthchecks): URL/start as the run begins,
+    then a POST of the summary to URL, or of the error line to URL/fail, each with ?rid=RID. Any
+    other (--ping-api get): a GET of URL after success, of URL/fail after a failure, and nothing
+    else, which every dead man's switch that takes GETs understands (some refuse a POST, and
+    know no /start).
+    """
+
+    url: str
+    healthchecks: bool
+    rid: str | None  # a UUID, one per run, for Healthchecks to pair the start with the end
+
+    @classmethod
+    def of(cls, url: str, api: str = "auto") -> _Pings:
+        import uuid
+        from urllib.parse import urlsplit
+
+        _check_http_url(url)
+        healthchecks = api == "healthchecks" or (
+            api == "auto" and (urlsplit(url).hostname or "").lower() in HEALTHCHECKS_HOSTS
+        )
+        return cls(url, healthchecks, str(uuid.uuid4()) if healthchecks else None)
+
+    def start(self) -> None:
+        """Ping the start of the run (Healthchecks' API only), once it holds the list's lock."""
+        if self.healthchecks:
+            self._ping("GET", self._url("/start"), b"")
+
+    def end(self, success: bool, message: str) -> None:
+        """Ping the end of the run: its summary, or its error line, as the body where it has one."""
+        url = self._url("" if success else "/fail")
+        if not self.healthchecks:
+            self._ping("GET", url, b"")
+            return
+        body = message.encode("utf-8", "replace")[:PING_BODY_BYTES].decode("utf-8", "ignore").encode()
+        self._ping("POST", url, body)
+
+    def _url(self, suffix: str) -> str:
+        """The URL with `suffix` after its path (not after its query: a URL may carry ?create=1),
+        and with Healthchecks' API, rid=RID among its query's fields."""
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(self.url)
+        query = "&".join(filter(None, [parts.query, f"rid={self.rid}" if self.rid else ""]))
+        return urlunsplit(
+            (
+                parts.scheme,
+                parts.netloc,
+                parts.path.rstrip("/") + suffix if suffix else parts.path,
+                query,
+                parts.fragment,
+            )
+        )
+
+    def _ping(self, method: str, url: str, body: bytes) -> None:
+        kind = "text/plain; charset=utf-8" if body else None
+        _send(method, url, body, f"ping {redact_url(url)}", PING_TIMEOUT, kind)
+
+
 # --- Schedule -------------------------------------------------------------------------------------
 # One description of the nightly job, rendered three ways: a cron line, a systemd service and
 # timer, a Kubernetes CronJob.
@@ -3157,6 +3571,7 @@ class NightlyJob(NamedTuple):
     max_time: float  # fetch's --max-time, from which each scheduler's time limit follows
     firds: bool = False  # fetch's --firds is among fetch_args: no URL
     changes: str | None = None  # fetch's --changes among fetch_args: a file the job writes too
+    metrics: str | None = None  # fetch's --metrics among fetch_args: a file the job replaces too
 
     def fetch_argv(
         self, program: list[str], quiet: bool = False, moved: Callable[[str], str] = str
@@ -3192,27 +3607,31 @@ def nightly_job(
     max_time: float = DEFAULT_MAX_TIME,
     firds: bool = False,
     changes: str | None = None,
+    metrics: str | None = None,
+    urls: Iterable[str] = (),
 ) -> NightlyJob:
     """The job, checked once for every scheduler: no value may hold a line break or NUL (it would
-    add a job or a directive), and the URL no password (every scheduler's file shows it to more
-    people than the job's user)."""
+    add a job or a directive), and no URL a password (the job's, or `urls`, those among fetch's
+    options: every scheduler's file shows them to more people than the job's user)."""
     job = NightlyJob(
-        hour,
-        minute,
-        user,
-        url,
-        os.path.abspath(output),
-        log and os.path.abspath(log),
-        tuple(fetch_args),
-        max_time,
-        firds,
-        changes,
+        hour=hour,
+        minute=minute,
+        user=user,
+        url=url,
+        output=os.path.abspath(output),
+        log=log and os.path.abspath(log),
+        fetch_args=tuple(fetch_args),
+        max_time=max_time,
+        firds=firds,
+        changes=changes,
+        metrics=metrics,
     )
     _refuse_line_breaks([job.user, job.url or "", job.output, job.log or "", *job.fetch_args])
-    if url and _url_has_password(url):
-        raise IsinToolError(
-            f"the URL holds a password, which the schedule would show: {NETRC_HINT}, in the job user's HOME"
-        )
+    for shown in filter(None, [url, *urls]):
+        if _url_has_password(shown):
+            raise IsinToolError(
+                f"a URL holds a password, which the schedule would show: {NETRC_HINT}, in the job user's HOME"
+            )
     return job
 
 
@@ -3323,6 +3742,21 @@ def _systemd_quote(args: Iterable[str]) -> str:
 _UNIT_NAME = _Regex(r"[A-Za-z0-9_.:-]+")  # systemd.unit(5), less `@` (templates) and `\`
 
 
+def _writable_directives(own: Iterable[str], shared: Iterable[str]) -> list[str]:
+    """The systemd directives that let the service write its folders. Its own (the list's, the
+    changes file's) below /var/lib: StateDirectory=, which systemd makes and gives to the
+    service's user. Any other, and every shared folder (the metrics', node_exporter's on Debian:
+    /var/lib/prometheus/node-exporter, below /var/lib too): ReadWritePaths=-FOLDER, left as it
+    is, never taken over, and skipped while missing (the `-`) so that fetch still runs and says
+    what is wrong (a missing ReadWritePaths= folder would fail the unit before fetch runs)."""
+    own = sorted(set(own))
+    made = [state for state in map(_state_directory, own) if state]
+    left = sorted({folder for folder in own if not _state_directory(folder)} | (set(shared) - set(own)))
+    return ([f"StateDirectory={' '.join(made)}"] if made else []) + (
+        [f"ReadWritePaths={' '.join('-' + folder for folder in left)}"] if left else []
+    )
+
+
 def systemd_units(job: NightlyJob, name: str, url_file: str | None = None) -> tuple[str, str]:
     """The service and the timer that run the job: (NAME.service, NAME.timer) as text; with
     `url_file`, an EnvironmentFile= that sets ISINTOOL_URL (for a URL holding a token).
@@ -3330,10 +3764,7 @@ def systemd_units(job: NightlyJob, name: str, url_file: str | None = None) -> tu
     The timer keeps cron's time of day, and Persistent= runs a run missed while the host was
     down at the next boot. The service is a oneshot with a time limit (a oneshot has none by
     default), ordered after the network, and confined to writing the output's folder (and the
-    log's and the changes'). A folder below /var/lib is a StateDirectory=, which systemd creates
-    for the service's user; another is a ReadWritePaths= that systemd skips when it is missing,
-    so that fetch still starts, says what is wrong and pings /fail (a missing ReadWritePaths=
-    folder would fail the unit before fetch runs). fetch runs without --quiet: its one summary
+    changes' and the metrics'; see _writable_directives). fetch runs without --quiet: its one summary
     line a day is what the journal should keep of a run, under SyslogIdentifier=isintool; with
     --log, both streams are appended to that file instead.
     """
@@ -3341,14 +3772,9 @@ def systemd_units(job: NightlyJob, name: str, url_file: str | None = None) -> tu
         raise IsinToolError(f"--name {name!r} is not a unit name (letters, digits, _ . : -)")
     unit = f"/etc/systemd/system/{name}"
     # The --log file is opened by systemd itself, before the sandbox is set up: its folder need
-    # not be writable by fetch.
-    folders = sorted({os.path.dirname(path) for path in (job.output, job.changes) if path})
-    states = {folder: _state_directory(folder) for folder in folders}
-    made = [state for state in states.values() if state]
-    skipped_if_missing = ["-" + folder for folder, state in states.items() if not state]
-    writable = ([f"StateDirectory={' '.join(made)}"] if made else []) + (
-        [f"ReadWritePaths={' '.join(skipped_if_missing)}"] if skipped_if_missing else []
-    )
+    # not be writable by fetch. The metrics' folder is another program's (node_exporter's).
+    own = [os.path.dirname(path) for path in (job.output, job.changes) if path]
+    writable = _writable_directives(own, [os.path.dirname(job.metrics)] if job.metrics else [])
     root = job.user == "root"
     environment = []
     if url_file:
@@ -3500,6 +3926,10 @@ def kubernetes_manifest(
                 f"{option} {label!r} is not a DNS label of at most {longest} characters (a-z, 0-9, -)"
             )
     _zone_has_dst(timezone)  # refuses a zone zoneinfo does not know
+    if job.metrics:
+        raise IsinToolError(
+            "--metrics: no textfile collector reads a CronJob's pod; push the metrics with --metrics-push URL"
+        )
     deadline = math.ceil(job.max_time) + TIME_LIMIT_MARGIN
     if deadline + KUBERNETES_STARTING_DEADLINE >= 24 * 3600:
         raise IsinToolError(f"--max-time {job.max_time:g} leaves a run no time to end before the next day's")
@@ -3885,31 +4315,76 @@ class _Progress:
             self._width = 0
 
 
-def _ping(url: str, timeout: float = 10.0) -> None:
-    """GET a dead man's switch URL (healthchecks.io style)."""
-    import requests
-
-    with _secrets_hidden(url):
-        _check_http_url(url)
-        try:
-            response = requests.get(url, timeout=timeout, headers={"User-Agent": f"isintool/{__version__}"})
-        except requests.RequestException as exc:
-            raise IsinToolError(f"ping {redact_url(url)} failed: {_unreachable(exc, url, timeout)}") from None
-        if response.status_code >= 400:
-            raise IsinToolError(f"ping {redact_url(url)} answered HTTP {response.status_code}")
-
-
-def _ping_quietly(url: str) -> None:
-    """Ping, reporting a failure on stderr without changing the exit code."""
-    try:
-        _ping(url)
-    except IsinToolError as exc:
-        _warn(str(exc))
-
-
 def _os_error_message(exc: OSError) -> str:
     """`strerror: filename`, as a shell would say it."""
     return f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc.strerror or exc)
+
+
+# What the watchers are told after a run may take this long in all (a ping, a push, the file),
+# whatever their servers do: within the minute the schedulers allow beyond --max-time.
+REPORT_SECONDS = 20.0
+
+
+def _warn_unless_done(action: Callable[[], None]) -> None:
+    """Do `action`; its IsinToolError, or running out of REPORT_SECONDS, is a warning on stderr."""
+    try:
+        with _alarm_at(REPORT_SECONDS):
+            action()
+    except IsinToolError as exc:
+        _warn(str(exc))
+    except _OutOfTime:
+        _warn(f"telling the watchers of the run took over {_plural(REPORT_SECONDS, 'second')}: given up")
+
+
+class _Watchers(NamedTuple):
+    """Who is told of a fetch's end, whatever it is: the ping, the metrics file, the Pushgateway."""
+
+    pings: _Pings | None
+    metrics: str | None
+    push: str | None
+    output: str
+    clock: float  # time.monotonic() as the run began
+    changes: bool  # --changes: the run counts what it added and removed
+
+    def tell_of_success(self, result: FetchResult, summary: str) -> None:
+        outcome = _Outcome(
+            output=_output_label(result.path),
+            finished=time.time(),
+            duration=result.seconds,
+            exit_code=0,
+            isins=result.count,
+            added=result.added if self.changes else None,
+            removed=result.removed if self.changes else None,
+            invalid=result.invalid,
+            downloaded=result.downloaded,
+        )
+        self._tell(outcome, summary)
+
+    def tell_of_failure(self, message: str, exit_code: int) -> None:
+        """After a failure (the old list kept) or another fetch's lock: no /fail ping for the lock."""
+        kept = _OldList.inspect(self.output) if self.output != "-" and (self.metrics or self.push) else None
+        outcome = _Outcome(
+            output=_output_label(self.output),
+            finished=time.time(),
+            duration=time.monotonic() - self.clock,
+            exit_code=exit_code,
+            isins=kept.lines if kept else 0,
+            added=0 if self.changes else None,
+            removed=0 if self.changes else None,
+        )
+        self._tell(outcome, message, ping=exit_code != EXIT_LOCKED)
+
+    def _tell(self, outcome: _Outcome, message: str, ping: bool = True) -> None:
+        def tell() -> None:
+            if self.pings and ping:
+                try:
+                    self.pings.end(outcome.success, message)
+                except IsinToolError as exc:
+                    _warn(str(exc))
+            for warning in _report(outcome, metrics=self.metrics, push=self.push):
+                _warn(warning)
+
+        _warn_unless_done(tell)
 
 
 def _failure_message(exc: BaseException, output: str, max_time: float) -> str:
@@ -4023,7 +4498,30 @@ def _refuse_url_with(option: str) -> None:
     "--ping",
     metavar="URL",
     default=None,
-    help="GET URL after success, URL/fail after a failure (healthchecks.io style).",
+    help="A dead man's switch: GET URL after success, URL/fail after a failure; for healthchecks.io "
+    "(see --ping-api) also URL/start as the run begins, and the summary or error line as a POST body.",
+)
+@_setting(
+    "--ping-api",
+    metavar="API",
+    default="auto",
+    type=click.Choice(PING_APIS),
+    help="How to ping: healthchecks (/start, POST bodies, one rid a run), get (GETs only), or auto: "
+    "healthchecks for hc-ping.com, get for any other.",
+)
+@_setting(
+    "--metrics",
+    metavar="PATH",
+    default=None,
+    help="After every run, replace PATH (a *.prom file, for node_exporter's textfile collector) with "
+    "the run's Prometheus gauges.",
+)
+@_setting(
+    "--metrics-push",
+    metavar="URL",
+    default=None,
+    help="After every run, PUT the same gauges to the Prometheus Pushgateway at URL (job isintool, "
+    "grouped by the output's path).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success (cron mails any output).")
 def fetch(
@@ -4040,6 +4538,9 @@ def fetch(
     wait: bool,
     changes: str | None,
     ping: str | None,
+    ping_api: str,
+    metrics: str | None,
+    metrics_push: str | None,
     quiet: bool,
 ) -> None:
     """Download a list of ISINs once, validate it, and replace OUTPUT atomically.
@@ -4069,6 +4570,14 @@ def fetch(
     """
     if firds:
         _refuse_url_with("--firds")
+    try:
+        if metrics:
+            check_metrics_path(metrics)
+        if metrics_push:
+            _push_url(metrics_push, output)  # checked now: a bad address is a usage error
+        pings = _Pings.of(ping, ping_api) if ping else None
+    except OptionError as exc:
+        raise click.UsageError(str(exc)) from None
     options = FetchOptions(
         column=column,
         timeout=timeout,
@@ -4080,7 +4589,9 @@ def fetch(
         wait=wait,
         firds=firds,
         changes=changes,
+        started=(lambda: _warn_unless_done(pings.start)) if pings else None,
     )
+    watchers = _Watchers(pings, metrics, metrics_push, output, time.monotonic(), changes is not None)
     try:
         with contextlib.ExitStack() as stack:
             stack.enter_context(_signals_stop_the_run())
@@ -4093,18 +4604,19 @@ def fetch(
     except OptionError as exc:
         raise click.UsageError(str(exc)) from None
     except LockedError as exc:
+        watchers.tell_of_failure(str(exc), EXIT_LOCKED)
         raise _Failure(str(exc), EXIT_LOCKED) from None
     except (IsinToolError, OSError, _OutOfTime, _Stopped) as exc:
-        if ping:
-            _ping_quietly(ping.rstrip("/") + "/fail")
         code = 128 + exc.signum if isinstance(exc, _Stopped) else 1
-        raise _Failure(_failure_message(exc, output, max_time), code) from None
-    if ping:
-        _ping_quietly(ping)
+        message = _failure_message(exc, output, max_time)
+        watchers.tell_of_failure(message, code)
+        raise _Failure(message, code) from None
+    summary = _summary(result, changes is not None)
+    watchers.tell_of_success(result, summary)
     if not quiet:
         for note in result.notes:
             _warn(note)
-        click.echo(_summary(result, changes is not None), err=True)
+        click.echo(summary, err=True)
 
 
 def _job_options(
@@ -4152,6 +4664,8 @@ class _FetchSettings(NamedTuple):
     max_time: float  # from which each scheduler's time limit follows
     firds: bool  # --firds: the job has no URL
     changes: str | None  # --changes: a file the job writes, absolute
+    metrics: str | None  # --metrics: a file the job replaces, absolute, in a folder not its own
+    urls: tuple[str, ...]  # the URLs among them (--ping, --metrics-push, --firds INDEX): no password
 
 
 def _fetch_settings(fetch_args: tuple[str, ...]) -> _FetchSettings:
@@ -4168,13 +4682,18 @@ def _fetch_settings(fetch_args: tuple[str, ...]) -> _FetchSettings:
             }
             for param in {"url", "output"} & given:
                 raise click.UsageError(f"give --{param} before --, not among fetch's options")
-            changes = context.params["changes"] if "changes" in given else None
-            if changes is not None and not os.path.isabs(changes):
-                raise click.UsageError("--changes needs an absolute path in a schedule")
+            files = {name: context.params[name] if name in given else None for name in ("changes", "metrics")}
+            for name, path in files.items():
+                if path is not None and not os.path.isabs(path):
+                    raise click.UsageError(f"--{name} needs an absolute path in a schedule")
+            if files["metrics"]:
+                check_metrics_path(files["metrics"])
             max_time = float(context.params["max_time"]) if "max_time" in given else DEFAULT_MAX_TIME
-            return _FetchSettings(max_time, "firds" in given, changes)
-    except click.UsageError as exc:
-        raise click.UsageError(f"in the fetch options after --: {exc.format_message()}") from None
+            urls = tuple(context.params[name] for name in ("ping", "metrics_push", "firds") if name in given)
+            return _FetchSettings(max_time, "firds" in given, urls=urls, **files)
+    except (click.UsageError, OptionError) as exc:
+        message = exc.format_message() if isinstance(exc, click.UsageError) else str(exc)
+        raise click.UsageError(f"in the fetch options after --: {message}") from None
 
 
 def _usage_checked(func: Callable[..., R], *args: Any, **kwargs: Any) -> R:
@@ -4228,11 +4747,17 @@ def _nightly_job(
     elif not _user_exists(user):
         _warn(f"no user {user!r} on this host")
     given = _fetch_settings(fetch_args)
-    paths = (("--output", output), ("--log", log), ("--changes", given.changes)) if on_this_host else ()
+    paths = [("--output", output), ("--log", log), ("--changes", given.changes), ("--metrics", given.metrics)]
+    paths = paths if on_this_host else []
     for option, path in paths:
         folder = os.path.dirname(os.path.abspath(path)) if path else None
         if folder and not os.path.isdir(folder):
-            _warn(f"no folder {folder!r} for {option} on this host: {missing_folder(option, folder)}")
+            consequence = (
+                "fetch warns each night that the metrics were not written, until it is made"
+                if option == "--metrics"
+                else missing_folder(option, folder)
+            )
+            _warn(f"no folder {folder!r} for {option} on this host: {consequence}")
     if given.firds:
         _refuse_url_with("--firds (among fetch's options)")
         url = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime
+import fcntl
 import getpass
 import gzip
 import hashlib
@@ -34,7 +35,7 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import kubernetes_validate
 import pytest
@@ -432,6 +433,177 @@ def parse(chunks: list[bytes], column: str | None = None, workers: int = 1):
     return text.split(), Counts(*counts[:3])
 
 
+# `promtool test rules` for the README's alert rules (written beside them as isintool.rules.yml).
+# Time starts at 0 in each group, so time() at eval_time 28h is 100800 and a success at 1h has the
+# timestamp 3600. Series hold one sample an hour ("_": none that hour); LAST_SUCCESS is short for the
+# longest metric's name.
+RULE_TESTS = r"""
+rule_files:
+  - isintool.rules.yml
+evaluation_interval: 1m
+
+tests:
+  # A host's textfile collector: the run at 1h succeeds, the runs from 25h on fail, and each
+  # failed run keeps the last success time (3600). Stale only once that is over 26 hours old.
+  - name: textfile, a success then failures
+    interval: 1h
+    input_series:
+      - series: 'LAST_SUCCESS{instance="db1:9100",job="node",output="/l.txt"}'
+        values: "_ 3600+0x30"
+      - series: 'isintool_fetch_success{instance="db1:9100",job="node",output="/l.txt"}'
+        values: "_ 1+0x23 0+0x7"
+      - series: 'isintool_fetch_exit_code{instance="db1:9100",job="node",output="/l.txt"}'
+        values: "_ 0+0x23 1+0x7"
+    alert_rule_test:
+      - eval_time: 24h
+        alertname: IsintoolLastRunFailed
+      - eval_time: 25h
+        alertname: IsintoolLastRunFailed
+        exp_alerts:
+          - exp_labels:
+              severity: warning
+              instance: db1:9100
+              job: node
+              output: /l.txt
+            exp_annotations:
+              summary: "The last ISIN fetch into /l.txt failed"
+              description: >-
+                The fetch on db1:9100 failed and kept the old list; its error line is in the
+                journal (journalctl -t isintool -p err), cron's mail, the log, the pod's log or
+                the ping's body.
+      - eval_time: 26h
+        alertname: IsintoolNoSuccess
+      - eval_time: 27h  # exactly 26 hours: not yet over
+        alertname: IsintoolNoSuccess
+      - eval_time: 28h
+        alertname: IsintoolNoSuccess
+        exp_alerts:
+          - exp_labels:
+              severity: critical
+              reason: stale
+              instance: db1:9100
+              job: node
+              output: /l.txt
+            exp_annotations:
+              summary: "No successful ISIN fetch into /l.txt for over 26 hours"
+              description: >-
+                The last success of /l.txt on db1:9100 ended 1d 3h 0m 0s ago.
+
+  # A CronJob's push (the Pushgateway adds instance=""): one run succeeds, the next one finds
+  # another fetch holding the lock (exit 75). Neither alert: a locked-out run is no failure, and
+  # the last success is recent.
+  - name: pushgateway, a run locked out
+    interval: 1h
+    input_series:
+      - series: 'LAST_SUCCESS{instance="",job="isintool",output="/l.txt"}'
+        values: "_ 3600+0x4"
+      - series: 'isintool_fetch_success{instance="",job="isintool",output="/l.txt"}'
+        values: "_ 1 0+0x3"
+      - series: 'isintool_fetch_exit_code{instance="",job="isintool",output="/l.txt"}'
+        values: "_ 0 75+0x3"
+    alert_rule_test:
+      - eval_time: 3h
+        alertname: IsintoolLastRunFailed
+      - eval_time: 3h
+        alertname: IsintoolNoSuccess
+
+  # A CronJob's run that fails: the alert names no instance (the Pushgateway's is "").
+  - name: pushgateway, a run failed
+    interval: 1h
+    input_series:
+      - series: 'isintool_fetch_success{instance="",job="isintool",output="/l.txt"}'
+        values: "_ 1 0"
+      - series: 'isintool_fetch_exit_code{instance="",job="isintool",output="/l.txt"}'
+        values: "_ 0 1"
+    alert_rule_test:
+      - eval_time: 2h
+        alertname: IsintoolLastRunFailed
+        exp_alerts:
+          - exp_labels:
+              severity: warning
+              job: isintool
+              output: /l.txt
+            exp_annotations:
+              summary: "The last ISIN fetch into /l.txt failed"
+              description: >-
+                The fetch failed and kept the old list; its error line is in the journal
+                (journalctl -t isintool -p err), cron's mail, the log, the pod's log or the ping's
+                body.
+
+  # Two outputs of one host: only the one that never succeeded (last success 0) alerts, once
+  # time() is past 26 hours (at once in real time, where time() is some 1.7e9).
+  - name: two outputs, one never succeeded
+    interval: 1h
+    input_series:
+      - series: 'LAST_SUCCESS{instance="db1:9100",job="node",output="/srv/firds.txt"}'
+        values: "0+0x30"
+      - series: 'LAST_SUCCESS{instance="db1:9100",job="node",output="/srv/gleif.txt"}'
+        values: "0+3600x30"
+    alert_rule_test:
+      - eval_time: 27h
+        alertname: IsintoolNoSuccess
+        exp_alerts:
+          - exp_labels:
+              severity: critical
+              reason: stale
+              instance: db1:9100
+              job: node
+              output: /srv/firds.txt
+            exp_annotations:
+              summary: "No successful ISIN fetch into /srv/firds.txt for over 26 hours"
+              description: >-
+                The last success of /srv/firds.txt on db1:9100 ended 1d 3h 0m 0s ago.
+
+  # No isintool metric at all: the absent rule fires at once; scraped again, it clears.
+  - name: no metrics yet
+    interval: 1h
+    input_series:
+      - series: 'up{instance="db1:9100",job="node"}'
+        values: "1+0x30"
+      - series: 'LAST_SUCCESS{instance="db1:9100",job="node",output="/l.txt"}'
+        values: "_x4 18000+0x26"
+    alert_rule_test:
+      - eval_time: 1h
+        alertname: IsintoolNoSuccess
+        exp_alerts:
+          - exp_labels:
+              severity: critical
+              reason: absent
+            exp_annotations:
+              summary: "No isintool metrics for 26 hours"
+              description: >-
+                No isintool_fetch_last_success_timestamp_seconds sample in 26 hours: check that
+                the job runs with --metrics or --metrics-push, and that Prometheus scrapes where
+                it writes.
+      - eval_time: 6h
+        alertname: IsintoolNoSuccess
+
+  # The metrics file goes away after the run at 1h (or node_exporter stops reading it): the
+  # series goes stale after five minutes, and the absent rule fires once 26 hours have passed
+  # without a sample. In between, `up` of the scrape is what tells.
+  - name: metrics gone
+    interval: 1h
+    input_series:
+      - series: 'LAST_SUCCESS{instance="db1:9100",job="node",output="/l.txt"}'
+        values: "_ 3600"
+    alert_rule_test:
+      - eval_time: 26h
+        alertname: IsintoolNoSuccess
+      - eval_time: 27h1m
+        alertname: IsintoolNoSuccess
+        exp_alerts:
+          - exp_labels:
+              severity: critical
+              reason: absent
+            exp_annotations:
+              summary: "No isintool metrics for 26 hours"
+              description: >-
+                No isintool_fetch_last_success_timestamp_seconds sample in 26 hours: check that
+                the job runs with --metrics or --metrics-push, and that Prometheus scrapes where
+                it writes.
+""".replace("LAST_SUCCESS", "isintool_fetch_last_success_timestamp_seconds")
+
+
 # --- Fixtures -------------------------------------------------------------------------------------
 
 
@@ -635,6 +807,66 @@ def as_nobody(*command: str) -> None:
     """Run a command as the unprivileged user nobody."""
     setpriv = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
     subprocess.run([*setpriv, *command], check=True)
+
+
+@contextlib.contextmanager
+def _daemon(argv, ready: str, log: Path):
+    """Run a server on a free loopback port until it answers `ready`; its URL; then stop it."""
+    for _ in range(3):  # another process may take the port between the probe and the start
+        address = f"127.0.0.1:{_free_port()}"
+        with log.open("ab") as sink:
+            process = subprocess.Popen(argv(address), stdout=sink, stderr=sink)
+        try:
+            give_up = time.monotonic() + 15
+            while process.poll() is None and time.monotonic() < give_up:
+                with contextlib.suppress(requests.RequestException):
+                    if requests.get(f"http://{address}{ready}", timeout=1).ok:
+                        yield f"http://{address}"
+                        return
+                time.sleep(0.05)
+        finally:
+            process.terminate()
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    pytest.fail(f"{argv('ADDRESS')[0]} did not start: {log.read_text()[-2000:]}")
+
+
+@pytest.fixture
+def node_exporter(tmp_path):
+    """Debian's node_exporter on a loopback port, with only its textfile collector, reading a
+    folder of the test's: (its URL, the folder)."""
+    if not shutil.which("prometheus-node-exporter"):
+        pytest.skip("node_exporter is not installed (apt-get install prometheus-node-exporter)")
+    folder = tmp_path / "textfile"
+    folder.mkdir()
+    argv = lambda address: [  # noqa: E731
+        "prometheus-node-exporter",
+        f"--web.listen-address={address}",
+        "--collector.disable-defaults",
+        "--collector.textfile",
+        f"--collector.textfile.directory={folder}",
+    ]
+    with _daemon(argv, "/metrics", tmp_path / "node_exporter.log") as url:
+        yield url, folder
+
+
+@pytest.fixture
+def pushgateway(tmp_path):
+    """Debian's Pushgateway on a loopback port, keeping its metrics in memory only (Debian's build
+    defaults --persistence.file to the host's /var/lib/prometheus/pushgateway.data)."""
+    if not shutil.which("prometheus-pushgateway"):
+        pytest.skip("the Pushgateway is not installed (apt-get install prometheus-pushgateway)")
+    argv = lambda address: [  # noqa: E731
+        "prometheus-pushgateway",
+        f"--web.listen-address={address}",
+        "--persistence.file=",
+    ]
+    with _daemon(argv, "/-/ready", tmp_path / "pushgateway.log") as url:
+        assert requests.get(url + "/api/v1/metrics", timeout=5).json()["data"] == []  # no one's groups
+        yield url
 
 
 # --- Errors ---------------------------------------------------------------------------------------
@@ -2932,6 +3164,307 @@ def test_fetch_allow_shrink(server, out):
     assert (result.exit_code, out.read_bytes()) == (0, b"US0378331005\n")
 
 
+# --- Watch: metrics and pings ---------------------------------------------------------------------
+
+
+LIST = "/var/lib/isintool/isins.txt"
+TRICKY_PATH = '/srv/lists/a "quoted" back\\slash\nnewline.txt'  # every escape of the text format
+NOW = 1_733_085_123.25
+needs_promtool = pytest.mark.skipif(
+    not shutil.which("promtool"), reason="promtool is not installed (apt-get install prometheus)"
+)
+
+
+def _outcome(**fields) -> isintool._Outcome:
+    """A run that wrote the list, with `fields` changed."""
+    written = dict(output=LIST, finished=NOW, duration=42.5, exit_code=0, isins=123_456, added=12, removed=3)
+    return isintool._Outcome(**{**written, "invalid": 7, "downloaded": 79_000_000, **fields})
+
+
+def sample_lines(text: str) -> dict[str, str]:
+    """Each sample of exposition text by its series (`name{labels}`): the value after it."""
+    found = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            series, _, value = line.rpartition(" ")
+            found[series] = value
+    return found
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        pytest.param("/var/lib/isintool/isins.txt", "/var/lib/isintool/isins.txt", id="plain"),
+        pytest.param("C:\\DIR\\FILE.TXT", "C:\\\\DIR\\\\FILE.TXT", id="backslash"),
+        pytest.param('a "b"', 'a \\"b\\"', id="double-quote"),
+        pytest.param("a\nb", "a\\nb", id="line-feed"),
+        pytest.param(os.fsdecode(b"/l\xffst.txt"), "/l\ufffdst.txt", id="not-utf-8"),
+    ],
+)
+def test_label_values_are_escaped_as_the_text_format_says(value, written):
+    assert isintool._escaped_label(value) == written
+    assert isintool._last_success_in(isintool._metrics_text(_outcome(output=value), None), value) == NOW
+
+
+def test_every_gauge_has_help_type_one_output_label_and_no_timestamp():
+    lines = isintool._metrics_text(_outcome(output=TRICKY_PATH), None).splitlines()
+    assert len(lines) == 3 * 10
+    for help_line, type_line, sample in zip(lines[::3], lines[1::3], lines[2::3], strict=True):
+        name = help_line.split()[2]
+        assert help_line.startswith(f"# HELP {name} ") and type_line == f"# TYPE {name} gauge"
+        labels, value = sample.removeprefix(name).rsplit(" ", 1)
+        assert labels == '{output="/srv/lists/a \\"quoted\\" back\\\\slash\\nnewline.txt"}'
+        float(value)  # one value, no timestamp after it
+    names = [line.split()[2] for line in lines[::3]]
+    assert all(name.startswith("isintool_fetch_") and not name.endswith("_total") for name in names)
+
+
+def _fetch_with_metrics(server, out, metrics: Path, path: str, *args: str):
+    return fetch("--url", server.url_for(path), "-o", str(out), "--metrics", str(metrics), *args)
+
+
+def test_metrics_after_every_kind_of_run_and_a_failure_keeps_the_last_success(server, out, tmp_path):
+    """Written, unchanged, failed, locked out: each run replaces the file (0644 whatever the
+    umask); the failures keep the last success time; `promtool check metrics` finds nothing."""
+    metrics = tmp_path / "textfile" / "isintool.prom"
+    metrics.parent.mkdir()
+    server.expect_request("/list").respond_with_handler(_conditional(GLEIF_CSV, '"v1"'))
+    server.expect_request("/gone").respond_with_data("", status=500)
+    texts = {}
+    previous = os.umask(0o077)
+    try:
+        assert (
+            _fetch_with_metrics(
+                server, out, metrics, "/list", "--allow-shrink", "--changes", str(tmp_path / "c")
+            ).exit_code
+            == 0
+        )
+        texts["written"] = metrics.read_text()
+        assert stat.S_IMODE(metrics.stat().st_mode) == 0o644
+        assert _fetch_with_metrics(server, out, metrics, "/list").exit_code == 0
+        texts["unchanged"] = metrics.read_text()
+        assert _fetch_with_metrics(server, out, metrics, "/gone", "--retries", "0").exit_code == 1
+        texts["failed"] = metrics.read_text()
+        with lock_held_elsewhere(out, 5):
+            assert _fetch_with_metrics(server, out, metrics, "/list").exit_code == isintool.EXIT_LOCKED
+        texts["locked"] = metrics.read_text()
+    finally:
+        os.umask(previous)
+    label = f'{{output="{out}"}}'
+    values = {kind: sample_lines(text) for kind, text in texts.items()}
+    first = float(values["written"]["isintool_fetch_last_success_timestamp_seconds" + label])
+    assert values["written"]["isintool_fetch_isins_added" + label] == "1"  # AU0000XVGZA3, new
+    assert float(values["unchanged"]["isintool_fetch_last_success_timestamp_seconds" + label]) > first
+    kept = values["unchanged"]["isintool_fetch_last_success_timestamp_seconds" + label]
+    for kind, code in (("failed", "1"), ("locked", "75")):
+        assert values[kind]["isintool_fetch_last_success_timestamp_seconds" + label] == kept
+        assert (
+            values[kind]["isintool_fetch_success" + label],
+            values[kind]["isintool_fetch_exit_code" + label],
+        ) == ("0", code)
+        assert values[kind]["isintool_fetch_isins" + label] == "3"  # the list kept
+    assert sorted(os.listdir(metrics.parent)) == ["isintool.prom"]  # no temporary left
+    if shutil.which("promtool"):
+        for kind, text in texts.items():
+            done = subprocess.run(
+                ["promtool", "check", "metrics"], input=text, capture_output=True, text=True, check=False
+            )
+            assert (done.returncode, done.stdout, done.stderr) == (0, "", ""), kind
+
+
+@needs_promtool
+def test_promtool_check_metrics_does_complain_when_there_is_something_to_complain_of():
+    text = isintool._metrics_text(_outcome(), None).replace(
+        "isintool_fetch_success gauge", "isintool_fetch_success counter"
+    )
+    done = subprocess.run(
+        ["promtool", "check", "metrics"], input=text, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 3 and 'counter metrics should have "_total" suffix' in done.stderr
+
+
+def test_a_missing_metrics_folder_warns_and_keeps_the_exit_code(server, out, tmp_path):
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    metrics = tmp_path / "missing" / "isintool.prom"
+    result = _fetch_with_metrics(server, out, metrics, "/list", "-q", "--allow-shrink")
+    assert result.exit_code == 0
+    assert (
+        result.stderr
+        == f"Warning: no folder {metrics.parent} for the metrics {metrics}: they were not written\n"
+    )
+
+
+@pytest.mark.parametrize("name", ["isintool.txt", "isintool.prom.tmp", ".prom", "isintool.PROM"])
+def test_metrics_go_only_to_a_file_the_textfile_collector_reads(runner, tmp_path, name):
+    result = runner.invoke(cli, ["fetch", "--metrics", str(tmp_path / name)])
+    assert (
+        result.exit_code == 2
+        and "node_exporter's textfile collector reads only *.prom files" in result.stderr
+    )
+
+
+def test_a_run_waits_for_another_runs_metrics_and_then_gives_up(tmp_path, monkeypatch):
+    monkeypatch.setattr(isintool, "METRICS_LOCK_SECONDS", 0.3)
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another run, between its read and its rename
+        started = time.monotonic()
+        with pytest.raises(
+            isintool.IsinToolError, match=r"stayed locked for 0\.3 seconds: the metrics .* were not written"
+        ):
+            isintool._write_metrics(str(tmp_path / "isintool.prom"), _outcome())
+        assert 0.3 <= time.monotonic() - started < 2
+    finally:
+        os.close(fd)
+    isintool._write_metrics(str(tmp_path / "isintool.prom"), _outcome())  # let go: written
+
+
+def test_node_exporter_scrapes_the_metrics_file(node_exporter, server, out):
+    url, folder = node_exporter
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    assert (
+        _fetch_with_metrics(server, out, folder / "isintool.prom", "/list", "--allow-shrink").exit_code == 0
+    )
+    (folder / ".isintool.prom.x1y2z3ab.tmp").write_text("a killed run's half-written file {")  # not read
+    scraped = sample_lines(requests.get(url + "/metrics", timeout=5).text)
+    label = f'{{output="{out}"}}'
+    assert scraped["isintool_fetch_success" + label] == "1" and scraped["isintool_fetch_isins" + label] == "3"
+    assert scraped["node_textfile_scrape_error"] == "0"
+
+
+def test_node_exporter_does_report_a_file_it_cannot_use(node_exporter):
+    url, folder = node_exporter  # the test above can fail: a sample timestamp spoils the file
+    text = isintool._metrics_text(_outcome(), None)
+    (folder / "isintool.prom").write_text(text.replace(" 123456\n", " 123456 1733085123000\n"))
+    scraped = sample_lines(requests.get(url + "/metrics", timeout=5).text)
+    assert scraped["node_textfile_scrape_error"] == "1" and not any(
+        k.startswith("isintool_") for k in scraped
+    )
+
+
+def _group(gateway: str, output: str) -> dict:
+    """The gateway's own account of the group of that output, from its JSON API."""
+    groups = requests.get(gateway + "/api/v1/metrics", timeout=5).json()["data"]
+    return next(group for group in groups if group["labels"].get("output") == output)
+
+
+def test_the_pushgateway_receives_the_push_and_serves_it_back(pushgateway, server, out):
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    server.expect_request("/gone").respond_with_data("", status=500)
+    push = ["--metrics-push", pushgateway]
+    assert fetch("--url", server.url_for("/list"), "-o", str(out), "--allow-shrink", *push).exit_code == 0
+    scraped = sample_lines(requests.get(pushgateway + "/metrics", timeout=5).text)
+    labels = f'{{instance="",job="isintool",output="{out}"}}'
+    assert (
+        scraped["isintool_fetch_success" + labels] == "1" and scraped["isintool_fetch_isins" + labels] == "3"
+    )
+    first = _group(pushgateway, str(out))["isintool_fetch_last_success_timestamp_seconds"]["metrics"][0][
+        "value"
+    ]
+    assert _group(pushgateway, str(out))["labels"] == {
+        "job": "isintool",
+        "output": str(out),
+    }  # the base64 key
+    # A failed run in a pod (no metrics file there): POST, so the gateway keeps the last success.
+    assert fetch("--url", server.url_for("/gone"), "-o", str(out), "--retries", "0", *push).exit_code == 1
+    group = _group(pushgateway, str(out))
+    assert group["isintool_fetch_last_success_timestamp_seconds"]["metrics"][0]["value"] == first
+    assert group["isintool_fetch_exit_code"]["metrics"][0]["value"] == "1"
+
+
+def test_a_push_that_fails_is_one_warning_and_never_fails_the_run(server, out):
+    server.expect_request(re.compile("/metrics/job/isintool/.*"), method="PUT").respond_with_data(
+        "pushed metrics are invalid or inconsistent with existing metrics: x\nmore", status=400
+    )
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    gateway = server.url_for("/").rstrip("/")
+    result = fetch(
+        "--url", server.url_for("/list"), "-o", str(out), "-q", "--allow-shrink", "--metrics-push", gateway
+    )
+    assert result.exit_code == 0
+    assert result.stderr == (
+        f"Warning: the push of the metrics to {gateway} answered HTTP 400: "
+        "pushed metrics are invalid or inconsistent with existing metrics: x\n"
+    )
+
+
+def test_healthchecks_sees_start_the_body_and_one_rid_a_run(server, out):
+    for path in ("/ping/abc/start", "/ping/abc", "/ping/abc/fail"):
+        server.expect_request(path).respond_with_data("OK")
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    server.expect_request("/gone").respond_with_data("", status=404)
+    ping = ["--ping", server.url_for("/ping/abc"), "--ping-api", "healthchecks"]
+    server.clear_log()
+    ok = fetch("--url", server.url_for("/list"), "-o", str(out), "--allow-shrink", *ping)
+    failed = fetch("--url", server.url_for("/gone"), "-o", str(out), *ping)
+    pings = [
+        (r.method, r.path, r.get_data().decode(), parse_qs(r.query_string.decode()))
+        for r, _ in server.log
+        if r.path.startswith("/ping")
+    ]
+    assert [(method, path) for method, path, _, _ in pings] == [
+        ("GET", "/ping/abc/start"),
+        ("POST", "/ping/abc"),
+        ("GET", "/ping/abc/start"),
+        ("POST", "/ping/abc/fail"),
+    ]
+    assert pings[1][2] == ok.stderr.strip() and pings[3][2] == failed.stderr.strip().removeprefix("Error: ")
+    rids = [query["rid"] for *_, query in pings]
+    assert rids[0] == rids[1] != rids[2] == rids[3] and all(len(rid) == 1 for rid in rids)
+    order = [r.path for r, _ in server.log]
+    assert order.index("/ping/abc/start") < order.index("/list")  # the start comes first
+
+
+def test_a_plain_ping_url_gets_only_gets(server, out):
+    """Any dead man's switch that takes GETs (Uptime Kuma's push URL, say): no /start, no body,
+    the query kept after the /fail suffix."""
+    server.expect_request("/api/push/T0k").respond_with_data("OK")
+    server.expect_request("/api/push/T0k/fail").respond_with_data("OK")
+    server.expect_request("/list").respond_with_data(GLEIF_CSV)
+    server.expect_request("/gone").respond_with_data("", status=404)
+    url = server.url_for("/api/push/T0k") + "?status=up&msg=OK&ping="
+    server.clear_log()
+    fetch("--url", server.url_for("/list"), "-o", str(out), "--allow-shrink", "--ping", url)
+    fetch("--url", server.url_for("/gone"), "-o", str(out), "--ping", url)
+    assert [(r.method, r.path, r.query_string, r.get_data()) for r, _ in server.log if "push" in r.path] == [
+        ("GET", "/api/push/T0k", b"status=up&msg=OK&ping=", b""),
+        ("GET", "/api/push/T0k/fail", b"status=up&msg=OK&ping=", b""),
+    ]
+
+
+def _readme_block(marker: str) -> str:
+    """The fenced block that follows `marker` in the README."""
+    text = (ROOT / "README.md").read_text()
+    return text.split(marker, 1)[1].split("```", 2)[1].split("\n", 1)[1]
+
+
+@needs_promtool
+def test_the_readmes_alert_rules_fire_when_they_should_and_only_then(tmp_path):
+    """The README's two alerts under `promtool test rules`, with series that fire and that do
+    not; and the tests can fail: a broken rule is caught."""
+    rules = _readme_block("<!-- alert rules -->")
+    (tmp_path / "tests.yml").write_text(RULE_TESTS)
+    for broken in ("", " unless isintool_fetch_exit_code == 75", "> 26 * 3600"):
+        changed = rules.replace(broken, {"> 26 * 3600": "> 27 * 3600"}.get(broken, "")) if broken else rules
+        (tmp_path / "isintool.rules.yml").write_text(changed)
+        check = subprocess.run(
+            ["promtool", "check", "rules", "isintool.rules.yml"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert check.returncode == 0, check.stdout + check.stderr
+        tested = subprocess.run(
+            ["promtool", "test", "rules", "tests.yml"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert tested.returncode == (0 if not broken else 1), (broken, tested.stdout, tested.stderr)
+
+
 # --- Schedule -------------------------------------------------------------------------------------
 
 
@@ -3647,6 +4180,55 @@ def test_schedules_warn_about_a_time_daylight_saving_skips(runner, command):
     assert "daylight-saving" in result.stderr
     quiet = runner.invoke(cli, ["kubernetes", "--image", "i", "--at", "02:30"])  # Etc/UTC has none
     assert "daylight-saving" not in quiet.stderr
+
+
+@pytest.mark.parametrize("folder", ["/var/lib/prometheus/node-exporter", "/srv/textfile"])
+def test_the_metrics_folder_is_writable_and_never_a_state_directory(runner, tmp_path, folder):
+    """The metrics' folder is node_exporter's: ReadWritePaths=-FOLDER, never StateDirectory=,
+    even below /var/lib (systemd would give it, and every collector's file, to the job's user)."""
+    metrics = f"{folder}/isintool.prom"
+    args = ["--user", "daemon", "-o", "/var/lib/isintool/isins.txt", "--", "--metrics", metrics]
+    service, _, _ = units(runner, *args)
+    assert service["StateDirectory"] == ["isintool"]
+    assert service["ReadWritePaths"] == [f"-{folder}"]
+    assert ["--metrics", metrics] == systemd_split(service["ExecStart"][0])[-2:]
+    if shutil.which("systemd-analyze"):
+        unit_dir = tmp_path / "units"
+        unit_dir.mkdir()
+        result = runner.invoke(cli, ["systemd", *args[:4], "--write", str(unit_dir), *args[4:]])
+        assert result.exit_code == 0, result.stderr
+        verify = ["systemd-analyze", "verify", "--man=no", "--recursive-errors=yes"]
+        done = subprocess.run(
+            [*verify, *map(str, unit_dir.iterdir())], capture_output=True, text=True, check=False
+        )
+        assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+def test_the_schedules_carry_the_metrics_as_their_scheduler_can(runner):
+    cron = runner.invoke(
+        cli, ["crontab", "--at", "05:00", "--", "--metrics", "/var/lib/isintool/isintool.prom"]
+    )
+    assert cron.exit_code == 0 and "--metrics /var/lib/isintool/isintool.prom" in cron.stdout
+    pod = ["kubernetes", "--image", "registry.example/isintool:1", "--at", "05:00", "--"]
+    pushed = runner.invoke(cli, [*pod, "--metrics-push", "http://pushgateway:9091"])
+    assert pushed.exit_code == 0 and '- "--metrics-push"\n' in pushed.stdout
+    refused = runner.invoke(cli, [*pod, "--metrics", "/var/lib/isintool/isintool.prom"])
+    assert (refused.exit_code, refused.stdout) == (2, "")
+    assert (
+        "no textfile collector reads a CronJob's pod; push the metrics with --metrics-push URL"
+        in refused.stderr
+    )
+    relative = runner.invoke(cli, ["crontab", "--", "--metrics", "isintool.prom"])
+    assert relative.exit_code == 2 and "--metrics needs an absolute path in a schedule" in relative.stderr
+
+
+@pytest.mark.parametrize("option", ["--ping", "--metrics-push"])
+def test_schedules_refuse_a_password_in_any_url_of_fetchs_options(runner, option):
+    result = runner.invoke(
+        cli, ["crontab", "--at", "05:00", "--", option, "https://alice:s3cret@watch.example/x"]
+    )
+    assert (result.exit_code, result.stdout) == (2, "") and "a URL holds a password" in result.stderr
+    assert "s3cret" not in result.stderr
 
 
 # --- CLI ------------------------------------------------------------------------------------------
