@@ -1604,15 +1604,12 @@ def _decompressed_texts(chunks: Iterable[bytes], max_bytes: int) -> Iterator[Ite
         yield limited(text)
 
 
-# --- Sources: a list in parts, and ESMA's FIRDS register ------------------------------------------
+# --- Sources: a list in parts, and the FIRDS registers ---------------------------------------------
 
 FIRDS_REGISTER = "https://registers.esma.europa.eu/solr/esma_registers_firds_files/select"
-FIRDS_COLUMN = "Id"  # each instrument's ISIN: FinInstrmGnlAttrbts/Id (a venue's <Id> holds a MIC)
 FIRDS_LOOK_BACK_DAYS = 21  # ESMA publishes the full set weekly; three weeks leave room for a late one
 FIRDS_PAGE_ROWS = 500  # Solr answers 10 rows a page unless asked for more
 FIRDS_MAX_PAGES = 100  # a register whose paging never ends stops here
-# FULINS_<first letter of the CFI>_<YYYYMMDD>_<n>of<m>.zip: part n of m of one letter's full set.
-_FULINS_NAME = _Regex(r"FULINS_([A-Z])_(\d{8})_(\d+)of(\d+)\.zip")
 _MD5_HEX = _Regex(r"[0-9A-Fa-f]{32}")
 
 
@@ -1632,105 +1629,6 @@ def _get_json(url: str, **settings: Any) -> Any:
         return json.loads(body)
     except ValueError:
         raise IsinToolError(f"{transfer.shown} answered no JSON") from None
-
-
-class _Part(NamedTuple):
-    """One file of a list: where to download it, and what its publisher says of it."""
-
-    url: str
-    name: str | None = None  # the file's name, where a register gives one
-    md5: str | None = None  # its published checksum
-
-
-class _FirdsSet(NamedTuple):
-    """The FULINS files of one publication date that fetch reads, and what it should say."""
-
-    date: str  # YYYYMMDD
-    parts: list[_Part]
-    missing: list[str]  # the newer, incomplete sets' missing file names
-
-
-def _firds_query(index: str, start: int, today: datetime.date) -> str:
-    """The register's Solr query for a page of the FULINS files published in the look-back
-    window, as ESMA documents it: q=*, fq on publication_date and file_type, wt=json."""
-    import datetime
-    from urllib.parse import urlencode
-
-    first = today - datetime.timedelta(days=FIRDS_LOOK_BACK_DAYS)
-    dates = f"publication_date:[{first.isoformat()}T00:00:00Z TO {today.isoformat()}T23:59:59Z]"
-    query = [("q", "*"), ("fq", dates), ("fq", "file_type:FULINS"), ("wt", "json")]
-    query += [("start", str(start)), ("rows", str(FIRDS_PAGE_ROWS))]
-    return index + ("&" if "?" in index else "?") + urlencode(query)
-
-
-def _firds_docs(index: str, get_json: Callable[[str], Any], today: datetime.date) -> list[dict[str, Any]]:
-    """Every doc the register lists for the window, page after page until numFound."""
-    docs: list[dict[str, Any]] = []
-    start = 0
-    for _ in range(FIRDS_MAX_PAGES):
-        answer = get_json(_firds_query(index, start, today))
-        response = answer.get("response") if isinstance(answer, dict) else None
-        found = response.get("numFound") if isinstance(response, dict) else None
-        page = response.get("docs") if isinstance(response, dict) else None
-        if not isinstance(found, int) or not isinstance(page, list):
-            raise IsinToolError(
-                f"{redact_url(index)} answered no Solr list of files (response.numFound, docs)"
-            )
-        docs += [doc for doc in page if isinstance(doc, dict)]
-        start += len(page)
-        if not page or start >= found:
-            return docs
-    raise IsinToolError(f"{redact_url(index)} lists more than {FIRDS_MAX_PAGES} pages of files")
-
-
-def _newest_complete_set(docs: list[dict[str, Any]], index: str) -> _FirdsSet:
-    """The newest publication date whose FULINS files are complete: for every CFI letter in it,
-    parts 1 to m all listed. The names of the parts missing from newer dates come along, as
-    ESMA publishes a set over some hours. Each doc's type and name are checked here too."""
-    from urllib.parse import urljoin
-
-    listed: dict[str, dict[str, dict[int, dict[int, _Part]]]] = {}  # date, letter, m, n
-    for doc in docs:
-        name, link, checksum = doc.get("file_name"), doc.get("download_link"), doc.get("checksum")
-        match = _FULINS_NAME.fullmatch(name) if isinstance(name, str) else None
-        if doc.get("file_type") != "FULINS" or not match or not isinstance(link, str):
-            continue
-        letter, date, n, m = match[1], match[2], int(match[3]), int(match[4])
-        md5 = checksum if isinstance(checksum, str) and _MD5_HEX.fullmatch(checksum) else None
-        listed.setdefault(date, {}).setdefault(letter, {}).setdefault(m, {})[n] = _Part(
-            urljoin(index, link), name, md5
-        )
-    missing: list[str] = []
-    for date in sorted(listed, reverse=True):
-        parts, gaps = [], []
-        for letter, splits in sorted(listed[date].items()):
-            whole = [found for m, found in splits.items() if set(found) == set(range(1, m + 1))]
-            if whole:
-                parts += [whole[0][n] for n in sorted(whole[0])]
-                continue
-            m, found = max(splits.items())
-            width = max(2, len(str(m)))  # ESMA writes 01of02
-            gaps += [
-                f"FULINS_{letter}_{date}_{n:0{width}d}of{m:0{width}d}.zip"
-                for n in range(1, m + 1)
-                if n not in found
-            ]
-        if not gaps:
-            return _FirdsSet(date, parts, missing)
-        missing += gaps
-    days = FIRDS_LOOK_BACK_DAYS
-    raise IsinToolError(
-        f"no complete FULINS set in the last {days} days at {redact_url(index)}"
-        + (f" (missing: {', '.join(missing)})" if missing else " (none listed)")
-    )
-
-
-def _firds_set(index: str, get_json: Callable[[str], Any]) -> _FirdsSet:
-    """The newest complete FULINS set the register lists (see _newest_complete_set)."""
-    import datetime
-
-    today = datetime.datetime.now(datetime.timezone.utc).date()
-    return _newest_complete_set(_firds_docs(index, get_json, today), index)
 
 
 # --- Read the payload -----------------------------------------------------------------------------
@@ -2432,7 +2330,8 @@ def _create_temporary(path: str, mode: int) -> tuple[int, str]:
     import secrets
 
     directory = os.path.dirname(os.path.abspath(path))
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    # Read and write: what is written may be read back before it replaces the file (_run_night).
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     while True:
         temporary = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
         try:
@@ -2509,6 +2408,1320 @@ def write_atomically(path: str, pieces: Iterable[bytes], mode: int | None = None
     with atomic_file(path, mode) as out:
         for piece in pieces:
             out.write(piece)
+
+
+# --- FIRDS: a register's full set and its deltas, kept as (ISIN, venue) pairs ----------------------
+# --firds keeps the list of ESMA's (or the FCA's) register daily: the newest complete full set
+# (FULINS), then each day's delta (DLTINS) applied as ESMA65-8-5014 (4.2) applies them, per (ISIN,
+# venue) pair. The pairs stay beside the list from night to night (OUTPUT.esma.pairs), so that a
+# night reads only the new days' files. In the order of a night: the records of a file, the
+# registers' two dialects, the plan (what tonight must read), the state and its merge with a day,
+# the lists, the night itself, and what the sidecar keeps of it.
+
+FCA_FIRDS_REGISTER = "https://api.data.fca.org.uk/fca_data_firds_files"
+FIRDS_REGISTERS = {"esma": FIRDS_REGISTER, "fca": FCA_FIRDS_REGISTER}  # --firds NAME
+
+_ISIN_BYTES, _MIC_BYTES = 12, 4
+_PAIR_KEY = _ISIN_BYTES + _MIC_BYTES  # a pair's key: the ISIN, then the venue's MIC (ISO 10383: 4 characters)
+_PAIR = _PAIR_KEY + 1  # a state record: the key and a newline; the state is these, sorted, each once
+_STATE_BLOCK = (BLOCK_SIZE // _PAIR) * _PAIR  # state bytes merged at a time (whole records)
+_LIST_BLOCK = (BLOCK_SIZE // _LINE) * _LINE
+RUN_PAIRS = 500_000  # pairs a full set's sorted run holds (about 50 MiB to sort, one run at a time)
+SAMPLE_EVERY = 64  # a run keeps every 64th key in memory, to cut the runs into key ranges
+RANGE_PAIRS = 200_000  # pairs per key range of the final merge (a few MiB in a worker)
+_MIC_AFTER = b"\x7f"  # sorts after any MIC character ([A-Z0-9]): ISIN + this bounds the ISIN's pairs
+
+# Record kinds, as the files name their elements: FULINS holds <RefData>; DLTINS wraps each
+# record in <FinInstrm> as one of four (auth.036's SecuritiesReferenceDeltaStatusReport5Choice).
+_FULL, _NEW, _MODIFIED, _TERMINATED, _CANCELLED = "RefData", "NewRcrd", "ModfdRcrd", "TermntdRcrd", "CancRcrd"
+_KINDS = (_FULL, _NEW, _MODIFIED, _TERMINATED, _CANCELLED)
+
+_FIRDS_NAME = _Regex(r"(FULINS|DLTINS)_(?:([A-Z])_)?(\d{8})_(\d+)of(\d+)\.zip")
+
+
+class _DamagedState(IsinToolError):
+    """A state file or its ISIN list is missing or differs from what the sidecar recorded: the
+    caller rebuilds from the full set (with a warning), never writes a list from it."""
+
+
+# Records.
+# A record, as the real files write it (one line, a default namespace, no blanks between tags):
+#   <FinInstrm><TermntdRcrd><FinInstrmGnlAttrbts><Id>DE000A1R07V3</Id><FullNm>...</FinInstrmGnlAttrbts>
+#   <Issr>...</Issr><TradgVnRltdAttrbts><Id>XEUB</Id><IssrReq>false</IssrReq><FrstTradDt>...</FrstTradDt>
+#   <TermntnDt>2017-12-15T00:00:00Z</TermntnDt></TradgVnRltdAttrbts>...</TermntdRcrd></FinInstrm>
+# and in a FULINS file <RefData><FinInstrmGnlAttrbts><Id>...</RefData>. The fast reading takes the
+# ISINs and the venues with two regexes and pairs them in order, which holds while every record
+# has one FinInstrmGnlAttrbts and one TradgVnRltdAttrbts, as ESMA's do; a block where the counts
+# disagree (several venues in a record, as ISO 20022 allows, or a layout we did not foresee) is
+# read record by record instead (_slow_records).
+
+# The fast reading: each regex starts with a literal tag, which the regex engine searches fast,
+# and matches at every occurrence of it (the rest optional), so that the lists line up and their
+# lengths can be compared: a value that is missing shows as b"".
+_FAST_ISIN = _Regex(rb"<FinInstrmGnlAttrbts>(?:<Id>([^<]*)</Id>)?")
+_FAST_MIC = _Regex(rb"<TradgVnRltdAttrbts>(?:<Id>([^<]*)</Id>)?")
+# In a delta each record is a <FinInstrm> holding one kind: its kind and ISIN in one match, every
+# <FinInstrm> a match (b"" for what is laid out otherwise).
+_FAST_HEAD = _Regex(rb"<FinInstrm>(?:<(\w+)><FinInstrmGnlAttrbts><Id>([^<]*)</Id>)?")
+# A venue's Id, then its simple elements (IssrReq, AdmssnApprvlDtByIssr, ReqForAdmssnDt, FrstTradDt:
+# none starts with T), then TermntnDt if the venue knows it (its date part), then its end: a venue
+# laid out otherwise gives no MIC, and its block is read record by record.
+_FAST_VENUE = _Regex(
+    rb"<TradgVnRltdAttrbts>(?:<Id>([^<]*)</Id>(?:<[A-SU-Z]\w*>[^<]*</\w+>)*"
+    rb"(?:<TermntnDt>(\d{4}-\d\d-\d\d)?[^<]*</TermntnDt>)?</TradgVnRltdAttrbts>)?"
+)
+# The slow reading, for blocks the fast one refuses: record by record, blanks between tags allowed,
+# every venue of a record (ISO 20022 allows several), TechRcrdId before the general attributes.
+_RECORD_TAG = rb"(NewRcrd|ModfdRcrd|TermntdRcrd|CancRcrd|RefData)"
+_RECORD = _Regex(rb"<" + _RECORD_TAG + rb">(.*?)</\1>", re.DOTALL)
+_GENERAL = _Regex(rb"<FinInstrmGnlAttrbts>\s*<Id>\s*([^<]*?)\s*</Id>")
+_VENUE = _Regex(
+    rb"<TradgVnRltdAttrbts>\s*<Id>\s*([^<]*?)\s*</Id>(?:\s*<(?!TermntnDt>)\w+>[^<]*</\w+>)*\s*"
+    rb"(?:<TermntnDt>\s*(\d{4}-\d\d-\d\d)?[^<]*</TermntnDt>)?"
+)
+_REPORT = _Regex(rb"<(FinInstrmRptgRefDataRpt|FinInstrmRptgRefDataDltaRpt)[\s>]")
+_REPORT_DATE = _Regex(rb"<RptgPrd>\s*<Dt>(\d{4}-\d\d-\d\d)</Dt>")
+_CUT = (b"<FinInstrm>", b"<RefData>")  # a block ends before the last record that starts in it
+_MIC_CHARACTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+class _FirdsRecord(NamedTuple):
+    """One (ISIN, venue) of a FIRDS file: its record's kind (the element's name, one of _KINDS),
+    the instrument's ISIN (FinInstrmGnlAttrbts/Id, b"" when not ISIN-shaped), the venue's MIC
+    (TradgVnRltdAttrbts/Id) and the date part of its TradgVnRltdAttrbts/TermntnDt, if any."""
+
+    kind: str
+    isin: bytes
+    mic: bytes
+    ends: bytes | None  # b"YYYY-MM-DD"; None (or b"") when the venue gives none
+
+
+class _FirdsHeader(NamedTuple):
+    """What a FIRDS text says of itself: full set or delta, and its RptHdr/RptgPrd/Dt."""
+
+    delta: bool
+    date: str | None  # "YYYY-MM-DD"
+
+
+class _BlockPairs(NamedTuple):
+    """A block's pairs as a day's rules leave them (see _pair_state): keys that end active and
+    keys that end inactive, sorted; how many records it held, and how many of them had an ISIN
+    failing ISO 6166 (left out: the list holds valid ISINs only)."""
+
+    active: list[bytes]
+    inactive: list[bytes]
+    records: int
+    invalid: int
+    kinds: dict[str, int]
+
+
+def _firds_header(head: bytes) -> _FirdsHeader:
+    """The header of a FIRDS text, from its first bytes (up to the first record)."""
+    report = _REPORT.search(head)
+    if report is None:  # e.g. <auth:FinInstrmRptgRefDataRpt>: prefixes, which ESMA does not write
+        raise IsinToolError(
+            "no <FinInstrmRptgRefDataRpt> or <FinInstrmRptgRefDataDltaRpt> in the text's first "
+            f"{len(head)} bytes: not a FIRDS file as ESMA and the FCA write it"
+        )
+    date = _REPORT_DATE.search(head)
+    return _FirdsHeader(report[1].endswith(b"DltaRpt"), date[1].decode() if date else None)
+
+
+def _record_blocks(chunks: Iterable[bytes], size: int = BLOCK_SIZE) -> Iterator[bytes]:
+    """Regroup a text's chunks (of any size) into blocks of about `size` bytes of whole records:
+    each ends before the last record that starts in it (the first holds the header, the last
+    the closing tags). A byte is copied once: the cut is looked for in the new chunk first."""
+    pending: list[bytes] = []
+    held = 0
+    for chunk in chunks:
+        pending.append(chunk)
+        held += len(chunk)
+        if held < size:
+            continue
+        for i in range(len(pending) - 1, -1, -1):  # the last record start, in the newest chunk first
+            cut = max(pending[i].rfind(tag) for tag in _CUT)
+            if cut > 0 or (cut == 0 and i > 0):
+                block = b"".join([*pending[:i], pending[i][:cut]])
+                pending, held = [pending[i][cut:]], len(pending[i]) - cut
+                yield block
+                break
+    if held:
+        yield b"".join(pending)
+
+
+class _Columns(NamedTuple):
+    """A block's records as columns, in order: kinds (b"RefData" in a full set), ISINs as
+    written, MICs, and TermntnDt dates (b"" where there is none)."""
+
+    kinds: list[bytes]
+    isins: list[bytes]
+    mics: list[bytes]
+    ends: list[bytes]
+
+
+def _fast_columns(block: bytes, delta: bool, ends: bool = True) -> _Columns | None:
+    """The block's columns by the fast reading (a full set's TermntnDt only when `ends` asks, as
+    the rules do not need it), or None when the lists do not line up (a record with several
+    venues or none, a CancRcrd, blanks between tags): ESMA's full sets and deltas hold one
+    FinInstrmGnlAttrbts and at least one TradgVnRltdAttrbts in each record, so equal counts
+    mean one venue each."""
+    if delta:
+        heads = _FAST_HEAD.findall(block)
+        kinds, isins = [kind for kind, _ in heads], [isin for _, isin in heads]
+        if b"CancRcrd" in kinds or b"" in kinds:
+            return None
+    else:
+        isins = _FAST_ISIN.findall(block)
+        kinds = [_FULL.encode()] * len(isins)
+    if delta or ends:
+        venues = _FAST_VENUE.findall(block)
+        mics, dates = [mic for mic, _ in venues], [date for _, date in venues]
+    else:
+        mics, dates = _FAST_MIC.findall(block), [b""] * len(isins)
+    if len(mics) != len(isins) or b"" in isins or b"" in mics:
+        return None
+    return _Columns(kinds, isins, mics, dates)
+
+
+def _slow_records(block: bytes) -> Iterator[_FirdsRecord]:
+    """A block record by record: every venue of every record."""
+    for match in _RECORD.finditer(block):
+        kind, body = match[1].decode(), match[2]
+        general = _GENERAL.search(body)
+        if general is None:
+            raise IsinToolError(f"a <{kind}> record without FinInstrmGnlAttrbts/Id: {body[:120]!r}")
+        venues = _VENUE.findall(body)
+        if not venues:  # a pair needs its venue: what such a record would mean is not documented
+            raise IsinToolError(f"a <{kind}> record of {general[1]!r} without TradgVnRltdAttrbts/Id")
+        for mic, ends in venues:
+            yield _FirdsRecord(kind, general[1], mic, ends or None)
+
+
+def _columns(block: bytes, delta: bool, ends: bool = True) -> _Columns:
+    """The block's records as columns, by the fast reading where it holds, else record by record."""
+    fast = _fast_columns(block, delta, ends)
+    if fast is not None:
+        return fast
+    records = list(_slow_records(block))
+    return _Columns(
+        [r.kind.encode() for r in records],
+        [r.isin for r in records],
+        [r.mic for r in records],
+        [r.ends or b"" for r in records],
+    )
+
+
+def _firds_records(chunks: Iterable[bytes]) -> Iterator[_FirdsRecord]:
+    """Every (ISIN, venue) of a FULINS or DLTINS text given as chunks, in the file's order (the
+    readable form of what _block_pairs does at speed)."""
+    delta = None
+    for block in _record_blocks(chunks):
+        if delta is None:
+            delta = _firds_header(block).delta
+        columns = _columns(block, delta)
+        for kind, isin, mic, ends in zip(*columns, strict=True):
+            yield _FirdsRecord(kind.decode(), isin, mic, ends or None)
+
+
+def _pair_state(kind: str, ends: bytes | None, day: bytes | None) -> bool:
+    """Whether a record leaves its pair active, by the issue's rules (ESMA65-8-5014 4.2):
+    a full set's pair is; NewRcrd and ModfdRcrd are unless TermntnDt is before the delta's day
+    (a venue's last trading day is still a day of trading); TermntdRcrd and CancRcrd are not."""
+    if kind == _FULL:
+        return True
+    if kind in (_NEW, _MODIFIED):
+        return not ends or day is None or ends >= day  # b"YYYY-MM-DD" compares as dates
+    return False
+
+
+def _valid_mask(isins: list[bytes]) -> bytes:
+    """A byte per ISIN as written: 1 when it is an ISIN whose check digit holds."""
+    if not isins:
+        return b""
+    lines = b"\n".join(isins) + b"\n"
+    if len(lines) == _LINE * len(isins) and set(map(len, isins)) == {_ISIN_BYTES}:
+        return _isin_mask(lines)
+    shaped = [isin if len(isin) == _ISIN_BYTES else b"." * _ISIN_BYTES for isin in isins]  # fails the check
+    return _isin_mask(b"\n".join(shaped) + b"\n")
+
+
+def _check_mics(mics: list[bytes]) -> None:
+    """Refuse a venue Id that is no MIC: the pair's key would be wrong."""
+    joined = b"".join(mics)
+    if (
+        len(joined) != _MIC_BYTES * len(mics)
+        or set(map(len, mics)) != {_MIC_BYTES}
+        or joined.translate(None, _MIC_CHARACTERS)
+    ):
+        bad = next(mic for mic in mics if len(mic) != _MIC_BYTES or mic.translate(None, _MIC_CHARACTERS))
+        raise IsinToolError(f"a TradgVnRltdAttrbts/Id that is no MIC (4 capital letters or digits): {bad!r}")
+
+
+_LIVE = {_NEW.encode(), _MODIFIED.encode()}  # the kinds that leave a pair active (see _pair_state)
+
+
+def _block_pairs(job: tuple[bytes, bytes | None]) -> _BlockPairs:
+    """Worker: a block's pairs for a delta of `day` (b"YYYY-MM-DD"; None for a full set), each
+    pair once: within one day an inactive record wins over an active one (see NOTES.md).
+    _pair_state's rules, column by column (C-level maps, no Python call per record)."""
+    from collections import Counter
+
+    block, day = job
+    columns = _columns(block, day is not None, ends=day is not None)
+    if columns.mics:
+        _check_mics(columns.mics)
+    mask = _valid_mask(columns.isins)
+    keys = list(itertools.compress(map(operator.add, columns.isins, columns.mics), mask))
+    counts = {kind.decode(): n for kind, n in Counter(columns.kinds).items()}
+    records, invalid = len(columns.isins), mask.count(0)
+    if day is None or set(counts) <= {_FULL}:
+        return _BlockPairs(sorted(set(keys)), [], records, invalid, counts)
+    live = map(_LIVE.__contains__, columns.kinds)  # NewRcrd, ModfdRcrd
+    not_ended = map(
+        operator.or_, map(operator.not_, columns.ends), map(operator.ge, columns.ends, itertools.repeat(day))
+    )
+    active = list(itertools.compress(map(operator.and_, live, not_ended), mask))
+    off = set(itertools.compress(keys, map(operator.not_, active)))
+    on = set(itertools.compress(keys, active)) - off
+    return _BlockPairs(sorted(on), sorted(off), records, invalid, counts)
+
+
+def _firds_jobs(
+    texts: Iterable[tuple[str, Iterable[bytes]]], day: bytes | None
+) -> Iterator[tuple[bytes, bytes | None]]:
+    """The blocks of each named text, for _block_pairs, once its header shows the kind of file
+    expected: a full set's without `day`, a delta's with it."""
+    for name, text in texts:
+        blocks = _record_blocks(text)
+        first = next(blocks, b"")
+        header = _firds_header(first) if first else _FirdsHeader(day is not None, None)
+        if header.delta != (day is not None):
+            expected, found = ("DLTINS", "FULINS") if day is not None else ("FULINS", "DLTINS")
+            raise IsinToolError(f"{name} holds a {found} report, not the {expected} its name says")
+        for block in itertools.chain([first], blocks):
+            yield block, day
+
+
+# Registers.
+# Two dialects of one listing. ESMA's register is Solr (ESMA65-8-5014 3.4):
+#   ?q=*&fq=publication_date:[2021-01-17T00:00:00Z TO 2021-01-19T23:59:59Z]&fq=file_type:DLTINS
+#    &wt=json&start=0&rows=500
+#   -> {"response": {"numFound": 4, "start": 0, "docs": [{"file_name": "DLTINS_20210117_01of01.zip",
+#       "file_type": "DLTINS", "download_link": "http://firds.esma.europa.eu/firds/...", "checksum": MD5}]}}
+# The FCA's is Elasticsearch behind api.data.fca.org.uk:
+#   ?q=((file_type:DLTINS) AND (publication_date:[2021-01-17 TO 2021-01-19]))&from=0&size=500
+#   -> {"hits": {"total": 4, "hits": [{"_source": {"file_name": ..., "file_type": ...,
+#       "publication_date": ..., "download_link": ...}}]}}
+#   (no checksum; Elasticsearch 7 writes total as {"value": 4, ...})
+
+
+class _FirdsFile(NamedTuple):
+    """A file a register lists, by what its name says: FULINS_<letter>_<date>_<n>of<m>.zip or
+    DLTINS_<date>_<n>of<m>.zip."""
+
+    name: str
+    url: str
+    md5: str | None  # ESMA's published checksum; the FCA publishes none
+    type: str  # FULINS or DLTINS
+    letter: str  # the CFI's first letter of a full set's part, "" for a delta
+    date: str  # YYYYMMDD
+    n: int
+    m: int
+
+
+class _RegisterPage(NamedTuple):
+    """One answer of a register: its dialect, how many files match in all, and this page's."""
+
+    dialect: str  # "esma" or "fca"
+    total: int
+    docs: list[dict[str, Any]]
+
+
+def _esma_query(index: str, file_type: str, first: datetime.date, last: datetime.date, start: int) -> str:
+    """ESMA's Solr query for a page of one type's files published from `first` to `last`."""
+    from urllib.parse import urlencode
+
+    dates = f"publication_date:[{first.isoformat()}T00:00:00Z TO {last.isoformat()}T23:59:59Z]"
+    query = [("q", "*"), ("fq", dates), ("fq", f"file_type:{file_type}"), ("wt", "json")]
+    query += [("start", str(start)), ("rows", str(FIRDS_PAGE_ROWS))]
+    return index + ("&" if "?" in index else "?") + urlencode(query)
+
+
+def _fca_query(index: str, file_type: str, first: datetime.date, last: datetime.date, start: int) -> str:
+    """The FCA's query for the same page: one Lucene `q`, paged by `from` and `size`."""
+    from urllib.parse import urlencode
+
+    q = f"((file_type:{file_type}) AND (publication_date:[{first.isoformat()} TO {last.isoformat()}]))"
+    query = [("q", q), ("from", str(start)), ("size", str(FIRDS_PAGE_ROWS))]
+    return index + ("&" if "?" in index else "?") + urlencode(query)
+
+
+_QUERIES = {"esma": _esma_query, "fca": _fca_query}
+
+
+def _register_page(answer: Any, index: str) -> _RegisterPage:
+    """An answer of either dialect, told apart by its shape (see the section's examples)."""
+    response = answer.get("response") if isinstance(answer, dict) else None
+    hits = answer.get("hits") if isinstance(answer, dict) else None
+    if isinstance(response, dict) and isinstance(response.get("docs"), list):
+        total, docs = response.get("numFound"), response["docs"]
+        if isinstance(total, int):
+            return _RegisterPage("esma", total, [doc for doc in docs if isinstance(doc, dict)])
+    if isinstance(hits, dict) and isinstance(hits.get("hits"), list):
+        total = hits.get("total")
+        total = total.get("value") if isinstance(total, dict) else total  # {"value": 4, "relation": "eq"}
+        if isinstance(total, int):
+            sources = [hit.get("_source") for hit in hits["hits"] if isinstance(hit, dict)]
+            return _RegisterPage("fca", total, [source for source in sources if isinstance(source, dict)])
+    raise IsinToolError(
+        f"{redact_url(index)} answered neither a Solr list of files (response.numFound, docs) "
+        "nor an Elasticsearch one (hits.total, hits)"
+    )
+
+
+def _firds_file(doc: dict[str, Any], index: str) -> _FirdsFile | None:
+    """A register's doc as a file, or None when it is no FULINS or DLTINS file it can name."""
+    from urllib.parse import urljoin
+
+    name, link, kind, checksum = (doc.get(k) for k in ("file_name", "download_link", "file_type", "checksum"))
+    match = _FIRDS_NAME.fullmatch(name) if isinstance(name, str) else None
+    if not match or kind != match[1] or not isinstance(link, str) or bool(match[2]) != (kind == "FULINS"):
+        return None
+    md5 = checksum.lower() if isinstance(checksum, str) and _MD5_HEX.fullmatch(checksum) else None
+    return _FirdsFile(
+        name, urljoin(index, link), md5, kind, match[2] or "", match[3], int(match[4]), int(match[5])
+    )
+
+
+def _register_files(
+    index: str, get_json: Callable[[str], Any], today: datetime.date, dialect: str | None = None
+) -> tuple[str, list[_FirdsFile]]:
+    """The register's dialect and its FULINS and DLTINS files of the look-back window, every page
+    of each until its total. Without `dialect`, the first answer (to ESMA's query, which `q=*`
+    keeps valid for Elasticsearch too) tells which it is."""
+    import datetime
+
+    first = today - datetime.timedelta(days=FIRDS_LOOK_BACK_DAYS)
+    files: list[_FirdsFile] = []
+    for file_type in ("FULINS", "DLTINS"):
+        start = 0
+        for _ in range(FIRDS_MAX_PAGES):
+            page = _register_page(
+                get_json(_QUERIES[dialect or "esma"](index, file_type, first, today, start)), index
+            )
+            if dialect is None or page.dialect != dialect:
+                if dialect is not None:
+                    raise IsinToolError(f"{redact_url(index)} answered as the {page.dialect} register does")
+                dialect = page.dialect
+                if dialect != "esma":  # the probe was in ESMA's dialect: ask again in the FCA's
+                    continue
+            files += [file for file in (_firds_file(doc, index) for doc in page.docs) if file]
+            start += len(page.docs)
+            if not page.docs or start >= page.total:
+                break
+        else:
+            raise IsinToolError(
+                f"{redact_url(index)} lists more than {FIRDS_MAX_PAGES} pages of {file_type} files"
+            )
+    return dialect or "esma", files
+
+
+# Plan.
+
+
+class _FullSet(NamedTuple):
+    """The FULINS files of one date, every CFI letter's parts 1 to m."""
+
+    date: str
+    parts: list[_FirdsFile]
+
+
+class _DeltaDay(NamedTuple):
+    """One day's DLTINS files, parts 1 to m."""
+
+    date: str
+    parts: list[_FirdsFile]
+
+
+class _Held(NamedTuple):
+    """What the state beside the output holds, as the sidecar records it: the full set's date
+    and the delta days applied to it since, in order."""
+
+    full: str
+    days: tuple[str, ...] = ()
+
+    @property
+    def as_of(self) -> str:
+        return self.days[-1] if self.days else self.full
+
+
+class _NightPlan(NamedTuple):
+    """What a night does: "unchanged" (download nothing), "deltas" (the new days only) or
+    "full" (the full set, then its days: no state yet, a damaged one, or a newer full set)."""
+
+    action: str
+    full: _FullSet | None  # the full set to read ("full"), else the newest complete one listed
+    days: list[_DeltaDay]  # to apply tonight, in publication order
+    held: _Held  # what the state holds once the night is done
+    missing: list[str]  # files whose absence stops the days (a gap or an incomplete day)
+    newer_missing: list[str]  # parts of newer full sets not complete yet
+
+
+def _shifted(date: str, days: int) -> str:
+    """YYYYMMDD moved by `days`."""
+    import datetime
+
+    moved = datetime.date(int(date[:4]), int(date[4:6]), int(date[6:])) + datetime.timedelta(days=days)
+    return moved.strftime("%Y%m%d")
+
+
+def _whole(found: dict[int, dict[int, _FirdsFile]]) -> list[_FirdsFile] | None:
+    """Parts 1 to m of the largest m for which all are listed, or None."""
+    for m in sorted(found, reverse=True):
+        if set(found[m]) == set(range(1, m + 1)):
+            return [found[m][n] for n in range(1, m + 1)]
+    return None
+
+
+def _missing_parts(prefix: str, found: dict[int, dict[int, _FirdsFile]]) -> list[str]:
+    """The names of the parts missing from the largest m listed (ESMA writes 01of02)."""
+    m = max(found)
+    width = max(2, len(str(m)))
+    return [f"{prefix}_{n:0{width}d}of{m:0{width}d}.zip" for n in range(1, m + 1) if n not in found[m]]
+
+
+def _newest_full_set(files: Iterable[_FirdsFile]) -> tuple[_FullSet | None, list[str]]:
+    """The newest date whose FULINS parts are whole for every CFI letter listed that day, and the
+    names of the parts missing from newer dates (ESMA publishes a set over some hours)."""
+    listed: dict[str, dict[str, dict[int, dict[int, _FirdsFile]]]] = {}  # date, letter, m, n
+    for file in files:
+        if file.type == "FULINS":
+            listed.setdefault(file.date, {}).setdefault(file.letter, {}).setdefault(file.m, {})[file.n] = file
+    newer_missing: list[str] = []
+    for date in sorted(listed, reverse=True):
+        parts, gaps = [], []
+        for letter, found in sorted(listed[date].items()):
+            whole = _whole(found)
+            if whole:
+                parts += whole
+            else:
+                gaps += _missing_parts(f"FULINS_{letter}_{date}", found)
+        if not gaps:
+            return _FullSet(date, parts), newer_missing
+        newer_missing += gaps
+    return None, newer_missing
+
+
+def _delta_days(files: Iterable[_FirdsFile], after: str) -> tuple[list[_DeltaDay], list[str]]:
+    """The DLTINS days after `after`, in order, while each is the day after the one before and
+    whole; and the files whose absence stops them there: a day missing before a later listed
+    one (a gap: every calendar day has its delta), or a day's missing parts. Days after the
+    last listed are not published yet: no gap."""
+    listed: dict[str, dict[int, dict[int, _FirdsFile]]] = {}
+    for file in files:
+        if file.type == "DLTINS" and file.date > after:
+            listed.setdefault(file.date, {}).setdefault(file.m, {})[file.n] = file
+    days: list[_DeltaDay] = []
+    expected = _shifted(after, 1)
+    for date in sorted(listed):
+        if date != expected:  # a gap: name each day missing up to the next one listed
+            gap = []
+            while expected < date:
+                gap.append(f"DLTINS_{expected}_*.zip")
+                expected = _shifted(expected, 1)
+            return days, gap
+        whole = _whole(listed[date])
+        if whole is None:
+            return days, _missing_parts(f"DLTINS_{date}", listed[date])
+        days.append(_DeltaDay(date, whole))
+        expected = _shifted(date, 1)
+    return days, []
+
+
+def _plan_night(files: Sequence[_FirdsFile], held: _Held | None, index: str = "the register") -> _NightPlan:
+    """Tonight's work, given the register's files and what the state holds (None: no state, or
+    one that failed its checks): the newest complete full set when there is no state or a newer
+    one is complete (a rebase), then every whole delta day after it in order (a delta dated on the
+    full set's own day is inside it already); else only the days after the state's last one."""
+    full, newer_missing = _newest_full_set(files)
+    if full is None:
+        raise IsinToolError(
+            f"no complete FULINS set in the last {FIRDS_LOOK_BACK_DAYS} days at {redact_url(index)}"
+            + (f" (missing: {', '.join(newer_missing)})" if newer_missing else " (none listed)")
+        )
+    if held is None or full.date > held.full:
+        days, missing = _delta_days(files, full.date)
+        after = _Held(full.date, tuple(day.date for day in days))
+        return _NightPlan("full", full, days, after, missing, newer_missing)
+    days, missing = _delta_days(files, held.as_of)
+    after = _Held(held.full, held.days + tuple(day.date for day in days))
+    return _NightPlan("deltas" if days else "unchanged", full, days, after, missing, newer_missing)
+
+
+# State.
+# The active pairs of one register, as sorted fixed-width records: ISIN, MIC, newline (17 bytes),
+# each once; an ISIN's pairs are neighbours. Its ISIN list beside it (13-byte lines) holds the
+# ISINs with at least one pair. The sidecar keeps both files' sha256 and counts; every read checks
+# them as it goes (a night reads each once) and raises _DamagedState at the end when one differs.
+
+
+class _Digest(NamedTuple):
+    """What the sidecar records of a state file or list: its record count and sha256."""
+
+    count: int
+    sha256: str
+
+
+class _StateCounts(NamedTuple):
+    """A state and its list as written: the pairs, the ISINs, and their digests."""
+
+    pairs: _Digest
+    isins: _Digest
+
+
+class _DayCounts(NamedTuple):
+    """A delta day merged: the new state, the ISINs that gained their first pair (plus) and lost
+    their last one (minus), both sorted, and the day's records."""
+
+    state: _StateCounts
+    plus: list[bytes]
+    minus: list[bytes]
+    records: int
+    invalid: int
+    kinds: dict[str, int]
+
+
+class _Checked:
+    """A file's records read once, in whole records of `width` bytes, hashed as they go."""
+
+    def __init__(self, f: BinaryIO, width: int, expect: _Digest | None, what: str) -> None:
+        import hashlib
+
+        self.f, self.width, self.expect, self.what = f, width, expect, what
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def chunks(self, size: int) -> Iterator[bytes]:
+        while chunk := self.f.read(size):
+            self.digest.update(chunk)
+            self.size += len(chunk)
+            yield chunk
+
+    def check(self) -> None:
+        """Raise _DamagedState unless what was read is what the sidecar recorded."""
+        if self.expect is None:
+            return
+        count, ragged = divmod(self.size, self.width)
+        if ragged or count != self.expect.count or self.digest.hexdigest() != self.expect.sha256:
+            raise _DamagedState(f"{self.what} differs from what the last run recorded")
+
+
+class _Writer:
+    """A file's pieces written, hashed and counted as they go, and synced to disk every
+    SYNC_BYTES while the work goes on, so that the closing fsync has little left to wait for."""
+
+    def __init__(self, out: BinaryIO, width: int) -> None:
+        import hashlib
+
+        self.out, self.width = out, width
+        self.digest, self.size, self._unsynced = hashlib.sha256(), 0, 0
+
+    def __call__(self, piece: bytes) -> None:
+        if piece:
+            self.digest.update(piece)
+            self.out.write(piece)
+            self.size += len(piece)
+            self._unsynced += len(piece)
+            if self._unsynced >= SYNC_BYTES:
+                self.out.flush()
+                os.fdatasync(self.out.fileno())
+                self._unsynced = 0
+
+    def result(self) -> _Digest:
+        return _Digest(self.size // self.width, self.digest.hexdigest())
+
+
+def _isin_groups(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """State chunks regrouped so that no ISIN's pairs are split between two blocks."""
+    carry = b""
+    for chunk in chunks:
+        buffer = carry + chunk
+        if len(buffer) < _PAIR:
+            carry = buffer
+            continue
+        end = len(buffer) - len(buffer) % _PAIR
+        last = buffer[end - _PAIR : end - _PAIR + _ISIN_BYTES]
+        cut = end - _PAIR
+        while cut >= _PAIR and buffer[cut - _PAIR : cut - _PAIR + _ISIN_BYTES] == last:
+            cut -= _PAIR  # back to the first pair of the last ISIN: it may go on in the next chunk
+        if cut:
+            yield buffer[:cut]
+        carry = buffer[cut:]
+    if carry:
+        if len(carry) % _PAIR:
+            raise _DamagedState("the state file ends inside a record")
+        yield carry
+
+
+def _merge_block(
+    block: bytes,
+    changes: list[bytes],
+    first: int,
+    upto: int,
+    ops: dict[bytes, bool],
+    write: Callable[[bytes], object],
+    plus: list[bytes],
+    minus: list[bytes],
+) -> None:
+    """changes[first:upto], the changes of the ISINs this block holds or sorts among, merged."""
+    import bisect
+
+    keys = block.split(b"\n")
+    keys.pop()  # the block ends with a newline
+    size = len(keys)
+    pieces = []
+    copied = 0  # records of the block written so far
+    i = first
+    find = bisect.bisect_left
+    while i < upto:
+        isin = changes[i][:_ISIN_BYTES]
+        low = high = find(keys, isin, copied)
+        while high < size and keys[high].startswith(isin):  # an ISIN has a few venues: walk them
+            high += 1
+        olds = keys[low:high]
+        count = before = high - low
+        while i < upto and changes[i].startswith(isin):
+            key = changes[i]
+            i += 1
+            at = low + find(olds, key)
+            present = key in olds
+            if ops[key]:
+                if not present:  # a new pair: in at its place
+                    pieces.append(block[copied * _PAIR : at * _PAIR])
+                    pieces.append(key + b"\n")
+                    copied = at
+                    count += 1
+            elif present:  # an ended pair: left out
+                pieces.append(block[copied * _PAIR : at * _PAIR])
+                copied = at + 1
+                count -= 1
+            # else a termination of a pair never seen (or ended already): nothing to do
+        if before == 0 and count:
+            plus.append(isin)
+        elif before and count == 0:
+            minus.append(isin)
+    pieces.append(block[copied * _PAIR :])
+    write(b"".join(pieces))
+
+
+def _merge_day(
+    state: Iterable[bytes], ops: dict[bytes, bool], write: Callable[[bytes], object]
+) -> tuple[list[bytes], list[bytes]]:
+    """Merge a day's pair states (`ops`: key -> active) into the state read as chunks, handing
+    the new state to `write` in order; the ISINs that gain their first pair and those that lose
+    their last one. Only the changed pairs cost Python work: the rest is copied as slices."""
+    import bisect
+
+    changes = sorted(ops)
+    plus: list[bytes] = []
+    minus: list[bytes] = []
+    at_change = 0
+    blocks = _isin_groups(state)
+    block = next(blocks, b"")
+    while True:
+        following = next(blocks, None)
+        if following is None:  # the last block takes every change left
+            upto = len(changes)
+        else:
+            last_isin = block[-_PAIR : -_PAIR + _ISIN_BYTES]
+            upto = bisect.bisect_left(changes, last_isin + _MIC_AFTER, at_change)
+        if at_change == upto:
+            write(block)  # nothing changes here: the bytes as they are
+        else:
+            _merge_block(block, changes, at_change, upto, ops, write, plus, minus)
+        at_change = upto
+        if following is None:
+            return plus, minus
+        block = following
+
+
+def _splice(buffer: bytes, width: int, removed: list[int], inserted: list[tuple[int, bytes]]) -> bytes:
+    """Fixed-width sorted records with those at `removed` left out and each (position, record)
+    of `inserted` put in before the record at its position (both lists in ascending order):
+    slices of the buffer, so that only the changes cost Python work."""
+    pieces = []
+    copied = 0  # records of the buffer taken so far
+    j, inserts = 0, len(inserted)
+    for at in removed:
+        while j < inserts and inserted[j][0] <= at:
+            position, record = inserted[j]
+            pieces += (buffer[copied * width : position * width], record)
+            copied = position
+            j += 1
+        pieces.append(buffer[copied * width : at * width])
+        copied = at + 1
+    for position, record in inserted[j:]:
+        pieces += (buffer[copied * width : position * width], record)
+        copied = position
+    pieces.append(buffer[copied * width :])
+    return b"".join(pieces)
+
+
+def _positions(records: list[bytes], wanted: list[bytes]) -> tuple[list[int], list[bool]]:
+    """Where each wanted record is, or would go, in sorted `records`, and whether it is there."""
+    import bisect
+
+    at = list(map(bisect.bisect_left, itertools.repeat(records), wanted))
+    padded = [*records, b""]  # a record's place may be past the last
+    return at, list(map(operator.eq, map(padded.__getitem__, at), wanted))
+
+
+def _day_ops(blocks: Iterable[_BlockPairs], ops: dict[bytes, bool] | None = None) -> dict[bytes, bool]:
+    """One day's pair states from its blocks (every part of the day): within the day an inactive
+    record wins, whatever the order of parts and records. With `ops`, a later day over them."""
+    on: set[bytes] = set()
+    off: set[bytes] = set()
+    for pairs in blocks:
+        on.update(pairs.active)
+        off.update(pairs.inactive)
+    day = dict.fromkeys(on, True)
+    day.update(dict.fromkeys(off, False))  # after: an inactive record wins
+    if ops is None:
+        return day
+    ops.update(day)  # the later day wins
+    return ops
+
+
+def _patch_list(
+    chunks: Iterable[bytes], plus: list[bytes], minus: list[bytes], write: Callable[[bytes], object]
+) -> None:
+    """A sorted ISIN list read as chunks of whole lines, with `minus` left out and `plus` put in
+    (both sorted; the list must hold every `minus` and no `plus`), handed to `write` in order."""
+    import bisect
+
+    gone = came = 0  # the changes done so far
+    for chunk in chunks:
+        last = chunk[-_LINE:-1]
+        gone_upto, came_upto = bisect.bisect_right(minus, last, gone), bisect.bisect_right(plus, last, came)
+        if gone_upto == gone and came_upto == came:
+            write(chunk)  # most chunks of a night with few changes: as they are
+            continue
+        lines = chunk.split(b"\n")
+        lines.pop()
+        removed, held = _positions(lines, minus[gone:gone_upto])
+        inserted, there = _positions(lines, plus[came:came_upto])
+        if not all(held) or any(there):
+            raise _DamagedState("the ISIN list beside the state does not hold the state's ISINs")
+        added = [isin + b"\n" for isin in plus[came:came_upto]]
+        write(_splice(chunk, _LINE, removed, list(zip(inserted, added, strict=True))))
+        gone, came = gone_upto, came_upto
+    if gone < len(minus):
+        raise _DamagedState("the ISIN list beside the state does not hold the state's ISINs")
+    write(b"".join(isin + b"\n" for isin in plus[came:]))  # after the list's last ISIN
+
+
+def _apply_day(
+    pairs_in: BinaryIO,
+    isins_in: BinaryIO,
+    expect: _StateCounts | None,
+    ops: dict[bytes, bool],
+    pairs_out: BinaryIO,
+    isins_out: BinaryIO,
+) -> tuple[_StateCounts, list[bytes], list[bytes]]:
+    """A delta night's merge: the state and its list read once each (checked against `expect`,
+    _DamagedState when either differs), the day's `ops` merged in, the new state and list
+    written, and the ISINs gained and lost returned."""
+    state = _Checked(pairs_in, _PAIR, expect.pairs if expect else None, "the state file")
+    state_out = _Writer(pairs_out, _PAIR)
+    plus, minus = _merge_day(state.chunks(_STATE_BLOCK), ops, state_out)
+    state.check()
+    listed = _Checked(isins_in, _LINE, expect.isins if expect else None, "the ISIN list beside the state")
+    list_out = _Writer(isins_out, _LINE)
+    _patch_list(listed.chunks(_LIST_BLOCK), plus, minus, list_out)
+    listed.check()
+    return _StateCounts(state_out.result(), list_out.result()), plus, minus
+
+
+# Building a state from a full set.
+# A sample sort on disk: the workers parse blocks into sorted runs; runs of RUN_PAIRS are merged
+# and written to scratch files, each keeping every SAMPLE_EVERY-th key; pivots from those samples
+# cut every run into key ranges of about RANGE_PAIRS; each range is merged on its own (by the
+# workers, in order), and the ranges' texts in order are the state and, deduplicated, its list.
+
+
+class _PairRun(NamedTuple):
+    """A sorted run on disk: its file, its record count, and every SAMPLE_EVERY-th key."""
+
+    path: str
+    count: int
+    samples: list[bytes]
+
+
+def _sorted_unique(keys: list[bytes]) -> list[bytes]:
+    """Keys sorted, each once (timsort merges runs already sorted)."""
+    keys.sort()
+    differs = itertools.chain((True,), map(operator.ne, keys[1:], keys))
+    return list(itertools.compress(keys, differs))
+
+
+def _write_run(job: tuple[list[bytes], str]) -> _PairRun:
+    """Worker: a batch of sorted texts merged into one run, written to `path`."""
+    texts, path = job
+    keys = b"".join(texts).split(b"\n")
+    keys.pop()
+    keys = _sorted_unique(keys)
+    with open(path, "wb") as f:
+        f.write(b"\n".join(keys) + b"\n" if keys else b"")
+    return _PairRun(path, len(keys), keys[::SAMPLE_EVERY])
+
+
+def _isin_text(state: bytes) -> bytes:
+    """The unique ISINs of sorted state text, as 13-byte lines."""
+    count = len(state) // _PAIR
+    lines = bytearray(_LINE * count)
+    for position in range(_ISIN_BYTES):
+        lines[position::_LINE] = state[position::_PAIR]
+    lines[_ISIN_BYTES::_LINE] = b"\n" * count
+    isins = bytes(lines).split(b"\n")
+    isins.pop()
+    differs = itertools.chain((True,), map(operator.ne, isins[1:], isins))
+    unique = list(itertools.compress(isins, differs))
+    return b"\n".join(unique) + b"\n" if unique else b""
+
+
+def _merge_range(job: tuple[list[tuple[str, int, int]], bytes | None, bytes | None]) -> tuple[bytes, bytes]:
+    """Worker: one key range [low, high) of every run (a window of records around it each),
+    merged into state text and its ISIN list text."""
+    import bisect
+
+    windows, low, high = job
+    keys: list[bytes] = []
+    for path, start, stop in windows:
+        with open(path, "rb") as f:
+            f.seek(start * _PAIR)
+            window = f.read((stop - start) * _PAIR).split(b"\n")
+        window.pop()
+        first = bisect.bisect_left(window, low) if low is not None else 0
+        last = bisect.bisect_left(window, high) if high is not None else len(window)
+        keys += window[first:last]
+    keys = _sorted_unique(keys)
+    state = b"\n".join(keys) + b"\n" if keys else b""
+    return state, _isin_text(state)
+
+
+def _range_jobs(runs: list[_PairRun]) -> list[tuple[list[tuple[str, int, int]], bytes | None, bytes | None]]:
+    """The key ranges of the runs: pivots from their samples, and for each range the window of
+    each run that holds it (whole samples' worth of records: the worker cuts them exactly)."""
+    import bisect
+
+    total = sum(run.count for run in runs)
+    ranges = max(1, total // RANGE_PAIRS)
+    sample = sorted(key for run in runs for key in run.samples)
+    pivots = sorted({sample[len(sample) * k // ranges] for k in range(1, ranges)}) if sample else []
+    bounds: list[bytes | None] = [None, *pivots, None]
+    jobs = []
+    for low, high in itertools.pairwise(bounds):
+        windows = []
+        for run in runs:
+            # samples[j] is record j * SAMPLE_EVERY; the range's records lie between the sample
+            # before `low` and the sample at or after `high`
+            start = (bisect.bisect_left(run.samples, low) - 1) * SAMPLE_EVERY if low is not None else 0
+            stop = bisect.bisect_left(run.samples, high) * SAMPLE_EVERY if high is not None else run.count
+            start, stop = max(start, 0), min(stop, run.count)
+            if stop > start:
+                windows.append((run.path, start, stop))
+        jobs.append((windows, low, high))
+    return jobs
+
+
+class _BuildCounts(NamedTuple):
+    """A state built from a full set: its digests, the records read, and those left out."""
+
+    state: _StateCounts
+    records: int
+    invalid: int
+
+
+def _build_state(
+    texts: Iterable[tuple[str, Iterable[bytes]]],
+    pairs_out: BinaryIO,
+    isins_out: BinaryIO,
+    scratch: str,
+    workers: int = 1,
+) -> _BuildCounts:
+    """The state of a full set, read from its parts' texts (named, as chunks): every valid pair
+    active, sorted and unique, written to `pairs_out`, its ISINs to `isins_out`. Holds at most a
+    run of RUN_PAIRS in a worker and a key range per worker; the runs go to `scratch`."""
+    runs: list[_PairRun] = []
+    pending: list = []  # runs being written by a worker
+    batch: list[bytes] = []
+    batched = records = invalid = 0
+
+    with _Workers(workers) as pool:
+
+        def flush() -> None:
+            nonlocal batch, batched
+            job = (batch, os.path.join(scratch, f"run-{len(runs) + len(pending):05d}"))
+            if pool.started:
+                if pending:  # one run sorted at a time: memory stays flat whatever the set's size
+                    runs.append(pending.pop().result())
+                pending.append(pool.submit(_write_run, job))
+            else:
+                runs.append(_write_run(job))
+            batch, batched = [], 0
+
+        for pairs in pool.map(_block_pairs, _firds_jobs(texts, None), here_first=PARALLEL_MIN_BLOCKS):
+            records += pairs.records
+            invalid += pairs.invalid
+            if pairs.active:
+                batch.append(b"\n".join(pairs.active) + b"\n")
+                batched += len(pairs.active)
+            if batched >= RUN_PAIRS:
+                flush()
+        if batch:
+            flush()
+        runs += [future.result() for future in pending]
+        state_out, list_out = _Writer(pairs_out, _PAIR), _Writer(isins_out, _LINE)
+        last_isin = b""
+        for state, isins in pool.map(_merge_range, _range_jobs(runs), here_first=1):
+            if isins.startswith(last_isin) and last_isin:  # an ISIN whose pairs two ranges share
+                isins = isins[_LINE:]
+            if isins:
+                last_isin = isins[-_LINE:-1] + b"\n"
+            state_out(state)
+            list_out(isins)
+    for run in runs:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(run.path)
+    return _BuildCounts(_StateCounts(state_out.result(), list_out.result()), records, invalid)
+
+
+# Lists.
+
+
+def _records_upto(buffer: bytes, width: int, key: bytes) -> int:
+    """Bytes of the fixed-width sorted records in `buffer` whose first bytes are <= key."""
+    low, high = 0, len(buffer) // width
+    size = len(key)
+    while low < high:
+        middle = (low + high) // 2
+        if buffer[middle * width : middle * width + size] <= key:
+            low = middle + 1
+        else:
+            high = middle
+    return low * width
+
+
+def _aligned(streams: list[Iterator[bytes]], width: int) -> Iterator[list[bytes]]:
+    """Sorted fixed-width streams read side by side: each round, from every stream, the records
+    up to the same key (the least of the streams' last keys read), so that rounds hold equal
+    key ranges."""
+    carry = [b""] * len(streams)
+    done = [False] * len(streams)
+    while True:
+        for i, stream in enumerate(streams):
+            while not done[i] and len(carry[i]) < _LIST_BLOCK:
+                chunk = next(stream, None)
+                if chunk is None:
+                    done[i] = True
+                else:
+                    carry[i] += chunk
+        open_ends = [carry[i][-width:-1] for i in range(len(streams)) if not done[i] and carry[i]]
+        if not any(carry):
+            return
+        cut = min(open_ends) if open_ends else None
+        taken = []
+        for i in range(len(streams)):
+            end = len(carry[i]) if cut is None else _records_upto(carry[i], width, cut)
+            taken.append(carry[i][:end])
+            carry[i] = carry[i][end:]
+        yield taken
+
+
+def _diff_lists(
+    old: Iterable[bytes], new: Iterable[bytes], write: Callable[[bytes], object]
+) -> tuple[int, int]:
+    """`+ISIN` and `-ISIN` lines from an old sorted ISIN list to a new one, in ISIN order."""
+    added = removed = 0
+    for old_part, new_part in _aligned([iter(old), iter(new)], _LINE):
+        if old_part == new_part:
+            continue
+        before, after = set(old_part.split(b"\n")), set(new_part.split(b"\n"))
+        lines = sorted([(isin, b"+") for isin in after - before] + [(isin, b"-") for isin in before - after])
+        added += len(after - before)
+        removed += len(before - after)
+        write(b"".join(sign + isin + b"\n" for isin, sign in lines))
+    return added, removed
+
+
+def _union_lists(lists: list[Iterable[bytes]], write: Callable[[bytes], object]) -> int:
+    """The sorted union of sorted ISIN lists (one register's each), as 13-byte lines; its count."""
+    count = 0
+    for parts in _aligned([iter(chunks) for chunks in lists], _LINE):
+        if sum(1 for part in parts if part) == 1:
+            text = next(part for part in parts if part)
+        else:
+            lines = b"".join(parts).split(b"\n")
+            lines.pop()
+            text = b"\n".join(_sorted_unique(lines)) + b"\n" if lines else b""
+        write(text)
+        count += len(text) // _LINE
+    return count
+
+
+def _change_lines(plus: Iterable[bytes], minus: Iterable[bytes]) -> bytes:
+    """`+ISIN` and `-ISIN` lines, sorted by ISIN."""
+    lines = sorted([(isin, b"+") for isin in plus] + [(isin, b"-") for isin in minus])
+    return b"".join(sign + isin + b"\n" for isin, sign in lines)
+
+
+def _net_changes(days: Iterable[tuple[list[bytes], list[bytes]]]) -> tuple[list[bytes], list[bytes]]:
+    """The night's gained and lost ISINs from each day's, in order: an ISIN gained one day and
+    lost the next is neither."""
+    net: dict[bytes, bool] = {}
+    for plus, minus in days:
+        for isin in minus:
+            if net.pop(isin, None) is None:
+                net[isin] = False
+        for isin in plus:
+            if net.pop(isin, None) is None:
+                net[isin] = True
+    return sorted(i for i, gained in net.items() if gained), sorted(
+        i for i, gained in net.items() if not gained
+    )
+
+
+# Night.
+
+
+class _StatePaths(NamedTuple):
+    """One register's files beside the output: its pairs and its ISIN list."""
+
+    pairs: str
+    isins: str
+
+    @classmethod
+    def beside(cls, output: str, register: str) -> _StatePaths:
+        return cls(f"{output}.{register}.pairs", f"{output}.{register}.isins")
+
+
+class _NightResult(NamedTuple):
+    """A night done: the plan it followed, the state's digests and what it holds, the ISINs
+    gained and lost, the files read, and notes for the user (warnings)."""
+
+    plan: _NightPlan
+    state: _StateCounts
+    plus: list[bytes]
+    minus: list[bytes]
+    files: int
+    records: int
+    invalid: int
+    notes: tuple[str, ...]
+
+
+def _day_pairs(
+    texts: Iterable[tuple[str, Iterable[bytes]]], date: str, workers: int = 1
+) -> Iterator[_BlockPairs]:
+    """The blocks' pairs of a day's named texts, by the day's rules (its date YYYYMMDD, as its
+    files' names give it; ESMA writes the same in the header's RptgPrd/Dt)."""
+    day = f"{date[:4]}-{date[4:6]}-{date[6:]}".encode()
+    with _Workers(workers) as pool:
+        yield from pool.map(_block_pairs, _firds_jobs(texts, day), here_first=PARALLEL_MIN_BLOCKS)
+
+
+def _part_texts(
+    parts: list[_FirdsFile], chunks_of: Callable[[_FirdsFile], Iterable[bytes]], max_bytes: int
+) -> Iterator[tuple[str, Iterator[bytes]]]:
+    """Each file's decompressed texts as they arrive, named by the file."""
+    for part in parts:
+        for text in _decompressed_texts(chunks_of(part), max_bytes):
+            yield part.name, text
+
+
+def _notes(plan: _NightPlan) -> tuple[str, ...]:
+    """What a night should say: where the deltas stop, and newer full sets not complete yet."""
+    notes = []
+    if plan.missing:
+        notes.append(
+            f"the FIRDS deltas stop at {plan.held.as_of} (missing {', '.join(plan.missing)}): the list is "
+            "as of that day, and the next run goes on from there"
+        )
+    if plan.newer_missing:
+        notes.append(f"a newer FULINS set is not complete yet (missing {', '.join(plan.newer_missing)})")
+    return tuple(notes)
+
+
+def _run_night(
+    plan: _NightPlan,
+    paths: _StatePaths,
+    held: _StateCounts | None,
+    chunks_of: Callable[[_FirdsFile], Iterable[bytes]],
+    changes: Callable[[bytes], object] | None = None,
+    workers: int = 1,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    accept: Callable[[_StateCounts], object] | None = None,
+) -> _NightResult:
+    """Carry out a plan: build the state from the full set or read the held one, merge each
+    day in order, and replace the state and its list (atomically: the list stays as it was
+    when anything fails). `held`: the sidecar's digests of the state (None with a "full" plan).
+    _DamagedState when the held state fails its check: nothing is replaced, and the caller
+    plans again with no state. `chunks_of` gives a file's bytes as they download (checked
+    there against the register's MD5, or the zip's CRC-32s where there is none). `changes`
+    gets the night's `+ISIN` / `-ISIN` lines: on a delta night the days' own, composed; on a
+    full-set night the difference from the list it replaces (every ISIN, when there was none)."""
+    import tempfile
+
+    if plan.action == "unchanged":
+        if held is None:
+            raise IsinToolError("an unchanged night needs the state it leaves unchanged")
+        return _NightResult(plan, held, [], [], 0, 0, 0, _notes(plan))
+    if plan.action == "deltas" and (held is None or not all(map(os.path.exists, paths))):
+        raise _DamagedState("the state file or its ISIN list is missing")
+    folder = os.path.dirname(os.path.abspath(paths.pairs))
+    records = invalid = files = 0
+    daily: list[tuple[list[bytes], list[bytes]]] = []
+    with (
+        tempfile.TemporaryDirectory(prefix=".firds-", dir=folder) as scratch,
+        contextlib.ExitStack() as replace,
+    ):
+        # the last step writes straight into the files that replace the state and the list;
+        # the ExitStack leaves them in reverse: the state is replaced first, then the list
+        isins_final = replace.enter_context(atomic_file(paths.isins))
+        pairs_final = replace.enter_context(atomic_file(paths.pairs))
+        steps = len(plan.days) + (plan.action == "full")
+
+        def outputs(step: int) -> tuple[BinaryIO, BinaryIO]:
+            if step == steps:
+                return pairs_final, isins_final
+            pairs = replace.enter_context(open(os.path.join(scratch, f"{step}.pairs"), "w+b"))
+            return pairs, replace.enter_context(open(os.path.join(scratch, f"{step}.isins"), "w+b"))
+
+        step, expect = 0, held
+        current: tuple[BinaryIO, BinaryIO] | None = None
+        if plan.action == "full":
+            assert plan.full is not None
+            step += 1
+            pairs_out, isins_out = outputs(step)
+            texts = _part_texts(plan.full.parts, chunks_of, max_bytes)
+            built = _build_state(texts, pairs_out, isins_out, scratch, workers)
+            expect, records, invalid, files = built.state, built.records, built.invalid, len(plan.full.parts)
+            current = (pairs_out, isins_out)
+        else:
+            current = (
+                replace.enter_context(open(paths.pairs, "rb")),
+                replace.enter_context(open(paths.isins, "rb")),
+            )
+        for day in plan.days:
+            step += 1
+            # a day of one part (up to 500,000 records) is read in this process: starting workers
+            # and sending them its text costs as much as they would save (README: Performance)
+            day_workers = workers if len(day.parts) > 1 else 1
+            ops = _day_ops(_day_pairs(_part_texts(day.parts, chunks_of, max_bytes), day.date, day_workers))
+            files += len(day.parts)
+            pairs_in, isins_in = current
+            pairs_in.seek(0)
+            isins_in.seek(0)
+            pairs_out, isins_out = outputs(step)
+            expect, plus, minus = _apply_day(pairs_in, isins_in, expect, ops, pairs_out, isins_out)
+            daily.append((plus, minus))
+            current = (pairs_out, isins_out)
+        plus, minus = _net_changes(daily)
+        if changes is not None:
+            if plan.action == "deltas":
+                changes(_change_lines(plus, minus))
+            else:  # against the list being replaced, read before it is
+                isins_final.flush()
+                with os.fdopen(os.dup(isins_final.fileno()), "rb") as new, contextlib.ExitStack() as files_:
+                    new.seek(0)  # the temporary file atomic_file made (opened for reading and writing)
+                    old = (
+                        files_.enter_context(open(paths.isins, "rb")) if os.path.exists(paths.isins) else None
+                    )
+                    _diff_lists(
+                        _read_chunks(old, BLOCK_SIZE) if old else iter(()),
+                        _read_chunks(new, BLOCK_SIZE),
+                        changes,
+                    )
+        assert expect is not None
+        if accept is not None:  # the last word before the files are replaced: it may refuse them
+            accept(expect)
+    return _NightResult(plan, expect, plus, minus, files, records, invalid, _notes(plan))
+
+
+# Sidecar.
+# One register's record in the sidecar, e.g.
+#   {"register": "https://registers.esma.europa.eu/solr/esma_registers_firds_files/select",
+#    "dialect": "esma", "full": "20210116", "days": ["20210117", "20210118"],
+#    "pairs": {"count": 10391377, "sha256": "9f2c..."}, "isins": {"count": 1830211, "sha256": "51ab..."}}
+# "days" are the delta days applied to the full set of "full", in order, each the day after the
+# one before: the list is as of the last of them.
+
+
+def _state_record(register: str, dialect: str, held: _Held, state: _StateCounts) -> dict[str, Any]:
+    """What the sidecar keeps of a register's state (see the section's example)."""
+    return {
+        "register": redact_url(register),
+        "dialect": dialect,
+        "full": held.full,
+        "days": list(held.days),
+        "pairs": state.pairs._asdict(),
+        "isins": state.isins._asdict(),
+    }
+
+
+def _held_state(record: Any, paths: _StatePaths) -> tuple[_Held, _StateCounts] | None:
+    """What a sidecar record says the state holds, when it is whole and its files are there
+    with the sizes it gives (their sha256 is checked as the night reads them); else None."""
+    try:
+        full, days = record["full"], tuple(record["days"])
+        state = _StateCounts(_Digest(**record["pairs"]), _Digest(**record["isins"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+    dates = [full, *days]
+    if not all(isinstance(d, str) and re.fullmatch(r"\d{8}", d) for d in dates):
+        return None
+    if any(_shifted(a, 1) != b for a, b in itertools.pairwise(dates)):
+        return None  # the days must follow the full set one by one
+    for path, digest, width in ((paths.pairs, state.pairs, _PAIR), (paths.isins, state.isins, _LINE)):
+        try:
+            if os.path.getsize(path) != digest.count * width:
+                return None
+        except OSError:
+            return None
+    return _Held(full, days), state
+
+
+def _firds_night(
+    register: str,
+    paths: _StatePaths,
+    record: Any,
+    get_json: Callable[[str], Any],
+    chunks_of: Callable[[_FirdsFile], Iterable[bytes]],
+    today: datetime.date,
+    *,
+    dialect: str | None = None,
+    changes: Callable[[bytes], object] | None = None,
+    workers: int = 1,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    accept: Callable[[_StateCounts], object] | None = None,
+) -> tuple[_NightResult, dict[str, Any]]:
+    """One register's night, from its sidecar record (None: none yet) to the new one: ask the
+    register, plan, and carry the plan out; a state that is missing or fails its check is
+    rebuilt from the full set, with a note. The caller writes the record into the sidecar."""
+    dialect, files = _register_files(register, get_json, today, dialect)
+    held = _held_state(record, paths) if record is not None else None
+    notes: list[str] = []
+    if record is not None and held is None:
+        notes.append("the FIRDS state beside the list is missing or damaged: rebuilt from the full set")
+    plan = _plan_night(files, held[0] if held else None, register)
+    settings = dict(changes=changes, workers=workers, max_bytes=max_bytes, accept=accept)
+    try:
+        result = _run_night(plan, paths, held[1] if held else None, chunks_of, **settings)
+    except _DamagedState as exc:
+        notes.append(f"{exc}: rebuilt from the full set")
+        plan = _plan_night(files, None, register)
+        result = _run_night(plan, paths, None, chunks_of, **settings)
+    result = result._replace(notes=tuple(notes) + result.notes)
+    return result, _state_record(register, dialect, plan.held, result.state)
 
 
 # --- Fetch state: links, the lock, the sidecar ----------------------------------------------------
@@ -2641,10 +3854,19 @@ def _remove_temporaries(path: str) -> None:
 
 
 def _remove_leftovers(target: _Target) -> None:
-    """Delete the temporary files that a killed fetch of `target` left; call with the lock held,
-    which guards every file of the target."""
-    for path in filter(None, (target.path, target.sidecar, target.changes)):
+    """Delete the temporary files that a killed fetch of `target` left: its files' own, those of
+    the FIRDS registers' states beside it (OUTPUT.NAME.pairs, .isins) and their scratch folders
+    (.firds-*); call with the lock held, which guards every file of the target."""
+    import shutil
+
+    folder = os.path.dirname(target.path)
+    beside = [os.path.join(folder, name) for name in os.listdir(folder)]
+    states = [path for path in beside if re.fullmatch(re.escape(target.path) + r"\.\w+\.(pairs|isins)", path)]
+    for path in filter(None, (target.path, target.sidecar, target.changes, *states)):
         _remove_temporaries(path)
+    for path in beside:
+        if os.path.basename(path).startswith(".firds-") and os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _now() -> str:
@@ -2666,15 +3888,12 @@ def _text_or_none(record: dict[str, Any], name: str) -> str | None:
 
 
 class _PartRecord(NamedTuple):
-    """One part as the sidecar records it: what to send back for a conditional GET, and how to
-    know a register's file again."""
+    """One part as the sidecar records it: what to send back for a conditional GET."""
 
     url: str  # redacted, for people; url_sha256 tells sources apart, secrets and all
     url_sha256: str
     etag: str | None = None
     last_modified: str | None = None
-    name: str | None = None  # a register's file name and published MD5, where it gives them
-    md5: str | None = None
 
     @classmethod
     def of(cls, record: dict[str, Any]) -> _PartRecord:
@@ -2690,9 +3909,10 @@ class _Sidecar(NamedTuple):
          "count": 7764257, "invalid": 80031, "duplicates": 155712, "files": 1,
          "sha256": "3b1f...", "fetched_at": "2026-11-28T04:50:00Z"}
 
-    A part's `name` and `md5` are there where a register gave them, and `firds` (the register,
-    redacted, and the set's date) for --firds. 0.1.0 wrote one part's fields at the top level,
-    without `parts`: read as that one part. A file that is missing or not JSON reads as None.
+    With --firds, `parts` is empty and `firds` holds each register's record instead, by its
+    name (see _state_record): what its state beside the list holds. 0.1.0 wrote one part's fields
+    at the top level, without `parts`: read as that one part. A file that is missing or not JSON
+    reads as None.
     """
 
     parts: tuple[_PartRecord, ...]
@@ -2703,7 +3923,7 @@ class _Sidecar(NamedTuple):
     sha256: str | None = None
     fetched_at: str | None = None  # when the list was last written
     checked_at: str | None = None  # when a fetch last found the list current: written or unchanged
-    firds: dict[str, str] | None = None
+    firds: dict[str, Any] | None = None  # register's name -> its record
 
     @classmethod
     def read(cls, path: str) -> _Sidecar | None:
@@ -2729,38 +3949,24 @@ class _Sidecar(NamedTuple):
         }
         texts = {name: _text_or_none(record, name) for name in ("sha256", "fetched_at", "checked_at")}
         firds = record.get("firds")
-        firds = {k: v for k, v in firds.items() if isinstance(v, str)} if isinstance(firds, dict) else None
-        return cls(parts, **counts, **texts, firds=firds)
+        return cls(parts, **counts, **texts, firds=firds if isinstance(firds, dict) else None)
 
     def to_json(self) -> bytes:
         import json
 
         record = self._asdict()
-        record["parts"] = [
-            {name: value for name, value in part._asdict().items() if name not in ("name", "md5") or value}
-            for part in self.parts
-        ]
+        record["parts"] = [part._asdict() for part in self.parts]
         if self.firds is None:
             del record["firds"]
         return json.dumps(record, indent=2).encode() + b"\n"
 
 
-def _same_published_set(parts: list[_Part], previous: _Sidecar) -> bool:
-    """Whether the parts are the files the last fetch read, by name and published checksum:
-    then nothing need be downloaded to know that the list has not changed."""
-    if not parts or not all(part.md5 for part in parts):
-        return False
-    return [(part.name, (part.md5 or "").lower()) for part in parts] == [
-        (record.name, record.md5) for record in previous.parts
-    ]
-
-
-def _validators(parts: list[_Part], previous: _Sidecar | None) -> list[dict[str, str | None]]:
+def _validators(parts: list[str], previous: _Sidecar | None) -> list[dict[str, str | None]]:
     """The ETag and Last-Modified the last fetch recorded for each part, when it fetched exactly
     these URLs in this order; else none for any (a part added or dropped changes the list even
     if no part has changed)."""
     recorded = previous.parts if previous else ()
-    if [record.url_sha256 for record in recorded] != [_url_digest(part.url) for part in parts]:
+    if [record.url_sha256 for record in recorded] != [_url_digest(url) for url in parts]:
         return [{"etag": None, "last_modified": None} for _ in parts]
     return [{"etag": record.etag, "last_modified": record.last_modified} for record in recorded]
 
@@ -2783,7 +3989,7 @@ class FetchOptions(NamedTuple):
     wait: bool = False
     progress: Callable[[int, int | None], None] | None = None  # told the bytes so far, and of how many
     on_retry: Callable[[str, float], None] | None = None  # told why a retry comes, and after how long
-    firds: str | None = None  # a FIRDS register: its newest complete FULINS set, not the URLs
+    firds: tuple[str, ...] = ()  # FIRDS registers (esma, fca, or a register's URL), not the URLs
     changes: str | None = None  # a file for the night's changes, `+ISIN` and `-ISIN` lines
     overwrite: bool = False  # replace OUTPUT (and --changes) even when it is no list fetch wrote
     started: Callable[[], None] | None = None  # called once the run holds the output's lock
@@ -2814,7 +4020,9 @@ def _check_options(urls: Sequence[str], output: str, options: FetchOptions) -> N
     if not urls and not options.firds:
         raise OptionError("no URL to fetch")
     if options.firds and options.column:
-        raise OptionError("--firds reads each file's <Id> elements: no --column with it")
+        raise OptionError("--firds reads each file's instruments and venues: no --column with it")
+    if options.firds and output == "-":
+        raise OptionError("--firds keeps its registers' pairs beside the list: give -o a file, not -")
     if options.changes and output == "-":
         raise OptionError("--changes needs an output file, not - (standard output)")
     for option, path in (("-o", output), ("--changes", options.changes)):
@@ -2822,32 +4030,17 @@ def _check_options(urls: Sequence[str], output: str, options: FetchOptions) -> N
             raise OptionError(f"{option} needs a file name")
         if path and os.path.isdir(path):
             raise OptionError(f"{option} {path} is a folder: name a file in it")
-    for url in urls if not options.firds else [options.firds]:
+    for url in urls if not options.firds else [FIRDS_REGISTERS.get(name, name) for name in options.firds]:
         if not _is_local(url):
             _check_http_url(url)
 
 
 class _Plan(NamedTuple):
-    """The parts a fetch asks for, how to read them, and what the user should know of them."""
+    """The parts a fetch asks for (their URLs), how to read them, and what to tell of them."""
 
-    parts: list[_Part]
+    parts: list[str]
     column: str | None
     notes: list[str]
-    firds_date: str | None = None  # the FULINS set's date, for --firds
-
-
-def _plan(urls: Sequence[str], options: FetchOptions, get_json: Callable[[str], Any]) -> _Plan:
-    """The parts of the list: the URLs, or the newest complete FULINS set the register lists."""
-    if not options.firds:
-        return _Plan([_Part(url) for url in urls], options.column, [])
-    chosen = _firds_set(options.firds, get_json)
-    notes = []
-    if chosen.missing:
-        notes.append(
-            f"a newer FULINS set is not complete yet (missing {', '.join(chosen.missing)}); "
-            f"read the set of {chosen.date}"
-        )
-    return _Plan(chosen.parts, FIRDS_COLUMN, notes, chosen.date)
 
 
 # What --changes writes: `+ISIN` and `-ISIN` lines.
@@ -2905,14 +4098,12 @@ def _transfers(
 ) -> list[_Transfer | _LocalFile]:
     """A transfer for each part, given the validators the last fetch recorded for it."""
     transfers: list[_Transfer | _LocalFile] = []
-    for part, validators in zip(plan.parts, _validators(plan.parts, previous), strict=True):
+    for url, validators in zip(plan.parts, _validators(plan.parts, previous), strict=True):
         progress = _summed_progress(options.progress, transfers) if options.progress else None
-        source = _LocalFile if _is_local(part.url) else _Transfer
+        source = _LocalFile if _is_local(url) else _Transfer
         transfer = source(
-            part.url,
+            url,
             progress=progress,
-            md5=part.md5,
-            name=part.name,
             accept_html=plan.column is not None,
             **validators,
             **settings,
@@ -2972,6 +4163,15 @@ class _Written(NamedTuple):
     sha256: str
 
 
+def _refuse_to_shrink(path: str, current: int, count: int, options: FetchOptions) -> None:
+    """Refuse a list under half the ISINs of the one it replaces (a source that answered with a
+    fraction of its list, say), unless allow_shrink."""
+    if count * 2 < current and not options.allow_shrink:
+        raise IsinToolError(
+            f"refusing to shrink {path} from {current:,} to {_plural(count, 'ISIN')} (--allow-shrink)"
+        )
+
+
 def _write_list(
     target: _Target,
     transfers: list[_Transfer | _LocalFile],
@@ -2994,25 +4194,20 @@ def _write_list(
         counts = _read_parts(
             transfers, _synced_writer(out, digest), plan.column, options.max_bytes, since, changes
         )
-        if counts.count * 2 < current and not options.allow_shrink:
-            shrink = f"{target.path} from {current:,} to {_plural(counts.count, 'ISIN')}"
-            raise IsinToolError(f"refusing to shrink {shrink} (--allow-shrink)")
+        _refuse_to_shrink(target.path, current, counts.count, options)
     return _Written(counts, digest.hexdigest())
 
 
-def _sidecar(
-    plan: _Plan, transfers: list[_Transfer | _LocalFile], written: _Written, options: FetchOptions
-) -> _Sidecar:
-    """What the sidecar records of a fetch that wrote the list."""
+def _sidecar(transfers: list[_Transfer | _LocalFile], written: _Written) -> _Sidecar:
+    """What the sidecar records of a fetch that wrote the list from its parts."""
     parts = tuple(
         _PartRecord(
             url=transfer.shown,
             url_sha256=_url_digest(transfer.url),
             etag=transfer.etag,
             last_modified=transfer.last_modified,
-            **({"name": part.name, "md5": part.md5.lower()} if part.name and part.md5 else {}),
         )
-        for part, transfer in zip(plan.parts, transfers, strict=True)
+        for transfer in transfers
     )
     counts = written.counts
     return _Sidecar(
@@ -3024,9 +4219,6 @@ def _sidecar(
         sha256=written.sha256,
         fetched_at=(now := _now()),
         checked_at=now,
-        firds={"register": redact_url(options.firds), "date": plan.firds_date or ""}
-        if options.firds
-        else None,
     )
 
 
@@ -3063,17 +4255,149 @@ def _result(
     )
 
 
-def fetch_list(urls: Sequence[str], output: str, options: FetchOptions = _DEFAULT_OPTIONS) -> FetchResult:
-    """Download the list from `urls`, the parts of one list (or, with `options.firds`, the
-    newest complete FULINS set that FIRDS register lists), and replace `output` with it,
-    keeping the old list on failure; with `output` "-", the list is in the result's `pieces`
-    (no lock, sidecar, changes or shrink check, as there is no file).
+def _firds_registers(names: Sequence[str]) -> list[tuple[str, str]]:
+    """(name, URL) of each --firds register: esma, fca, or a URL (named by a digest of it, which
+    names its state's files beside the list)."""
+    return [
+        (name, FIRDS_REGISTERS[name]) if name in FIRDS_REGISTERS else (f"r{_url_digest(name)[:8]}", name)
+        for name in names
+    ]
 
-    All or nothing: every part must download, match its published checksum if it has one,
-    check out and hold a valid ISIN. Holds the output's lock throughout. Done at once when
-    every part is the file the last fetch read (the same name and published checksum), else
-    asks each part only if it changed since its recorded ETag / Last-Modified, and is done when
-    none has. Refuses a list under half the size of the current one unless `allow_shrink`.
+
+def _union_into(
+    target: _Target,
+    registers: list[tuple[str, str]],
+    changes: BinaryIO | None,
+    options: FetchOptions,
+    current: int,
+) -> tuple[int, int, int, str]:
+    """OUTPUT as the union of several registers' lists, and its changes from the list it
+    replaces: (added, removed, count, sha256)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with contextlib.ExitStack() as files:
+        lists = [files.enter_context(open(f"{target.path}.{name}.isins", "rb")) for name, _ in registers]
+        out = files.enter_context(atomic_file(target.path))
+        count = _union_lists([_read_chunks(f, BLOCK_SIZE) for f in lists], _synced_writer(out, digest))
+        _refuse_to_shrink(target.path, current, count, options)
+        out.flush()
+        added = removed = 0
+        if changes:
+            with os.fdopen(os.dup(out.fileno()), "rb") as new:  # the new list, before it replaces the old
+                new.seek(0)
+                old = files.enter_context(open(target.path, "rb")) if os.path.exists(target.path) else None
+                old_chunks = _read_chunks(old, BLOCK_SIZE) if old else iter(())
+                added, removed = _diff_lists(old_chunks, _read_chunks(new, BLOCK_SIZE), changes.write)
+    return added, removed, count, digest.hexdigest()
+
+
+def _fetch_firds(
+    target: _Target,
+    old: _OldList | None,
+    previous: _Sidecar | None,
+    options: FetchOptions,
+    settings: dict[str, Any],
+    started: float,
+) -> FetchResult:
+    """--firds: each register's night (see _firds_night), its pairs kept beside the list. With
+    one register its ISIN list is OUTPUT; with several, OUTPUT is the union of theirs (each kept
+    as OUTPUT.NAME.isins) and the changes are the difference from the list it replaces. The
+    list and the changes are replaced together (the list first), or neither."""
+    import datetime
+
+    registers = _firds_registers(options.firds)
+    records = (previous.firds or {}) if previous else {}
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    transfers: dict[str, _Transfer] = {}  # kept from one attempt to the next: its retries count
+    opened = contextlib.ExitStack()
+
+    def chunks_of(file: _FirdsFile) -> Iterator[bytes]:  # each checked against the register's MD5
+        if file.name not in transfers:
+            transfers[file.name] = opened.enter_context(
+                _Transfer(file.url, md5=file.md5, name=file.name, **settings)
+            )
+            transfers[file.name].start()
+        return transfers[file.name].chunks()  # asked again from its first byte when read before
+
+    current = old.lines if old else 0
+
+    def accept(state: _StateCounts) -> None:  # the union of several is checked as it is made
+        if len(registers) == 1:
+            _refuse_to_shrink(target.path, current, state.isins.count, options)
+
+    nights: dict[str, dict[str, Any]] = {}
+    results: list[_NightResult] = []
+    with opened, contextlib.ExitStack() as files:  # left in reverse: the list (or the union) first
+        changes = files.enter_context(atomic_file(target.changes)) if target.changes else None
+        for name, url in registers:
+            isins = target.path if len(registers) == 1 else f"{target.path}.{name}.isins"
+            paths = _StatePaths(f"{target.path}.{name}.pairs", isins)
+
+            def night(
+                name: str = name, url: str = url, paths: _StatePaths = paths
+            ) -> tuple[_NightResult, Any]:
+                if changes:
+                    changes.seek(0)
+                    changes.truncate()  # a night started over writes its changes anew
+                return _firds_night(
+                    url,
+                    paths,
+                    records.get(name),
+                    lambda query: _get_json(query, **settings),
+                    chunks_of,
+                    today,
+                    changes=changes.write if changes and len(registers) == 1 else None,
+                    workers=_available_cores(),
+                    max_bytes=options.max_bytes,
+                    accept=accept,
+                )
+
+            result, nights[name] = _until_whole(night)
+            results.append(result)
+        if len(registers) > 1:
+            added, removed, count, sha256 = _union_into(target, registers, changes, options, current)
+        else:
+            added, removed = len(results[0].plus), len(results[0].minus)
+            count, sha256 = results[0].state.isins.count, results[0].state.isins.sha256
+        written = any(result.plan.action != "unchanged" for result in results)
+        if not written and changes:
+            changes.truncate(0)
+    sidecar = _Sidecar(
+        parts=(),
+        count=count,
+        invalid=sum(result.invalid for result in results),
+        files=sum(result.files for result in results),
+        sha256=sha256,
+        fetched_at=_now() if written else (previous.fetched_at if previous else None),
+        checked_at=_now(),
+        firds=nights,
+    )
+    write_atomically(target.sidecar, [sidecar.to_json()])
+    return FetchResult(
+        path=target.output,
+        written=written,
+        count=count,
+        invalid=sidecar.invalid,
+        downloaded=sum(transfer.size for transfer in transfers.values()),
+        seconds=time.monotonic() - started,
+        files=sidecar.files,
+        added=added,
+        removed=removed,
+        notes=tuple(note for result in results for note in result.notes),
+    )
+
+
+def fetch_list(urls: Sequence[str], output: str, options: FetchOptions = _DEFAULT_OPTIONS) -> FetchResult:
+    """Download the list from `urls`, the parts of one list (or, with `options.firds`, keep
+    it from FIRDS registers: see _fetch_firds), and replace `output` with it, keeping the old
+    list on failure; with `output` "-", the list is in the result's `pieces` (no lock, sidecar,
+    changes or shrink check, as there is no file).
+
+    All or nothing: every part must download, check out and hold a valid ISIN. Holds the
+    output's lock throughout. Asks each part only if it changed since its recorded ETag /
+    Last-Modified, and is done when none has. Refuses a list under half the size of the current
+    one unless `allow_shrink`.
     Records each part and the list's sha256 in OUTPUT.json (see _Sidecar); with
     `options.changes`, replaces that file with the differences from the old list (empty when
     nothing changed). An `output` that is a symbolic link stays one: the file it points to is
@@ -3091,7 +4415,7 @@ def fetch_list(urls: Sequence[str], output: str, options: FetchOptions = _DEFAUL
         on_retry=options.on_retry,
     )
     with contextlib.ExitStack() as stack:
-        stack.enter_context(_secrets_hidden(options.firds, *urls))
+        stack.enter_context(_secrets_hidden(*options.firds, *urls))
         target = _target(output, options.changes) if output != "-" else None
         if target:
             # --wait keeps to the deadline itself, and says so with its own exit code.
@@ -3102,8 +4426,11 @@ def fetch_list(urls: Sequence[str], output: str, options: FetchOptions = _DEFAUL
         old = _OldList.inspect(target.path) if target else None
         if target:
             _refuse_files_not_ours(target, old, options)
-        plan = _plan(urls, options, lambda url: _get_json(url, **settings))
-        previous = _Sidecar.read(target.sidecar) if old else None
+        previous = _Sidecar.read(target.sidecar) if target and old else None
+        if options.firds:
+            assert target is not None  # _check_options: --firds keeps its state beside a file
+            return _fetch_firds(target, old, previous, options, settings, started)
+        plan = _Plan(list(urls), options.column, [])
 
         def unchanged() -> FetchResult:
             if target and target.changes:
@@ -3115,8 +4442,6 @@ def fetch_list(urls: Sequence[str], output: str, options: FetchOptions = _DEFAUL
                 output, False, count, seconds=time.monotonic() - started, notes=tuple(plan.notes)
             )
 
-        if previous and _same_published_set(plan.parts, previous):
-            return unchanged()
         transfers = _transfers(plan, previous, options, settings, stack)
         # Each part in turn, until one has changed: the parts that said 304 before it are asked
         # again in full (the list is made of all of them), the rest asked in full as they come.
@@ -3131,7 +4456,7 @@ def fetch_list(urls: Sequence[str], output: str, options: FetchOptions = _DEFAUL
         if target.changes and old and not old.records:
             plan.notes.append(f"{target.path} is not a list as fetch writes it: every ISIN counts as added")
         written = _until_whole(lambda: _write_list(target, transfers, plan, options, old))
-        write_atomically(target.sidecar, [_sidecar(plan, transfers, written, options).to_json()])
+        write_atomically(target.sidecar, [_sidecar(transfers, written).to_json()])
         return _result(output, written.counts, transfers, started, plan.notes)
 
 
@@ -3709,7 +5034,7 @@ def crontab_entry(command: list[str], *, user: str, hour: int, minute: int, log:
 
 def _shown_source(job: NightlyJob) -> str:
     if job.firds:
-        return "ESMA's FIRDS register"
+        return "FIRDS"
     return redact_url(job.url) if job.url is not None else "the URL in ISINTOOL_URL"
 
 
@@ -4424,11 +5749,12 @@ def _refuse_url_with(option: str) -> None:
 )
 @_setting(
     "--firds",
-    metavar="[INDEX]",
+    metavar="[REGISTER]",
     default=None,
-    flag_value=FIRDS_REGISTER,
-    help="Instead of --url: ESMA's newest complete FIRDS full set (FULINS), as the FIRDS register at "
-    "INDEX lists it (default: ESMA's), each file's <Id> elements.",
+    multiple=True,
+    flag_value="esma",
+    help="Instead of --url: the instruments of a FIRDS register, kept daily (the full set, then each "
+    "day's deltas): esma (the default), fca, or a register's URL; given twice, both into one list.",
 )
 @_setting(
     "-o",
@@ -4526,7 +5852,7 @@ def _refuse_url_with(option: str) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success (cron mails any output).")
 def fetch(
     url: tuple[str, ...],
-    firds: str | None,
+    firds: tuple[str, ...],
     output: str,
     column: str | None,
     timeout: float,
@@ -4556,9 +5882,10 @@ def fetch(
     Without --url, the list of GLEIF's daily ISIN-to-LEI file:
       https://mapping.gleif.org/api/v2/isin-lei/latest/download
     --url given several times: the parts of one list, all of them or nothing.
-    --firds: ESMA's newest complete full set (FULINS: every part of every
-      CFI letter listed), each file checked against the register's MD5;
-      the same set next time is "unchanged" without a download.
+    --firds: the ISINs active on at least one venue, as ESMA's FIRDS (or the
+      FCA's) has them: the newest complete full set, then each day's delta,
+      every (ISIN, venue) pair kept beside the list (OUTPUT.esma.pairs), so a
+      night reads only the new day's file; "unchanged" when there is none.
 
     Readers of OUTPUT never see a partial list: on any failure the old file is kept as it was.
     A fetch also refuses an empty list, or one under half the size of the current file (see
@@ -4689,8 +6016,9 @@ def _fetch_settings(fetch_args: tuple[str, ...]) -> _FetchSettings:
             if files["metrics"]:
                 check_metrics_path(files["metrics"])
             max_time = float(context.params["max_time"]) if "max_time" in given else DEFAULT_MAX_TIME
-            urls = tuple(context.params[name] for name in ("ping", "metrics_push", "firds") if name in given)
-            return _FetchSettings(max_time, "firds" in given, urls=urls, **files)
+            urls = [context.params[name] for name in ("ping", "metrics_push") if name in given]
+            urls += context.params["firds"] if "firds" in given else []  # esma, fca, or a URL
+            return _FetchSettings(max_time, "firds" in given, urls=tuple(urls), **files)
     except (click.UsageError, OptionError) as exc:
         message = exc.format_message() if isinstance(exc, click.UsageError) else str(exc)
         raise click.UsageError(f"in the fetch options after --: {message}") from None

@@ -10,6 +10,7 @@ import getpass
 import gzip
 import hashlib
 import io
+import itertools
 import json
 import os
 import pty
@@ -36,6 +37,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
+from xml.etree import ElementTree
 
 import kubernetes_validate
 import pytest
@@ -51,7 +53,7 @@ from stdnum import isin as stdnum_isin
 from werkzeug import Response
 
 import isintool
-from isintool import cli, extract_ids, format_ids
+from isintool import IsinToolError, cli, extract_ids, format_ids
 
 # The order JSON from the extract issue, verbatim.
 ORDERS = (
@@ -379,36 +381,11 @@ def _free_port() -> int:
 # A FIRDS record shaped as the real excerpt's (../shared/data/real/firds_DLTINS_*): the
 # instrument's ISIN in FinInstrmGnlAttrbts/Id, a venue's MIC in TradgVnRltdAttrbts/Id, an
 # underlying's ISIN in UndrlygInstrm/Sngl/ISIN.
-FIRDS_RECORD = (
-    "<FinInstrm><ModfdRcrd><FinInstrmGnlAttrbts><Id>{isin}</Id><FullNm>BOBAR.2101.{n}.C</FullNm>"
-    "<ShrtNm>ENXT BE/O 20210115 C A BAR 19.5</ShrtNm><ClssfctnTp>OCASPS</ClssfctnTp><NtnlCcy>EUR</NtnlCcy>"
-    "<CmmdtyDerivInd>false</CmmdtyDerivInd></FinInstrmGnlAttrbts><Issr>5493000ZBGNVWT5EEM25</Issr>"
-    "<TradgVnRltdAttrbts><Id>XBRD</Id><IssrReq>false</IssrReq></TradgVnRltdAttrbts><DerivInstrmAttrbts>"
-    "<UndrlygInstrm><Sngl><ISIN>{underlying}</ISIN></Sngl></UndrlygInstrm></DerivInstrmAttrbts>"
-    "</ModfdRcrd></FinInstrm>"
-)
-
-
-FIRDS_HEAD = (
-    '<?xml version="1.0" encoding="UTF-8"?><BizData xmlns="urn:iso:std:iso:20022:tech:xsd:head.003.001.01">'
-    '<Pyld><Document xmlns="urn:iso:std:iso:20022:tech:xsd:auth.017.001.02"><FinInstrmRptgRefDataRpt>'
-)
-
-
-FIRDS_TAIL = "</FinInstrmRptgRefDataRpt></Document></Pyld></BizData>"
 
 
 def _fresh_isins(prefix: str, count: int) -> list[str]:
     """Valid ISINs no other test data holds (python-stdnum gives the check digits)."""
     return [f"{prefix}{n:09d}" + stdnum_isin.calc_check_digit(f"{prefix}{n:09d}") for n in range(count)]
-
-
-def _fulins_zip(isins: list[str]) -> bytes:
-    underlying = _fresh_isins("NL", 1)[0]
-    records = "".join(
-        FIRDS_RECORD.format(isin=isin, n=n, underlying=underlying) for n, isin in enumerate(isins)
-    )
-    return _zip((FIRDS_HEAD + records + FIRDS_TAIL).encode(), name="FULINS.xml")
 
 
 def _days_ago(days: int) -> str:
@@ -604,6 +581,285 @@ tests:
 """.replace("LAST_SUCCESS", "isintool_fetch_last_success_timestamp_seconds")
 
 
+# FIRDS files and registers, built from the real excerpt's records
+
+EXCERPT = REAL / "firds_DLTINS_20210117_01of01_first400records.xml"
+WHOLE = REAL / "firds_DLTINS_20210117_01of01.zip"
+DLTINS_NS = "urn:iso:std:iso:20022:tech:xsd:auth.036.001.02"
+FULINS_NS = "urn:iso:std:iso:20022:tech:xsd:auth.017.001.02"
+
+
+# A record as the real excerpt writes one, for a clone without ../shared.
+FALLBACK_RECORD = (
+    "<FinInstrm><ModfdRcrd><FinInstrmGnlAttrbts><Id>DE000A1R07V3</Id><FullNm>Kreditanst.f.Wiederaufbau"
+    "     Anl.v.2014 (2021)</FullNm><ShrtNm>KFW/1.625 ANL 20210115 GGAR</ShrtNm><ClssfctnTp>DBFTFB"
+    "</ClssfctnTp><NtnlCcy>EUR</NtnlCcy><CmmdtyDerivInd>false</CmmdtyDerivInd></FinInstrmGnlAttrbts>"
+    "<Issr>549300GDPG70E3MBBU98</Issr><TradgVnRltdAttrbts><Id>XEUB</Id><IssrReq>false</IssrReq>"
+    "<FrstTradDt>2014-01-14T09:00:00Z</FrstTradDt><TermntnDt>2017-12-15T00:00:00Z</TermntnDt>"
+    '</TradgVnRltdAttrbts><DebtInstrmAttrbts><TtlIssdNmnlAmt Ccy="EUR">5000000000</TtlIssdNmnlAmt>'
+    '<MtrtyDt>2021-01-15</MtrtyDt><NmnlValPerUnit Ccy="EUR">1000</NmnlValPerUnit><IntrstRate><Fxd>1.625'
+    "</Fxd></IntrstRate></DebtInstrmAttrbts><TechAttrbts><RlvntCmptntAuthrty>DE</RlvntCmptntAuthrty>"
+    "<PblctnPrd><FrDt>2021-01-17</FrDt></PblctnPrd><RlvntTradgVn>MANL</RlvntTradgVn></TechAttrbts>"
+    "</ModfdRcrd></FinInstrm>"
+)
+
+
+def _templates() -> list[str]:
+    """The bodies of the excerpt's records (inside <TermntdRcrd>/<ModfdRcrd>), or the fallback's."""
+    text = EXCERPT.read_text() if EXCERPT.exists() else FALLBACK_RECORD
+    return re.findall(
+        r"<FinInstrm><(?:TermntdRcrd|ModfdRcrd)>(.*?)</(?:TermntdRcrd|ModfdRcrd)></FinInstrm>", text
+    )
+
+
+TEMPLATES = _templates()
+_VENUE_BLOCK = re.compile(r"<TradgVnRltdAttrbts>.*?</TradgVnRltdAttrbts>")
+
+
+def firds_record(kind: str, isin: str, mic: str, ends: str | None = None, n: int = 0) -> str:
+    """A record of `kind` built from the n-th real one: this ISIN, this venue, this TermntnDt
+    (a date, or None for none); a full set's is <RefData>, a delta's <FinInstrm><kind>."""
+    body = TEMPLATES[n % len(TEMPLATES)]
+    body = re.sub(r"(<FinInstrmGnlAttrbts><Id>)[^<]*", lambda m: m[1] + isin, body, count=1)
+    venue = _VENUE_BLOCK.search(body)[0]
+    new_venue = re.sub(r"(<TradgVnRltdAttrbts><Id>)[^<]*", lambda m: m[1] + mic, venue, count=1)
+    new_venue = re.sub(r"<TermntnDt>[^<]*</TermntnDt>", "", new_venue)
+    if ends:
+        new_venue = new_venue.replace(
+            "</TradgVnRltdAttrbts>", f"<TermntnDt>{ends}T23:59:59Z</TermntnDt></TradgVnRltdAttrbts>"
+        )
+    body = body.replace(venue, new_venue)
+    return (
+        f"<RefData>{body}</RefData>"
+        if kind == isintool._FULL
+        else f"<FinInstrm><{kind}>{body}</{kind}></FinInstrm>"
+    )
+
+
+def firds_document(records: list[str], name: str, date: str) -> bytes:
+    """A FIRDS file as ESMA writes it (one line after the declaration), named e.g. DLTINS_20210117_01of01."""
+    delta = name.startswith("DLTINS")
+    ns, report = (
+        (DLTINS_NS, "FinInstrmRptgRefDataDltaRpt") if delta else (FULINS_NS, "FinInstrmRptgRefDataRpt")
+    )
+    head = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<BizData xmlns="urn:iso:std:iso:20022:tech:xsd:head.003.001.01">'
+        '<Hdr><AppHdr xmlns="urn:iso:std:iso:20022:tech:xsd:head.001.001.01">'
+        "<Fr><OrgId><Id><OrgId><Othr><Id>EU"
+        f"</Id></Othr></OrgId></Id></OrgId></Fr><BizMsgIdr>{name}</BizMsgIdr></AppHdr></Hdr><Pyld>"
+        f'<Document xmlns="{ns}"><{report}><RptHdr><RptgNtty><NtlCmptntAuthrty>EU</NtlCmptntAuthrty>'
+        f"</RptgNtty><RptgPrd><Dt>{date[:4]}-{date[4:6]}-{date[6:]}</Dt></RptgPrd></RptHdr>"
+    )
+    return (head + "".join(records) + f"</{report}></Document></Pyld></BizData>").encode()
+
+
+def firds_zip(data: bytes, name: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name.replace(".zip", ".xml"), data)
+    return buffer.getvalue()
+
+
+def numbered_isins(prefix: str, count: int, start: int = 0) -> list[str]:
+    """Valid ISINs (python-stdnum's check digits)."""
+    return [
+        f"{prefix}{n:09d}" + stdnum_isin.calc_check_digit(f"{prefix}{n:09d}")
+        for n in range(start, start + count)
+    ]
+
+
+def tree_records(data: bytes) -> list[tuple[str, str, str, str | None]]:
+    """(kind, ISIN, MIC, TermntnDt's date) for every venue of every record, by ElementTree."""
+    out = []
+    for _event, element in ElementTree.iterparse(io.BytesIO(data)):
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag not in isintool._KINDS:
+            continue
+        ns = element.tag[: element.tag.index("}") + 1]
+        isin = element.find(f"{ns}FinInstrmGnlAttrbts/{ns}Id").text
+        for venue in element.findall(f"{ns}TradgVnRltdAttrbts"):
+            ends = venue.find(f"{ns}TermntnDt")
+            out.append((tag, isin, venue.find(f"{ns}Id").text, ends.text[:10] if ends is not None else None))
+        element.clear()
+    return out
+
+
+class FirdsOracle:
+    """The issue's rules on a dict of pairs: a full set's pairs are active; a delta day's NewRcrd
+    and ModfdRcrd make a pair active unless TermntnDt is before the day, TermntdRcrd and CancRcrd
+    inactive; within a day an inactive record wins (our decision, NOTES.md); later days win."""
+
+    def __init__(self) -> None:
+        self.pairs: dict[tuple[str, str], bool] = {}
+
+    def full(self, files: list[bytes]) -> None:
+        self.pairs = {(isin, mic): True for data in files for _k, isin, mic, _e in tree_records(data)}
+
+    def day(self, date: str, files: list[bytes]) -> None:
+        day = f"{date[:4]}-{date[4:6]}-{date[6:]}"
+        today: dict[tuple[str, str], bool] = {}
+        for data in files:
+            for kind, isin, mic, ends in tree_records(data):
+                active = kind in ("NewRcrd", "ModfdRcrd") and (ends is None or ends >= day)
+                today[(isin, mic)] = today.get((isin, mic), True) and active
+        self.pairs.update(today)
+
+    def isins(self) -> list[str]:
+        return sorted(
+            {isin for (isin, _), active in self.pairs.items() if active and stdnum_isin.is_valid(isin)}
+        )
+
+    def state(self) -> bytes:
+        keys = sorted(
+            f"{isin}{mic}"
+            for (isin, mic), active in self.pairs.items()
+            if active and stdnum_isin.is_valid(isin)
+        )
+        return "".join(key + "\n" for key in keys).encode()
+
+
+_REGISTERS = itertools.count()  # numbers the registers, whose paths must not meet
+
+
+class FirdsRegister:
+    """A register on 127.0.0.1: ESMA's Solr `select` (q=*, fq on publication_date and file_type,
+    wt=json, start/rows) or the FCA's Elasticsearch (one Lucene q, from/size), and its files."""
+
+    def __init__(self, server: HTTPServer, dialect: str = "esma") -> None:
+        self.server, self.dialect = server, dialect
+        self.docs: list[dict] = []
+        self.files: dict[str, bytes] = {}
+        self.spoiled: dict[str, int] = {}  # a file's name: how many more times it is sent spoiled
+        self.queries: list = []
+        # Paths of this register's own: a module's server keeps every test's handlers, first first.
+        self.root = f"/r{next(_REGISTERS)}"
+        self.path = self.root + ("/solr/select" if dialect == "esma" else "/fca_data_firds_files")
+        server.expect_request(self.path).respond_with_handler(self._select)
+        server.expect_request(re.compile(self.root + r"/files/.*")).respond_with_handler(self._file)
+
+    def publish(self, name: str, records: list[str], checksum: str | None = None) -> bytes:
+        """Publish a FULINS or DLTINS zip of these records under its ESMA name."""
+        date = re.search(r"_(\d{8})_", name)[1]
+        data = firds_document(records, name.removesuffix(".zip"), date)
+        self.files[name] = firds_zip(data, name)
+        doc = {
+            "download_link": self.server.url_for(f"{self.root}/files/{name}"),
+            "publication_date": f"{date[:4]}-{date[4:6]}-{date[6:]}T00:00:00Z",
+            "file_name": name,
+            "file_type": name[:6],
+        }
+        if self.dialect == "esma":
+            doc["checksum"] = checksum or hashlib.md5(self.files[name]).hexdigest()
+        else:
+            doc["publication_date"] = doc["publication_date"][:10]
+            doc["last_refreshed"] = doc["publication_date"] + "T06:00:00"
+        self.docs.append(doc)
+        return data
+
+    def _matching(self, file_type: str, first: str, last: str) -> list[dict]:
+        return [
+            d
+            for d in self.docs
+            if d["file_type"] == file_type and first <= d["publication_date"][:10] <= last
+        ]
+
+    def _select(self, request) -> Response:
+        self.queries.append(request.args)
+        args = request.args
+        if self.dialect == "esma":
+            assert args["q"] == "*" and args["wt"] == "json"
+            fq = args.getlist("fq")
+            dates = re.fullmatch(r"publication_date:\[(\S+)T00:00:00Z TO (\S+)T23:59:59Z\]", fq[0])
+            file_type = re.fullmatch(r"file_type:(\w+)", fq[1])[1]
+            docs = self._matching(file_type, dates[1], dates[2])
+            start, rows = int(args.get("start", 0)), int(args.get("rows", 10))
+            body = {
+                "responseHeader": {"status": 0},
+                "response": {"numFound": len(docs), "start": start, "docs": docs[start : start + rows]},
+            }
+        else:
+            start, size = int(args.get("from", 0)), int(args.get("size", 10))
+            if args["q"] == "*":  # Elasticsearch's match-all: what an ESMA-shaped probe gets
+                docs = self.docs
+            else:
+                q = re.fullmatch(
+                    r"\(\(file_type:(\w+)\) AND \(publication_date:\[(\S+) TO (\S+)\]\)\)", args["q"]
+                )
+                docs = self._matching(q[1], q[2], q[3])
+            hits = [{"_index": "fca-firds", "_id": str(i), "_source": d} for i, d in enumerate(docs)]
+            body = {"took": 1, "hits": {"total": len(docs), "hits": hits[start : start + size]}}
+        return Response(json.dumps(body), content_type="application/json")
+
+    def _file(self, request) -> Response:
+        name = request.path.rsplit("/", 1)[1]
+        if self.spoiled.get(name):
+            self.spoiled[name] -= 1
+            return Response(self.files[name][:-30] + bytes(30))  # its MD5 no longer matches
+        return Response(self.files[name])
+
+    @property
+    def index(self) -> str:
+        return self.server.url_for(self.path)
+
+    def downloads(self) -> int:
+        return sum(1 for request, _ in self.server.log if request.path.startswith(self.root + "/files/"))
+
+
+def firds_get_json(url: str):
+    response = requests.get(url, timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def firds_chunks_of(file: isintool._FirdsFile):
+    """A file's bytes as they download, checked against the register's MD5 when it gives one."""
+    digest = hashlib.md5()
+    with requests.get(file.url, stream=True, timeout=10) as response:
+        response.raise_for_status()
+        for chunk in response.iter_content(64 * 1024):
+            digest.update(chunk)
+            yield chunk
+    if file.md5 and digest.hexdigest() != file.md5:
+        raise IsinToolError(f"{file.name} does not match its published MD5 checksum")
+
+
+class FirdsNight(NamedTuple):
+    result: isintool._NightResult
+    record: dict
+    changes: bytes
+    listed: list[str]
+
+
+def run_night(
+    register: FirdsRegister, folder: Path, today: str, record=None, dialect=None, workers=1
+) -> FirdsNight:
+    """One night as fetch would run it, the list being the register's ISIN list."""
+    paths = isintool._StatePaths(str(folder / "isins.txt.esma.pairs"), str(folder / "isins.txt"))
+    changes = io.BytesIO()
+    day = datetime.date(int(today[:4]), int(today[4:6]), int(today[6:]))
+    result, new_record = isintool._firds_night(
+        register.index,
+        paths,
+        record,
+        firds_get_json,
+        firds_chunks_of,
+        day,
+        dialect=dialect,
+        changes=changes.write,
+        workers=workers,
+    )
+    listed = Path(paths.isins).read_text().split() if os.path.exists(paths.isins) else []
+    return FirdsNight(result, new_record, changes.getvalue(), listed)
+
+
+def expected_changes(before: list[str], after: list[str]) -> bytes:
+    lines = sorted(
+        [(i, "+") for i in set(after) - set(before)] + [(i, "-") for i in set(before) - set(after)]
+    )
+    return "".join(sign + isin + "\n" for isin, sign in lines).encode()
+
+
 # --- Fixtures -------------------------------------------------------------------------------------
 
 
@@ -684,54 +940,6 @@ def server():
     http.clear()
     if http.is_running():
         http.stop()
-
-
-class Register:
-    """A loopback server shaped as ESMA's FIRDS register: a Solr `select` that answers in JSON,
-    a page of `rows` at a time from `start`, and the files it lists."""
-
-    def __init__(self, server: HTTPServer) -> None:
-        self.server, self.docs, self.files, self.queries = server, [], {}, []
-        self.respond = lambda name: Response(self.files[name])  # how a file is served
-        server.expect_request("/solr/select").respond_with_handler(self._select)
-
-    def publish(self, date: str, letter: str, n: int, m: int, isins: list[str], checksum: str | None = None):
-        name = f"FULINS_{letter}_{date}_{n:02d}of{m:02d}.zip"
-        data = _fulins_zip(isins)
-        self.files[name] = data
-        self.server.expect_request(f"/firds/{name}").respond_with_handler(lambda request: self.respond(name))
-        self.docs.append(
-            {
-                "checksum": checksum or hashlib.md5(data).hexdigest(),
-                "download_link": f"/firds/{name}",  # ESMA gives absolute links; a relative one works too
-                "publication_date": f"{date[:4]}-{date[4:6]}-{date[6:]}T00:00:00Z",
-                "file_name": name,
-                "file_type": "FULINS",
-            }
-        )
-
-    def _select(self, request) -> Response:
-        self.queries.append(request.args)
-        start, rows = int(request.args.get("start", 0)), int(request.args.get("rows", 10))
-        page = self.docs[start : start + rows]
-        body = {
-            "responseHeader": {"status": 0},
-            "response": {"numFound": len(self.docs), "start": start, "docs": page},
-        }
-        return Response(json.dumps(body), content_type="application/json")
-
-    @property
-    def index(self) -> str:
-        return self.server.url_for("/solr/select")
-
-    def downloads(self) -> int:
-        return sum(1 for request, _ in self.server.log if request.path.startswith("/firds/"))
-
-
-@pytest.fixture
-def register(server, monkeypatch):
-    monkeypatch.setattr(isintool, "FIRDS_PAGE_ROWS", 2)  # several pages for a few files
-    return Register(server)
 
 
 @pytest.fixture(autouse=True)
@@ -867,6 +1075,18 @@ def pushgateway(tmp_path):
     with _daemon(argv, "/-/ready", tmp_path / "pushgateway.log") as url:
         assert requests.get(url + "/api/v1/metrics", timeout=5).json()["data"] == []  # no one's groups
         yield url
+
+
+@pytest.fixture
+def esma(httpserver, monkeypatch):
+    monkeypatch.setattr(isintool, "FIRDS_PAGE_ROWS", 2)  # several pages for a few files
+    return FirdsRegister(httpserver, "esma")
+
+
+@pytest.fixture
+def fca(httpserver, monkeypatch):
+    monkeypatch.setattr(isintool, "FIRDS_PAGE_ROWS", 2)
+    return FirdsRegister(httpserver, "fca")
 
 
 # --- Errors ---------------------------------------------------------------------------------------
@@ -2027,100 +2247,7 @@ def test_fetch_reads_every_file_of_a_zip_into_one_list(server, out):
     assert json.loads((out.parent / "isins.txt.json").read_text())["files"] == 2
 
 
-# --- Sources: a list in parts, and ESMA's FIRDS register ------------------------------------------
-
-
-def _publish_set(register, date: str, sets: dict[str, list[list[str]]]) -> list[str]:
-    """Publish each letter's parts; the instruments' ISINs, sorted."""
-    for letter, parts in sets.items():
-        for n, isins in enumerate(parts, 1):
-            register.publish(date, letter, n, len(parts), isins)
-    return sorted(isin for parts in sets.values() for isins in parts for isin in isins)
-
-
-def test_fetch_firds_reads_the_newest_complete_set(register, out):
-    old, new = _days_ago(8), _days_ago(1)
-    _publish_set(register, old, {"E": [_fresh_isins("DE", 5)]})
-    expected = _publish_set(
-        register, new, {"D": [_fresh_isins("XS", 4), _fresh_isins("FR", 3)], "E": [_fresh_isins("IE", 5)]}
-    )
-    result = fetch("--firds", register.index, "-o", str(out))
-    assert result.exit_code == 0, result.stderr
-    assert out.read_text().split() == expected  # the instruments: no underlying, no MIC
-    assert "3 files read" in result.stderr and "Warning" not in result.stderr
-    query = register.queries[0]
-    assert (query["q"], query["wt"]) == ("*", "json")
-    assert sorted(query.getlist("fq"))[0].startswith("file_type:FULINS")
-    assert re.fullmatch(
-        r"publication_date:\[\d{4}-\d\d-\d\dT00:00:00Z TO \d{4}-\d\d-\d\dT23:59:59Z\]",
-        sorted(query.getlist("fq"))[1],
-    )
-    assert [int(q["start"]) for q in register.queries] == [0, 2]  # 4 files, 2 a page
-    record = json.loads((out.parent / "isins.txt.json").read_text())
-    assert record["firds"]["date"] == new and record["parts"][0]["name"] == f"FULINS_D_{new}_01of02.zip"
-
-
-def test_fetch_list_reads_a_firds_set_as_the_cli_does(register, out):
-    expected = _publish_set(register, _days_ago(2), {"E": [_fresh_isins("DE", 4), _fresh_isins("FR", 4)]})
-    result = isintool.fetch_list([], str(out), isintool.FetchOptions(firds=register.index))
-    assert (result.written, result.count, result.files) == (True, 8, 2)
-    assert out.read_text().split() == expected  # the instruments' <Id>s: not the MICs, not the underlyings
-
-
-def test_fetch_firds_unchanged_set_downloads_nothing(register, out):
-    _publish_set(register, _days_ago(2), {"E": [_fresh_isins("DE", 5), _fresh_isins("GB", 5)]})
-    assert fetch("--firds", register.index, "-o", str(out)).exit_code == 0
-    downloads = register.downloads()
-    result = fetch("--firds", register.index, "-o", str(out), "--changes", str(out.parent / "changes.txt"))
-    assert result.exit_code == 0, result.stderr
-    assert "unchanged since the last fetch (10 ISINs; 0 added, 0 removed)" in result.stderr
-    assert register.downloads() == downloads == 2
-    assert (out.parent / "changes.txt").read_bytes() == b""
-
-
-def test_fetch_firds_takes_the_newest_complete_set_and_names_what_is_missing(register, out):
-    complete = _publish_set(register, _days_ago(7), {"E": [_fresh_isins("DE", 3)]})
-    newer = _days_ago(0)
-    register.publish(newer, "E", 1, 3, _fresh_isins("FR", 3))
-    register.publish(newer, "E", 3, 3, _fresh_isins("GB", 3))
-    result = fetch("--firds", register.index, "-o", str(out))
-    assert result.exit_code == 0, result.stderr
-    assert out.read_text().split() == complete
-    assert (
-        f"Warning: a newer FULINS set is not complete yet (missing FULINS_E_{newer}_02of03.zip)"
-        in result.stderr
-    )
-
-
-def test_fetch_firds_without_a_complete_set_fails_and_keeps_the_list(register, out):
-    register.publish(_days_ago(3), "C", 2, 2, _fresh_isins("DE", 3))
-    result = fetch("--firds", register.index, "-o", str(out))
-    assert_refused(result, out, f"no complete FULINS set in the last 21 days at {register.index}")
-    assert f"FULINS_C_{_days_ago(3)}_01of02.zip" in result.stderr
-
-
-@pytest.mark.parametrize("bad_times", [1, 5], ids=["once-then-good", "always"])
-def test_fetch_firds_checks_each_files_md5(register, out, bad_times):
-    """A file that differs from its published MD5 is downloaded again from its first byte;
-    when it never matches, the run fails naming it, and the old list stays."""
-    isins = _publish_set(register, _days_ago(1), {"E": [_fresh_isins("DE", 4), _fresh_isins("FR", 4)]})
-    name = f"FULINS_E_{_days_ago(1)}_02of02.zip"
-    served = []
-
-    def corrupt_first(file: str) -> Response:
-        data = register.files[file]
-        if file != name:
-            return Response(data)
-        served.append(file)
-        return Response(data[:-30] + bytes(30) if len(served) <= bad_times else data)
-
-    register.respond = corrupt_first
-    result = fetch("--firds", register.index, "-o", str(out), "--retries", "2")
-    if bad_times == 1:
-        assert result.exit_code == 0, result.stderr
-        assert out.read_text().split() == isins and len(served) == 2
-    else:
-        assert_refused(result, out, f"{name} does not match its published MD5 checksum (after 3 attempts)")
+# --- Sources: a list in parts, and the FIRDS registers ---------------------------------------------
 
 
 def _conditional(data: bytes, etag: str):
@@ -2448,7 +2575,13 @@ def test_bses_isin_no_column_is_read_as_the_csv_module_reads_it():
 def test_a_firds_file_read_for_every_token_is_told(server, out):
     """Without --column, a FIRDS report gives every ISIN-shaped token, its underlyings' too: the
     run says so, and how to read its instruments alone."""
-    server.expect_request("/fulins.zip").respond_with_data(_fulins_zip(_fresh_isins("DE", 5)))
+    records = [
+        firds_record(isintool._FULL, isin, "XBRD", n=n) for n, isin in enumerate(_fresh_isins("DE", 5))
+    ]
+    name = "FULINS_E_20261128_01of01"
+    server.expect_request("/fulins.zip").respond_with_data(
+        firds_zip(firds_document(records, name, "20261128"), name)
+    )
     result = fetch("--url", server.url_for("/fulins.zip"), "-o", str(out), "--allow-shrink")
     assert result.exit_code == 0, result.stderr
     warning = (
@@ -2675,6 +2808,792 @@ def test_write_atomically_failure_keeps_the_old_file_and_no_temporary(tmp_path):
         isintool.write_atomically(str(path), pieces())
     assert path.read_bytes() == b"old\n"
     assert os.listdir(tmp_path) == ["isins.txt"]
+
+
+# --- FIRDS: a register's full set and its deltas, kept as (ISIN, venue) pairs ---------------------
+
+
+def chunked(data: bytes, size: int):
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def _firds_read(data: bytes, size: int = 1 << 20) -> list[tuple[str, str, str, str | None]]:
+    return [
+        (r.kind, r.isin.decode(), r.mic.decode(), r.ends.decode() if r.ends else None)
+        for r in isintool._firds_records(chunked(data, size))
+    ]
+
+
+@pytest.mark.skipif(not EXCERPT.exists(), reason="../shared/data/real is not beside this folder")
+@pytest.mark.parametrize("size", [1 << 20, 4096, 777], ids=["one-chunk", "4k", "odd"])
+def test_read_records_of_the_real_excerpt_equal_elementtree(size, monkeypatch):
+    monkeypatch.setattr(isintool, "BLOCK_SIZE", 8192)  # many blocks, each cut before a record
+    data = EXCERPT.read_bytes()
+    assert _firds_read(data, size) == tree_records(data)
+    assert len(tree_records(data)) == 400 and isintool._firds_header(data[:4096]) == isintool._FirdsHeader(
+        True, "2021-01-17"
+    )
+
+
+def _pretty(data: bytes) -> bytes:
+    """The same XML with a newline and indent between tags, as a pretty-printer writes it."""
+    return data.replace(b"><", b">\n  <")
+
+
+CASES = [
+    firds_record("NewRcrd", "DE0000000001", "XEUR", None, 0),
+    firds_record("ModfdRcrd", "DE0000000002", "XPAR", "2021-01-16", 1),
+    firds_record("TermntdRcrd", "DE0000000003", "XMLI", "2021-01-15", 2),
+    firds_record("CancRcrd", "DE0000000004", "XAMS", None, 3),
+]
+
+
+@pytest.mark.parametrize(
+    "records",
+    [
+        pytest.param(CASES, id="four-kinds-with-a-cancellation"),
+        pytest.param(CASES[:3], id="fast-reading"),
+        pytest.param(
+            [
+                CASES[0].replace(
+                    "</TradgVnRltdAttrbts>",
+                    "</TradgVnRltdAttrbts><TradgVnRltdAttrbts><Id>XFRA</Id>"
+                    "<IssrReq>false</IssrReq><FrstTradDt>2020-01-01T00:00:00Z</FrstTradDt>"
+                    "<TermntnDt>2021-02-01T00:00:00Z</TermntnDt></TradgVnRltdAttrbts>",
+                    1,
+                )
+            ],
+            id="two-venues-in-one-record",
+        ),
+        pytest.param(
+            [CASES[0].replace("<FinInstrmGnlAttrbts>", "<TechRcrdId>7</TechRcrdId><FinInstrmGnlAttrbts>")],
+            id="technical-record-id",
+        ),
+    ],
+)
+@pytest.mark.parametrize("pretty", [False, True], ids=["one-line", "indented"])
+def test_read_records_equal_elementtree_whatever_the_layout(records, pretty):
+    data = firds_document(records, "DLTINS_20210117_01of01", "20210117")
+    data = _pretty(data) if pretty else data
+    assert _firds_read(data, 100) == tree_records(data)
+
+
+def test_read_records_of_a_full_set_are_refdata():
+    data = firds_document(
+        [firds_record(isintool._FULL, "FR0000000001", "XPAR", "2030-01-01")],
+        "FULINS_E_20210116_01of01",
+        "20210116",
+    )
+    assert _firds_read(data) == [("RefData", "FR0000000001", "XPAR", "2030-01-01")]
+    assert isintool._firds_header(data) == isintool._FirdsHeader(False, "2021-01-16")
+
+
+def test_a_file_with_prefixed_elements_is_refused():
+    data = firds_document(CASES, "DLTINS_20210117_01of01", "20210117").replace(
+        b"<FinInstrmRptgRefDataDltaRpt>", b"<a:FinInstrmRptgRefDataDltaRpt>"
+    )
+    with pytest.raises(IsinToolError, match="not a FIRDS file"):
+        list(isintool._firds_records([data]))
+
+
+def test_a_venue_id_that_is_no_mic_is_refused():
+    data = firds_document(
+        [firds_record("NewRcrd", "DE0000000001", "XE", None)], "DLTINS_20210117_01of01", "20210117"
+    )
+    with pytest.raises(IsinToolError, match=r"no MIC.*XE"):
+        isintool._block_pairs((data, b"2021-01-17"))
+
+
+@pytest.mark.parametrize(
+    ("kind", "ends", "active"),
+    [
+        pytest.param("RefData", "2020-01-01", True, id="full-set-pair-always-active"),
+        pytest.param("NewRcrd", None, True, id="new"),
+        pytest.param("NewRcrd", "2021-01-16", False, id="new-ended-before-the-day"),
+        pytest.param("NewRcrd", "2021-01-17", True, id="new-ending-on-the-day"),
+        pytest.param("ModfdRcrd", "2021-06-30", True, id="modified-ending-later"),
+        pytest.param("ModfdRcrd", "2021-01-16", False, id="modified-with-a-past-termination"),
+        pytest.param("TermntdRcrd", None, False, id="terminated"),
+        pytest.param("TermntdRcrd", "2099-01-01", False, id="terminated-with-a-future-date"),
+        pytest.param("CancRcrd", None, False, id="cancelled"),
+    ],
+)
+def test_pair_state_follows_the_issue_rules(kind, ends, active):
+    assert isintool._pair_state(kind, ends.encode() if ends else None, b"2021-01-17") is active
+
+
+def test_block_pairs_drops_invalid_isins_and_lets_inactive_win_within_a_day():
+    good, other = numbered_isins("DE", 2)
+    bad = good[:-1] + str((int(good[-1]) + 1) % 10)
+    records = [
+        firds_record("NewRcrd", good, "XEUR"),
+        firds_record("TermntdRcrd", good, "XEUR", "2021-01-10"),  # same pair, same day: the termination wins
+        firds_record("ModfdRcrd", other, "XPAR"),
+        firds_record("NewRcrd", bad, "XEUR"),
+    ]
+    data = firds_document(records, "DLTINS_20210117_01of01", "20210117")
+    pairs = isintool._block_pairs((data, b"2021-01-17"))
+    assert pairs.active == [f"{other}XPAR".encode()] and pairs.inactive == [f"{good}XEUR".encode()]
+    assert (pairs.records, pairs.invalid) == (4, 1)
+    assert pairs.kinds == {"NewRcrd": 2, "TermntdRcrd": 1, "ModfdRcrd": 1}
+
+
+@pytest.mark.skipif(not WHOLE.exists(), reason="../shared/data/real is not beside this folder")
+def test_the_whole_real_dltins_gives_the_issues_counts_and_equals_iterparse():
+    data = zipfile.ZipFile(WHOLE).read("DLTINS_20210117_01of01.xml")
+    counts = {}
+    for pairs in isintool._day_pairs(
+        [("DLTINS_20210117_01of01.zip", chunked(data, 1 << 20))], "20210117", workers=2
+    ):
+        for kind, n in pairs.kinds.items():
+            counts[kind] = counts.get(kind, 0) + n
+    assert counts == {"TermntdRcrd": 101_648, "ModfdRcrd": 38_571, "NewRcrd": 1_162}
+    mine = list(isintool._firds_records(chunked(data, 1 << 20)))
+    assert len({r.isin for r in mine}) == 124_945
+    tree = tree_records(data)
+    assert [
+        (r.kind, r.isin.decode(), r.mic.decode(), r.ends.decode() if r.ends else None) for r in mine
+    ] == tree
+    by_isin: dict[str, set[str]] = {}
+    for kind, isin, _mic, _ends in tree:
+        by_isin.setdefault(isin, set()).add(kind)
+    assert sum(1 for kinds in by_isin.values() if {"ModfdRcrd", "TermntdRcrd"} <= kinds) == 10_144
+    ops = isintool._day_ops(isintool._day_pairs([("DLTINS_20210117_01of01.zip", [data])], "20210117"))
+    oracle = FirdsOracle()
+    oracle.day("20210117", [data])
+    assert {key.decode(): active for key, active in ops.items()} == {
+        isin + mic: active for (isin, mic), active in oracle.pairs.items()
+    }
+    assert list(ops.values()).count(False) == 101_648 + 1  # the one ModfdRcrd ended the day before
+
+
+def test_esma_and_fca_queries_are_as_documented():
+    first, last = datetime.date(2021, 1, 17), datetime.date(2021, 1, 19)
+    from urllib.parse import parse_qs, urlsplit
+
+    esma = parse_qs(urlsplit(isintool._esma_query("https://r/select", "DLTINS", first, last, 500)).query)
+    assert esma == {
+        "q": ["*"],
+        "fq": ["publication_date:[2021-01-17T00:00:00Z TO 2021-01-19T23:59:59Z]", "file_type:DLTINS"],
+        "wt": ["json"],
+        "start": ["500"],
+        "rows": [str(isintool.FIRDS_PAGE_ROWS)],
+    }
+    fca = parse_qs(urlsplit(isintool._fca_query(isintool.FCA_FIRDS_REGISTER, "FULINS", first, last, 0)).query)
+    assert fca == {
+        "q": ["((file_type:FULINS) AND (publication_date:[2021-01-17 TO 2021-01-19]))"],
+        "from": ["0"],
+        "size": [str(isintool.FIRDS_PAGE_ROWS)],
+    }
+
+
+def test_the_real_register_answer_reads_as_files():
+    """The real Solr answer in ../shared (wt=xml there; its docs are what wt=json gives)."""
+    if not (REAL / "firds_esma_registers_solr_filelist_2021-01-17.xml").exists():
+        pytest.skip("../shared/data/real is not beside this folder")
+    tree = ElementTree.parse(REAL / "firds_esma_registers_solr_filelist_2021-01-17.xml")
+    docs = [{field.get("name"): field.text for field in doc} for doc in tree.iter("doc")]
+    answer = {"response": {"numFound": int(tree.find("result").get("numFound")), "docs": docs}}
+    page = isintool._register_page(
+        answer, "https://registers.esma.europa.eu/solr/esma_registers_firds_files/select"
+    )
+    files = [isintool._firds_file(doc, "https://x/") for doc in page.docs]
+    assert [(f.name, f.date, f.n, f.m, f.md5) for f in files] == [
+        ("DLTINS_20210117_01of01.zip", "20210117", 1, 1, "852b2dde71cf114289ad95ada2a4e406"),
+        ("DLTINS_20210119_01of02.zip", "20210119", 1, 2, "3533fe597fc721ed139198503fe87910"),
+        ("DLTINS_20210119_02of02.zip", "20210119", 2, 2, "4edec7a18a04a8a11c2735f4405acbaf"),
+        ("DLTINS_20210118_01of01.zip", "20210118", 1, 1, "f88a84bd2423c5016476577d2c2f4687"),
+    ]
+    days, missing = isintool._delta_days(files, "20210116")
+    assert [d.date for d in days] == ["20210117", "20210118", "20210119"] and missing == []
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param({"hits": {"total": 1, "hits": []}}, id="es6-total"),
+        pytest.param({"hits": {"total": {"value": 1, "relation": "eq"}, "hits": []}}, id="es7-total"),
+    ],
+)
+def test_fca_answers_of_either_elasticsearch_version_are_read(answer):
+    assert isintool._register_page(answer, "u") == isintool._RegisterPage("fca", 1, [])
+
+
+def test_an_answer_of_neither_shape_is_refused():
+    with pytest.raises(IsinToolError, match="neither a Solr list"):
+        isintool._register_page({"error": "no"}, "https://example.com/select?key=s3cr3t")
+
+
+@pytest.mark.parametrize("dialect", ["esma", "fca"])
+@pytest.mark.parametrize("told", [True, False], ids=["named", "told-apart-by-shape"])
+def test_register_files_pages_through_either_dialect(httpserver, monkeypatch, dialect, told):
+    monkeypatch.setattr(isintool, "FIRDS_PAGE_ROWS", 2)
+    register = FirdsRegister(httpserver, dialect)
+    for letter, m in (("D", 2), ("E", 1)):
+        for n in range(1, m + 1):
+            register.publish(f"FULINS_{letter}_20210116_{n:02d}of{m:02d}.zip", [])
+    for name in ("DLTINS_20210117_01of01.zip", "DLTINS_20210118_01of02.zip", "DLTINS_20210118_02of02.zip"):
+        register.publish(name, [])
+    register.publish("DLTINS_20201201_01of01.zip", [])  # outside the window: not asked for
+    found, files = isintool._register_files(
+        register.index, firds_get_json, datetime.date(2021, 1, 18), dialect if told else None
+    )
+    assert found == dialect
+    assert sorted(f.name for f in files) == sorted(d["file_name"] for d in register.docs[:-1])
+    assert all(f.md5 for f in files) == (dialect == "esma")
+    pages = [q for q in register.queries if q.get("q") != "*" or dialect == "esma"]
+    paging = "start" if dialect == "esma" else "from"
+    assert [int(q[paging]) for q in pages] == [0, 2, 0, 2]  # 3 FULINS, 3 DLTINS, 2 a page
+
+
+def _firds_files(*names: str) -> list[isintool._FirdsFile]:
+    return [
+        isintool._firds_file({"file_name": n, "file_type": n[:6], "download_link": n}, "https://r/")
+        for n in names
+    ]
+
+
+FULL_16 = ("FULINS_D_20210116_01of02.zip", "FULINS_D_20210116_02of02.zip", "FULINS_E_20210116_01of01.zip")
+
+
+@pytest.mark.parametrize(
+    ("names", "held", "action", "days", "missing"),
+    [
+        pytest.param(FULL_16, None, "full", [], [], id="first-night-full-set-only"),
+        pytest.param(
+            (*FULL_16, "DLTINS_20210116_01of01.zip", "DLTINS_20210117_01of01.zip"),
+            None,
+            "full",
+            ["20210117"],
+            [],
+            id="delta-on-the-full-sets-day-is-inside-it",
+        ),
+        pytest.param(
+            (*FULL_16, "DLTINS_20210117_01of01.zip"),
+            isintool._Held("20210116", ("20210117",)),
+            "unchanged",
+            [],
+            [],
+            id="no-new-delta",
+        ),
+        pytest.param(
+            (
+                *FULL_16,
+                "DLTINS_20210117_01of01.zip",
+                "DLTINS_20210118_01of02.zip",
+                "DLTINS_20210118_02of02.zip",
+            ),
+            isintool._Held("20210116", ("20210117",)),
+            "deltas",
+            ["20210118"],
+            [],
+            id="a-new-day-in-two-parts",
+        ),
+        pytest.param(
+            (*FULL_16, "DLTINS_20210117_01of01.zip", "DLTINS_20210119_01of01.zip"),
+            isintool._Held("20210116", ("20210117",)),
+            "unchanged",
+            [],
+            ["DLTINS_20210118_*.zip"],
+            id="a-gap",
+        ),
+        pytest.param(
+            (
+                *FULL_16,
+                "DLTINS_20210117_01of01.zip",
+                "DLTINS_20210118_02of03.zip",
+                "DLTINS_20210119_01of01.zip",
+            ),
+            isintool._Held("20210116", ()),
+            "deltas",
+            ["20210117"],
+            ["DLTINS_20210118_01of03.zip", "DLTINS_20210118_03of03.zip"],
+            id="an-incomplete-day",
+        ),
+        pytest.param(
+            (
+                *FULL_16,
+                "FULINS_E_20210123_01of01.zip",
+                "FULINS_D_20210123_01of01.zip",
+                "DLTINS_20210124_01of01.zip",
+            ),
+            isintool._Held("20210116", ("20210117", "20210118")),
+            "full",
+            ["20210124"],
+            [],
+            id="rebase-on-a-newer-full-set",
+        ),
+        pytest.param(
+            (
+                *FULL_16,
+                "FULINS_E_20210123_01of01.zip",
+                "FULINS_D_20210123_01of02.zip",
+                "DLTINS_20210117_01of01.zip",
+            ),
+            isintool._Held("20210116", ()),
+            "deltas",
+            ["20210117"],
+            [],
+            id="newer-full-set-incomplete-goes-on",
+        ),
+    ],
+)
+def test_plan_night(names, held, action, days, missing):
+    plan = isintool._plan_night(_firds_files(*names), held)
+    assert (plan.action, [d.date for d in plan.days], plan.missing) == (action, days, missing)
+    assert plan.held.as_of == (days[-1] if days else (plan.held.full if action == "full" else held.as_of))
+
+
+def test_plan_names_a_newer_incomplete_full_set_and_fails_without_any():
+    plan = isintool._plan_night(_firds_files(*FULL_16, "FULINS_E_20210123_01of02.zip"), None)
+    assert plan.full.date == "20210116" and plan.newer_missing == ["FULINS_E_20210123_02of02.zip"]
+    with pytest.raises(
+        IsinToolError, match=r"no complete FULINS set in the last 21 days.*FULINS_D_20210116_02of02"
+    ):
+        isintool._plan_night(_firds_files("FULINS_D_20210116_01of02.zip"), None)
+
+
+def _state_text(keys) -> bytes:
+    return b"".join(k + b"\n" for k in sorted(set(keys)))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_build_state_sorts_a_full_set_in_runs_and_ranges(tmp_path, monkeypatch, workers):
+    """Small runs, samples and ranges, so that every run and range boundary is crossed."""
+    monkeypatch.setattr(isintool, "BLOCK_SIZE", 4096)
+    monkeypatch.setattr(isintool, "RUN_PAIRS", 50)
+    monkeypatch.setattr(isintool, "SAMPLE_EVERY", 4)
+    monkeypatch.setattr(isintool, "RANGE_PAIRS", 30)
+    mics = ["XEUR", "XPAR", "XMLI", "XAMS", "FRAA"]
+    parts = []
+    for letter, start in (("D", 0), ("E", 150), ("O", 75)):  # letters overlap in ISINs, as venues do
+        records = [
+            firds_record(isintool._FULL, isin, mics[(i * 7) % 5], None, i)
+            for i, isin in enumerate(numbered_isins("DE", 120, start))
+        ]
+        records += [
+            firds_record(isintool._FULL, isin, "XFRA", None, i)
+            for i, isin in enumerate(numbered_isins("XS", 40, start))
+        ]
+        parts.append(firds_document(records, f"FULINS_{letter}_20210116_01of01", "20210116"))
+    good = numbered_isins("FR", 1)[0]
+    bad = good[:-1] + str((int(good[-1]) + 1) % 10)  # a check digit that fails
+    parts.append(
+        firds_document([firds_record(isintool._FULL, bad, "XPAR")], "FULINS_R_20210116_01of01", "20210116")
+    )
+    oracle = FirdsOracle()
+    oracle.full(parts)
+    pairs_out, isins_out = io.BytesIO(), io.BytesIO()
+    texts = [(f"part{i}", chunked(p, 1000)) for i, p in enumerate(parts)]
+    built = isintool._build_state(texts, pairs_out, isins_out, str(tmp_path), workers)
+    assert pairs_out.getvalue() == oracle.state()
+    assert isins_out.getvalue().decode().split() == oracle.isins()
+    assert built.invalid == 1 and built.records == 3 * 160 + 1
+    assert built.state.pairs == isintool._Digest(
+        len(oracle.state()) // 17, hashlib.sha256(oracle.state()).hexdigest()
+    )
+    assert os.listdir(tmp_path) == []  # the runs are gone
+
+
+def test_merge_day_equals_set_operations_on_random_states():
+    import random
+
+    rng = random.Random(7)
+    pool = [isin.encode() for isin in numbered_isins("DE", 300)]
+    mics = [b"XEUR", b"XPAR", b"XMLI"]
+    for _ in range(30):
+        state = {rng.choice(pool) + rng.choice(mics) for _ in range(rng.randrange(0, 400))}
+        ops = {rng.choice(pool) + rng.choice(mics): rng.random() < 0.4 for _ in range(rng.randrange(0, 200))}
+        written = []
+        size = rng.choice([17, 34, 170, 1 << 20])
+        plus, minus = isintool._merge_day(chunked(_state_text(state), size), ops, written.append)
+        after = {k for k in state if ops.get(k, True)} | {k for k, active in ops.items() if active}
+        assert b"".join(written) == _state_text(after)
+        isins_before, isins_after = {k[:12] for k in state}, {k[:12] for k in after}
+        assert plus == sorted(isins_after - isins_before) and minus == sorted(isins_before - isins_after)
+
+
+def test_apply_day_refuses_a_state_that_differs_from_its_record():
+    state = _state_text([b"DE0000000001XEUR"])
+    listed = b"DE0000000001\n"
+    good = isintool._StateCounts(
+        isintool._Digest(1, hashlib.sha256(state).hexdigest()),
+        isintool._Digest(1, hashlib.sha256(listed).hexdigest()),
+    )
+    out = io.BytesIO(), io.BytesIO()
+    isintool._apply_day(io.BytesIO(state), io.BytesIO(listed), good, {}, *out)
+    assert out[0].getvalue() == state and out[1].getvalue() == listed
+    damaged = state.replace(b"XEUR", b"XEUX")
+    with pytest.raises(isintool._DamagedState, match="state file differs"):
+        isintool._apply_day(io.BytesIO(damaged), io.BytesIO(listed), good, {}, io.BytesIO(), io.BytesIO())
+    with pytest.raises(isintool._DamagedState, match="ISIN list"):
+        isintool._apply_day(
+            io.BytesIO(state), io.BytesIO(b"DE0000000002\n"), good, {}, io.BytesIO(), io.BytesIO()
+        )
+
+
+def test_patch_diff_and_union_of_lists():
+    lines = [isin.encode() for isin in numbered_isins("DE", 50)]
+    listed = b"".join(i + b"\n" for i in lines)
+    out: list[bytes] = []
+    isintool._patch_list(
+        chunked(listed, 13 * 7), [b"DE000000010X"[:11] + b"9"], [lines[3], lines[49]], out.append
+    )
+    expected = sorted([*(i for i in lines if i not in (lines[3], lines[49])), b"DE0000000109"])
+    assert b"".join(out) == b"".join(i + b"\n" for i in expected)
+    diff: list[bytes] = []
+    assert isintool._diff_lists(chunked(listed, 13 * 5), chunked(b"".join(out), 13 * 3), diff.append) == (
+        1,
+        2,
+    )
+    assert b"".join(diff) == b"-" + lines[3] + b"\n+DE0000000109\n-" + lines[49] + b"\n"
+    union: list[bytes] = []
+    other = b"".join(i.encode() + b"\n" for i in numbered_isins("DE", 10, 45) + numbered_isins("GB", 3))
+    assert (
+        isintool._union_lists([chunked(listed, 13 * 4), chunked(other, 13 * 2)], union.append) == 50 + 5 + 3
+    )
+    assert b"".join(union).split() == sorted(set(listed.split()) | set(other.split()))
+    with pytest.raises(isintool._DamagedState):
+        isintool._patch_list([listed], [lines[0]], [], out.append)  # an ISIN the list holds already
+
+
+def test_net_changes_compose_days():
+    assert isintool._net_changes([([b"A"], [b"B"]), ([b"B"], [b"A", b"C"])]) == ([], [b"C"])
+
+
+A, B, C, D, E, G, H, J, Z = numbered_isins("DE", 9, 900)  # the instruments whose fate the nights follow
+FILLER = numbered_isins("XS", 40)
+
+
+def _full_set(register: FirdsRegister, date: str, extra: list[str]) -> list[bytes]:
+    """A full set in three parts over two letters: the filler on two venues each, and `extra`."""
+    records = [
+        firds_record(isintool._FULL, isin, mic, "2031-01-01" if n % 3 == 0 else None, n)
+        for n, isin in enumerate(FILLER)
+        for mic in ("XEUR", "XMLI")
+    ]
+    records += extra
+    thirds = [records[0::3], records[1::3], records[2::3]]
+    names = [f"FULINS_D_{date}_01of02.zip", f"FULINS_D_{date}_02of02.zip", f"FULINS_E_{date}_01of01.zip"]
+    return [register.publish(name, part) for name, part in zip(names, thirds, strict=True)]
+
+
+def _publish_day(
+    register: FirdsRegister, date: str, *parts: list[str], total: int | None = None
+) -> list[bytes]:
+    m = total or len(parts)
+    return [register.publish(f"DLTINS_{date}_{n:02d}of{m:02d}.zip", part) for n, part in enumerate(parts, 1)]
+
+
+def _check_night(night: FirdsNight, oracle: FirdsOracle, before: list[str], folder: Path) -> None:
+    assert night.listed == oracle.isins()
+    assert (folder / "isins.txt.esma.pairs").read_bytes() == oracle.state()
+    assert night.changes == expected_changes(before, night.listed)  # each night: the set difference
+
+
+@pytest.mark.parametrize("dialect", ["esma", "fca"])
+def test_nights_follow_the_rules_through_gaps_rebases_and_damage(httpserver, monkeypatch, tmp_path, dialect):
+    monkeypatch.setattr(isintool, "FIRDS_PAGE_ROWS", 3)
+    monkeypatch.setattr(isintool, "RUN_PAIRS", 30)  # several runs and ranges even for a small set
+    monkeypatch.setattr(isintool, "RANGE_PAIRS", 20)
+    monkeypatch.setattr(isintool, "_STATE_BLOCK", 17 * 16)
+    monkeypatch.setattr(isintool, "_LIST_BLOCK", 13 * 8)
+    register = FirdsRegister(httpserver, dialect)
+    oracle = FirdsOracle()
+
+    # Saturday's full set: A and B on two venues each, C on one.
+    full = _full_set(
+        register,
+        "20210116",
+        [
+            firds_record(isintool._FULL, A, "XEUR"),
+            firds_record(isintool._FULL, A, "XPAR"),
+            firds_record(isintool._FULL, B, "XEUR"),
+            firds_record(isintool._FULL, B, "XPAR"),
+            firds_record(isintool._FULL, C, "XMLI", "2025-01-01"),
+        ],
+    )
+    _publish_day(
+        register, "20210116", [firds_record("NewRcrd", H, "XEUR")]
+    )  # dated on the full set's day: inside it
+    day17 = _publish_day(
+        register,
+        "20210117",
+        [
+            firds_record("TermntdRcrd", A, "XPAR", "2021-01-15"),  # A keeps XEUR: it stays
+            firds_record("TermntdRcrd", B, "XEUR", "2021-01-15"),
+            firds_record("TermntdRcrd", B, "XPAR", "2021-01-16"),  # B goes
+            firds_record("TermntdRcrd", Z, "XEUR", "2020-06-30"),  # a late termination of a pair never seen
+            firds_record("ModfdRcrd", C, "XMLI", "2021-01-16"),  # modified, terminated before the day: C goes
+            firds_record("NewRcrd", D, "XAMS", "2022-01-01"),  # new, ending later
+            firds_record(
+                "ModfdRcrd", E, "XEUR", "2021-01-17"
+            ),  # a modification of a pair never seen, ending today
+            firds_record("NewRcrd", G, "XEUR"),
+            firds_record("CancRcrd", G, "XEUR"),  # new and cancelled the same day
+            firds_record("CancRcrd", FILLER[0], "XMLI"),  # a cancellation: FILLER[0] keeps XEUR
+        ],
+    )
+    night = run_night(register, tmp_path, "20210117", dialect=dialect)
+    oracle.full(full)
+    oracle.day("20210117", day17)
+    _check_night(night, oracle, [], tmp_path)
+    assert night.result.plan.action == "full" and night.record["days"] == ["20210117"]
+    assert A in night.listed and B not in night.listed and C not in night.listed and H not in night.listed
+    assert D in night.listed and E in night.listed and G not in night.listed and Z not in night.listed
+    assert night.record["dialect"] == dialect and night.result.notes == ()
+
+    # No delta yet tonight: unchanged, nothing downloaded.
+    downloads = register.downloads()
+    again = run_night(register, tmp_path, "20210117", night.record)
+    assert again.result.plan.action == "unchanged" and register.downloads() == downloads
+    assert again.changes == b"" and again.record == night.record and again.listed == night.listed
+
+    # Two days at once, the second in two parts; B comes back, A loses its last venue.
+    day18 = _publish_day(
+        register,
+        "20210118",
+        [firds_record("NewRcrd", B, "XEUR"), firds_record("TermntdRcrd", A, "XEUR", "2021-01-17")],
+    )
+    day19 = _publish_day(
+        register,
+        "20210119",
+        [firds_record("NewRcrd", J, "XEUR")],
+        [firds_record("TermntdRcrd", D, "XAMS", "2021-01-18")],
+    )
+    before = night.listed
+    night = run_night(register, tmp_path, "20210119", night.record)
+    oracle.day("20210118", day18)
+    oracle.day("20210119", day19)
+    _check_night(night, oracle, before, tmp_path)
+    assert night.result.plan.action == "deltas" and night.record["days"] == [
+        "20210117",
+        "20210118",
+        "20210119",
+    ]
+    assert (A in night.listed, B in night.listed, D in night.listed, J in night.listed) == (
+        False,
+        True,
+        False,
+        True,
+    )
+
+    # A gap: the 21st is out, the 20th is not. Stop at the 19th, warn, change nothing.
+    _publish_day(register, "20210121", [firds_record("NewRcrd", A, "XEUR")], [], total=2)
+    register.docs.pop()  # the 21st's part 2 is not listed yet
+    gap = run_night(register, tmp_path, "20210121", night.record)
+    assert gap.result.plan.action == "unchanged" and gap.listed == night.listed and gap.changes == b""
+    assert gap.result.notes == (
+        "the FIRDS deltas stop at 20210119 (missing DLTINS_20210120_*.zip): the list is as of that day, "
+        "and the next run goes on from there",
+    )
+    # The 20th comes late; the 21st is still incomplete: apply the 20th, warn of the 21st's part.
+    day20 = _publish_day(register, "20210120", [firds_record("ModfdRcrd", J, "XEUR", "2021-01-19")])
+    before = night.listed
+    night = run_night(register, tmp_path, "20210121", gap.record)
+    oracle.day("20210120", day20)
+    _check_night(night, oracle, before, tmp_path)
+    assert J not in night.listed and night.record["days"][-1] == "20210120"
+    assert "missing DLTINS_20210121_02of02.zip" in night.result.notes[0]
+
+    # A newer full set is complete: rebase on it, then its days (not the one on its own date).
+    register.publish("DLTINS_20210121_02of02.zip", [])
+    _publish_day(register, "20210122", [firds_record("NewRcrd", G, "XEUR")])
+    full23 = _full_set(
+        register,
+        "20210123",
+        [firds_record(isintool._FULL, C, "XMLI"), firds_record(isintool._FULL, H, "XEUR")],
+    )
+    _publish_day(
+        register, "20210123", [firds_record("TermntdRcrd", C, "XMLI")]
+    )  # inside the full set of the 23rd
+    day24 = _publish_day(
+        register, "20210124", [firds_record("NewRcrd", Z, "XPAR"), firds_record("TermntdRcrd", H, "XEUR")]
+    )
+    before = night.listed
+    night = run_night(register, tmp_path, "20210124", night.record)
+    oracle = FirdsOracle()
+    oracle.full(full23)
+    oracle.day("20210124", day24)
+    _check_night(night, oracle, before, tmp_path)
+    assert night.result.plan.action == "full" and (night.record["full"], night.record["days"]) == (
+        "20210123",
+        ["20210124"],
+    )
+    assert C in night.listed and Z in night.listed and H not in night.listed and B not in night.listed
+
+    # A damaged state (one byte, same size): found while it is read, rebuilt from the full set.
+    day25 = _publish_day(register, "20210125", [firds_record("NewRcrd", A, "XEUR")])
+    pairs = tmp_path / "isins.txt.esma.pairs"
+    pairs.write_bytes(pairs.read_bytes().replace(b"XEUR", b"XEUX", 1))
+    before = night.listed
+    night = run_night(register, tmp_path, "20210125", night.record)
+    oracle.day("20210125", day25)
+    _check_night(night, oracle, before, tmp_path)
+    assert night.result.plan.action == "full" and night.result.notes[0].startswith("the state file differs")
+
+    # A missing state file: rebuilt as well, with a warning.
+    pairs.unlink()
+    night = run_night(register, tmp_path, "20210125", night.record)
+    _check_night(night, oracle, night.listed, tmp_path)
+    assert (
+        night.result.notes[0]
+        == "the FIRDS state beside the list is missing or damaged: rebuilt from the full set"
+    )
+
+
+def test_a_file_that_fails_its_md5_fails_the_night_and_keeps_the_list(esma, tmp_path):
+    _full_set(esma, "20210116", [])
+    night = run_night(esma, tmp_path, "20210116")
+    listed = (tmp_path / "isins.txt").read_bytes()
+    esma.publish("DLTINS_20210117_01of01.zip", [firds_record("NewRcrd", A, "XEUR")], checksum="0" * 32)
+    with pytest.raises(IsinToolError, match=r"DLTINS_20210117_01of01\.zip does not match its published MD5"):
+        run_night(esma, tmp_path, "20210117", night.record)
+    assert (tmp_path / "isins.txt").read_bytes() == listed
+    assert sorted(os.listdir(tmp_path)) == ["isins.txt", "isins.txt.esma.pairs"]  # no temporary left
+
+
+def test_a_corrupt_zip_from_the_fca_fails_on_its_crc(fca, tmp_path):
+    """The FCA publishes no checksum: the zip's CRC-32s are the check."""
+    _full_set(fca, "20210116", [])
+    name = "FULINS_E_20210116_01of01.zip"
+    data = bytearray(fca.files[name])
+    data[len(data) // 2] ^= 0xFF
+    fca.files[name] = bytes(data)
+    with pytest.raises(IsinToolError, match=r"corrupt payload|CRC"):
+        run_night(fca, tmp_path, "20210116")
+    assert not (tmp_path / "isins.txt").exists()
+
+
+def test_held_state_refuses_records_that_do_not_add_up(tmp_path):
+    paths = isintool._StatePaths(str(tmp_path / "p"), str(tmp_path / "i"))
+    (tmp_path / "p").write_bytes(b"DE0000000001XEUR\n")
+    (tmp_path / "i").write_bytes(b"DE0000000001\n")
+    state = isintool._StateCounts(isintool._Digest(1, "a" * 64), isintool._Digest(1, "b" * 64))
+    record = isintool._state_record(
+        "https://r/select?key=s3cr3t", "esma", isintool._Held("20210116", ("20210117",)), state
+    )
+    assert isintool._held_state(record, paths) == (isintool._Held("20210116", ("20210117",)), state)
+    assert "s3cr3t" not in json.dumps(record)
+    assert isintool._held_state({**record, "days": ["20210118"]}, paths) is None  # a day skipped
+    assert (
+        isintool._held_state({**record, "pairs": {"count": 2, "sha256": "a" * 64}}, paths) is None
+    )  # wrong size
+    assert isintool._held_state({**record, "full": None}, paths) is None
+    assert isintool._held_state("garbage", paths) is None
+
+
+def _dashed(date: str) -> str:
+    return f"{date[:4]}-{date[4:6]}-{date[6:]}"
+
+
+def test_fetch_firds_keeps_the_list_day_by_day(esma, out, tmp_path):
+    """Through the CLI: a full set and the days after it the first night; the next day's file
+    alone the next night (the pairs read from beside the list); nothing on a night with no new
+    day. Each night's list is the oracle's, and its changes the set difference."""
+    full, first, second, third = (_days_ago(n) for n in (4, 3, 2, 1))
+    oracle = FirdsOracle()
+    oracle.full(
+        _full_set(esma, full, [firds_record(isintool._FULL, i, "XPAR") for i in numbered_isins("FR", 4)])
+    )
+    french = numbered_isins("FR", 4)
+    oracle.day(first, _publish_day(esma, first, [firds_record(isintool._TERMINATED, french[0], "XPAR")]))
+    oracle.day(
+        second,
+        _publish_day(esma, second, [firds_record(isintool._NEW, i, "XAMS") for i in numbered_isins("NL", 3)]),
+    )
+    changes = tmp_path / "changes.txt"
+    args = ["--firds", esma.index, "-o", str(out), "--changes", str(changes)]
+    before = out.read_text().split()
+    result = fetch(*args)
+    assert result.exit_code == 0, result.stderr
+    assert out.read_text().split() == oracle.isins()
+    assert changes.read_bytes() == expected_changes(before, oracle.isins())
+    assert "5 files read" in result.stderr and "Warning" not in result.stderr
+    (held,) = json.loads((out.parent / "isins.txt.json").read_text())["firds"].values()
+    assert (held["full"], held["days"], held["register"]) == (full, [first, second], esma.index)
+    downloads = esma.downloads()
+    before = out.read_text().split()
+    oracle.day(third, _publish_day(esma, third, [firds_record(isintool._CANCELLED, french[1], "XPAR")]))
+    result = fetch(*args)
+    assert result.exit_code == 0, result.stderr
+    assert esma.downloads() == downloads + 1  # the new day's file, nothing else
+    assert out.read_text().split() == oracle.isins() and french[1] not in oracle.isins()
+    assert changes.read_bytes() == expected_changes(before, oracle.isins())
+    result = fetch(*args)
+    assert result.exit_code == 0 and "unchanged since the last fetch" in result.stderr, result.stderr
+    assert esma.downloads() == downloads + 1 and changes.read_bytes() == b""
+    (held,) = json.loads((out.parent / "isins.txt.json").read_text())["firds"].values()
+    assert held["days"] == [first, second, third]
+
+
+def test_fetch_firds_warns_of_a_gap_and_goes_on_from_the_day_before(esma, out):
+    full, first, second = (_days_ago(n) for n in (4, 3, 1))  # the day between is missing
+    oracle = FirdsOracle()
+    oracle.full(_full_set(esma, full, []))
+    oracle.day(first, _publish_day(esma, first, [firds_record(isintool._TERMINATED, FILLER[0], "XEUR")]))
+    _publish_day(esma, second, [firds_record(isintool._TERMINATED, FILLER[1], "XEUR")])
+    result = fetch("--firds", esma.index, "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    gap = _days_ago(2)
+    assert result.stderr.startswith(
+        f"Warning: the FIRDS deltas stop at {first} (missing DLTINS_{gap}_*.zip): the list is as of that day"
+    )
+    assert out.read_text().split() == oracle.isins()
+
+
+def test_fetch_firds_without_a_complete_full_set_fails_and_keeps_the_list(esma, out):
+    esma.publish(f"FULINS_C_{_days_ago(3)}_02of02.zip", [firds_record(isintool._FULL, FILLER[0], "XEUR")])
+    result = fetch("--firds", esma.index, "-o", str(out))
+    assert_refused(result, out, f"no complete FULINS set in the last 21 days at {esma.index}")
+    assert f"FULINS_C_{_days_ago(3)}_01of02.zip" in result.stderr
+
+
+@pytest.mark.parametrize("bad_times", [1, 99])
+def test_fetch_firds_checks_each_file_against_the_registers_md5(esma, out, bad_times):
+    """A file that differs from its published MD5 is asked for again from its first byte (the
+    night starts over), then fails naming the file, the list kept."""
+    _full_set(esma, _days_ago(2), [])
+    name = f"FULINS_E_{_days_ago(2)}_01of01.zip"
+    esma.spoiled[name] = bad_times
+    result = fetch("--firds", esma.index, "-o", str(out), "--retries", "2")
+    if bad_times == 1:
+        assert result.exit_code == 0, result.stderr
+    else:
+        assert_refused(result, out, f"{name} does not match its published MD5 checksum (after 3 attempts)")
+
+
+def test_fetch_firds_from_two_registers_makes_one_list(esma, server, out):
+    """--firds esma --firds fca (here two loopback registers, one of each dialect): each keeps its
+    own pairs; the list is the union of theirs."""
+    fca = FirdsRegister(server, "fca")
+    oracle_esma, oracle_fca = FirdsOracle(), FirdsOracle()
+    oracle_esma.full(_full_set(esma, _days_ago(2), []))
+    oracle_fca.full(
+        [
+            fca.publish(
+                f"FULINS_E_{_days_ago(3)}_01of01.zip",
+                [firds_record(isintool._FULL, i, "XLON") for i in numbered_isins("GB", 5)],
+            )
+        ]
+    )
+    result = fetch("--firds", esma.index, "--firds", fca.index, "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert out.read_text().split() == sorted(set(oracle_esma.isins()) | set(oracle_fca.isins()))
+    names = sorted(json.loads((out.parent / "isins.txt.json").read_text())["firds"])
+    assert [f"isins.txt.{name}.pairs" in os.listdir(out.parent) for name in names] == [True, True]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-o", "-"], "--firds keeps its registers' pairs beside the list: give -o a file, not -"),
+        (["--column", "Id"], "--firds reads each file's instruments and venues: no --column with it"),
+    ],
+)
+def test_fetch_firds_refuses_what_it_cannot_keep(runner, args, message):
+    result = runner.invoke(cli, ["fetch", "--firds", "--", *args][:2] + args)
+    assert result.exit_code == 2 and message in result.stderr
 
 
 # --- Fetch state: links, the lock, the sidecar ----------------------------------------------------
@@ -3003,7 +3922,7 @@ def test_summary_counts_and_sizes_read_as_a_person_writes_them(server):
     ("args", "message"),
     [
         (["--url", "https://example.com/a.csv"], "give --url or --firds, not both"),
-        (["--column", "ISIN"], "--firds reads each file's <Id> elements: no --column with it"),
+        (["--column", "ISIN"], "--firds reads each file's instruments and venues: no --column with it"),
     ],
 )
 def test_fetch_refuses_firds_with_a_url_or_a_column(runner, args, message):
@@ -3477,7 +4396,7 @@ def test_schedules_carry_firds_and_changes_among_fetchs_options(runner, tmp_path
     result = runner.invoke(cli, [command, *extra, *args])
     assert result.exit_code == 0, result.stderr
     assert "--firds" in result.stdout and "--url" not in result.stdout and changes in result.stdout
-    assert "fetch the ISIN list from ESMA's FIRDS register" in result.stdout
+    assert "fetch the ISIN list from FIRDS" in result.stdout
     if command == "systemd":
         assert "\nStateDirectory=isintool\n" in result.stdout
     refused = [
@@ -3487,6 +4406,12 @@ def test_schedules_carry_firds_and_changes_among_fetchs_options(runner, tmp_path
     for wrong in refused:
         result = runner.invoke(cli, [command, *extra, "--at", "05:30", *wrong])
         assert (result.exit_code, result.stdout) == (2, ""), (wrong, result.stderr)
+
+
+def _manifest(runner, *args: str) -> list[dict]:
+    result = runner.invoke(cli, ["kubernetes", "--image", "registry.example/isintool:0.1.0", *args])
+    assert result.exit_code == 0, result.stderr
+    return list(yaml.safe_load_all(result.stdout))
 
 
 @pytest.mark.parametrize("changes", ["--changes", "--changes="])
@@ -4053,12 +4978,6 @@ def test_systemd_url_file_keeps_a_token_out_of_the_unit(runner, server, tmp_path
     assert (both.exit_code, both.stdout) == (2, "") and "not both" in both.stderr
 
 
-def _manifest(runner, *args: str) -> list[dict]:
-    result = runner.invoke(cli, ["kubernetes", "--image", "registry.example/isintool:0.1.0", *args])
-    assert result.exit_code == 0, result.stderr
-    return list(yaml.safe_load_all(result.stdout))
-
-
 def test_kubernetes_url_secret_keeps_a_token_out_of_the_manifest(runner):
     (cronjob, _) = _manifest(runner, "--url-secret", "isin-source")
     kubernetes_validate.validate(cronjob, kubernetes_validate.latest_version(), strict=True)
@@ -4360,6 +5279,12 @@ def _stalling_list(sent: threading.Event, stop: threading.Event):
     return answer
 
 
+def _children(pid: int) -> list[int]:
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(child) for child in f.read().split()]
+    return []
+
+
 @pytest.mark.parametrize(("name", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
 def test_fetch_stopped_by_a_signal_ends_cleanly(server, out, name, code):
     """Ctrl-C (SIGINT to the terminal's process group) and SIGTERM (systemctl stop, a Kubernetes
@@ -4388,12 +5313,6 @@ def test_fetch_stopped_by_a_signal_ends_cleanly(server, out, name, code):
     assert err.decode() == f"Error: stopped by {name}: {out} left as it was\n"
     assert out.read_bytes() == OLD_LIST and sorted(os.listdir(out.parent)) == ["isins.txt", "isins.txt.lock"]
     assert [request.path for request, _ in server.log][-1:] == ["/ping/fail"]
-
-
-def _children(pid: int) -> list[int]:
-    with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{pid}/children") as f:
-        return [int(child) for child in f.read().split()]
-    return []
 
 
 def test_extract_stopped_by_ctrl_c_ends_with_one_line():
