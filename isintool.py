@@ -13,16 +13,18 @@ in the order the bytes of a fetch travel (after what every command shares):
     JSON text and extract       the key regex, cuts between chunks and between cores
     Secrets                     redact_url, and no secret of a URL in any message
     Deadline                    --max-time, kept by the core without signals
-    Download                    _Transfer: one payload, its retries, resume and checksum
+    Download                    _Transfer: one payload, its retries, resume and checksum; _LocalFile
     Decompress                  gzip, a zip read as a stream from its local headers, the dispatch
-    Sources                     ESMA's FIRDS register: its newest complete full set
+    Sources                     a register's answer (_get_json); the FIRDS registers' addresses
     Read the payload            CSV layouts, reading kinds (CSV, XML, JSON, tokens), blocks
     Sort                        key ranges' pivots, merging sorted runs
     Changes                     the list a fetch replaces, read from disk; +ISIN and -ISIN
     The parse pipeline          texts in, one list out: parse_texts
     Write                       the atomic replacement of a file
+    FIRDS                       a register's full set and its deltas, kept as (ISIN, venue) pairs
     Fetch state                 links followed safely, OUTPUT.lock, OUTPUT.json (_Sidecar)
-    Fetch                       fetch_list, in the order of its steps
+    Fetch                       fetch_list, in the order of its steps; _fetch_firds
+    Watch                       metrics for Prometheus (a file, a Pushgateway), pings
     Schedule                    one nightly job, as cron, systemd and Kubernetes see it
     CLI                         click commands, thin over the above; signals and exit codes
 
@@ -30,16 +32,25 @@ Features that cross sections, and where each part lives:
     conditional GET     Fetch state (_Sidecar keeps ETag / Last-Modified, _validators), Download
                         (_CONDITIONS, _Transfer.start: 304), Fetch (fetch_list: every part 304)
     --changes           Changes (_OldList, _changes), The parse pipeline (_KeyRanges.merge
-                        compares each range), Fetch (_write_list renames the list first)
-    a list in parts     Fetch (_plan: --url several times or a FIRDS set), Download (_Transfer
-                        per part), The parse pipeline (parse_texts reads each text its own way)
+                        compares each range), Fetch (_write_list renames the list first), FIRDS
+                        (a day's +/- ISINs, _net_changes; _diff_lists on a full-set night)
+    a list in parts     Fetch (_Plan: --url several times), Download (_Transfer per part), The
+                        parse pipeline (parse_texts reads each text its own way)
+    --firds             FIRDS (records, registers, plan, state, night), Download (_Transfer per
+                        file, its MD5), Fetch (_fetch_firds: one register or the union of several),
+                        Fetch state (the sidecar's `firds` records), Write (atomic_file)
     secrets             Secrets (redact_url, _secrets_hidden around fetch_list and pings),
                         Schedule (nightly_job refuses a password), Fetch state (url_sha256)
-    the deadline        Deadline (_Deadline), Download (capped waits), Fetch state (--wait),
-                        CLI (_alarm_at: the kernel's alarm for a call that blocks)
+    the deadline        Deadline (_Deadline), Download (capped waits, _reads), Fetch state
+                        (--wait), CLI (_alarm_at: the kernel's alarm for a call that blocks)
     signals             CLI (_Program, _signals_stop_the_run), Chunks and worker processes
-                        (_start_worker: workers leave them to their parent)
+                        (_start_worker, _Workers._submit: the pool's threads and workers block
+                        them, so they reach the thread that acts on them)
+    watching            Watch (_Outcome, _metrics_text, _write_metrics, _push_metrics, _Pings),
+                        Fetch (FetchOptions.started: /start once the lock is held), CLI
+                        (_Watchers: told after every run), Schedule (_writable_directives)
     the journal         CLI (_journal_prefix: priorities), Schedule (SyslogIdentifier=)
+    a file not ours     Changes (_OldList.inspect: one ISIN a line?), Fetch (_refuse_files_not_ours)
 """
 
 from __future__ import annotations
