@@ -4829,12 +4829,17 @@ cp "$UNITS"/* "$MERGED/etc/systemd/system/" && mkdir -p "$MERGED/opt/isintool" \
   && cp "$TOOL" "$MERGED/opt/isintool/isintool.py" || exit 2
 ct_boot
 in_ct useradd --system --no-create-home --shell /usr/sbin/nologin isin || exit 2
+# node_exporter's folder as the README has the operator prepare it: root's, the job's group's, sticky
+in_ct mkdir -p /var/lib/prometheus/node-exporter && in_ct chown root:isin /var/lib/prometheus/node-exporter \
+  && in_ct chmod 1775 /var/lib/prometheus/node-exporter || exit 2
 in_ct systemctl daemon-reload
 for unit in $SERVICES; do
   in_ct timeout 120 systemctl start --wait "$unit.service"
   echo "RESULT $unit $?"
 done
 echo "OWNER $(in_ct stat -c %U:%a /var/lib/isintool /var/lib/isintool/isins.txt | tr '\n' ' ')"
+echo "METRICS $(in_ct stat -c %U:%a /var/lib/prometheus/node-exporter/isintool.prom)"
+echo "=== log"; in_ct cat /var/log/isintool-fetch.log
 echo "=== -t isintool"; in_ct journalctl -t isintool --no-pager -o cat
 echo "=== -t isintool -p err"; in_ct journalctl -t isintool -p err --no-pager -o cat
 echo "=== -t isintool -p warning"; in_ct journalctl -t isintool -p warning --no-pager -o cat
@@ -4847,7 +4852,9 @@ echo "=== end"
 def test_units_run_under_a_real_systemd(runner, server, tmp_path, monkeypatch):
     """Under systemd 252 as PID 1: a missing folder below /var/lib is made for the service's
     user; one elsewhere lets fetch start, say why in one line filed at error priority, and ping
-    /fail; the journal files fetch's lines under `isintool`."""
+    /fail; the journal files fetch's lines under `isintool`; a --log file in /var/log is written
+    though its folder is not writable for fetch (systemd opens it), and the metrics go into
+    node_exporter's folder through ReadWritePaths=, the folder left as it was."""
     if os.geteuid() != 0 or not (SHARED_TOOLS / "systemd_ct.sh").exists() or not shutil.which("nsenter"):
         pytest.skip("needs root, nsenter and ../shared/tools/systemd_ct.sh (.ci/run runs this as root)")
     server.expect_request("/list").respond_with_data(GLEIF_CSV)
@@ -4855,11 +4862,16 @@ def test_units_run_under_a_real_systemd(runner, server, tmp_path, monkeypatch):
     units = tmp_path / "units"
     units.mkdir()
     monkeypatch.setattr(isintool, "_this_program", lambda: ["/usr/bin/python3", "/opt/isintool/isintool.py"])
-    jobs = {"isin-state": "/var/lib/isintool/isins.txt", "isin-elsewhere": "/srv/not-made/isins.txt"}
+    jobs = {
+        "isin-state": ["-o", "/var/lib/isintool/isins.txt"],
+        "isin-elsewhere": ["-o", "/srv/not-made/isins.txt"],
+        "isin-logged": ["-o", "/var/lib/isintool/logged.txt", "--log", "/var/log/isintool-fetch.log"],
+    }
+    metrics = ["--metrics", "/var/lib/prometheus/node-exporter/isintool.prom"]
     for name, output in jobs.items():
-        args = ["systemd", "--name", name, "--user", "isin", "--url", server.url_for("/list"), "-o", output]
+        args = ["systemd", "--name", name, "--user", "isin", "--url", server.url_for("/list"), *output]
         args += ["--write", str(units), "--", "--ping", server.url_for("/ping"), "--retries", "0"]
-        assert runner.invoke(cli, args).exit_code == 0
+        assert runner.invoke(cli, args + (metrics if name == "isin-logged" else [])).exit_code == 0
     env = {
         **os.environ,
         "SHARED_TOOLS": str(SHARED_TOOLS),
@@ -4876,7 +4888,10 @@ def test_units_run_under_a_real_systemd(runner, server, tmp_path, monkeypatch):
         pytest.skip(f"no container could be booted here: {done.stderr[-500:]}")
     shown = done.stdout
     assert "RESULT isin-state 0" in shown and "RESULT isin-elsewhere 1" in shown, shown + done.stderr
-    assert "OWNER isin:755 isin:644 " in shown, shown
+    assert "RESULT isin-logged 0" in shown, shown
+    assert "OWNER isin:755 isin:644 " in shown and "METRICS isin:644" in shown, shown
+    logged = shown.split("=== log\n")[1].split("=== -t isintool\n")[0]
+    assert "wrote 3 ISINs to /var/lib/isintool/logged.txt" in logged, shown
     journal = shown.split("=== -t isintool\n")[1].split("=== -t isintool -p err\n")[0]
     errors = shown.split("=== -t isintool -p err\n")[1].split("=== -t isintool -p warning\n")[0]
     assert "wrote 3 ISINs to /var/lib/isintool/isins.txt" in journal
