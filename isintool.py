@@ -2990,18 +2990,6 @@ class _StateCounts(NamedTuple):
     isins: _Digest
 
 
-class _DayCounts(NamedTuple):
-    """A delta day merged: the new state, the ISINs that gained their first pair (plus) and lost
-    their last one (minus), both sorted, and the day's records."""
-
-    state: _StateCounts
-    plus: list[bytes]
-    minus: list[bytes]
-    records: int
-    invalid: int
-    kinds: dict[str, int]
-
-
 class _Checked:
     """A file's records read once, in whole records of `width` bytes, hashed as they go."""
 
