@@ -11,6 +11,9 @@ in the order the bytes of a fetch travel (after what every command shares):
     ISIN validation             ISO 6166 check digits for a block at once; the list's 13-byte records
     Chunks and worker processes reading in chunks, regrouping them, a pool started only when it pays
     JSON text and extract       the key regex, cuts between chunks and between cores
+    jq paths                    parse_path: the steps --path reads, as jq 1.6 reads them
+    Reading a path              path_ids: a stream of JSON values in a window, the C decoder, tokens
+    The key's paths             paths_warning: where in the first MiB the key stands
     Secrets                     redact_url, and no secret of a URL in any message
     Deadline                    --max-time, kept by the core without signals
     Download                    _Transfer: one payload, its retries, resume and checksum; _LocalFile
@@ -29,6 +32,9 @@ in the order the bytes of a fetch travel (after what every command shares):
     CLI                         click commands, thin over the above; signals and exit codes
 
 Features that cross sections, and where each part lives:
+    extract --path      jq paths (parse_path), Reading a path (path_ids), The key's paths (the
+                        warning), CLI (extract: FILES as one stream in _Input, _until_error closes
+                        the list on text not JSON)
     conditional GET     Fetch state (_Sidecar keeps ETag / Last-Modified, _validators), Download
                         (_CONDITIONS, _Transfer.start: 304), Fetch (fetch_list: every part 304)
     --changes           Changes (_OldList, _changes), The parse pipeline (_KeyRanges.merge
@@ -55,8 +61,10 @@ Features that cross sections, and where each part lives:
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
+import functools
 import io
 import itertools
 import math
@@ -68,7 +76,7 @@ import struct
 import sys
 import time
 import zlib
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, TypeVar
 
@@ -84,12 +92,15 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 __all__ = [
+    "EACH",
     "FetchOptions",
     "FetchResult",
     "IsinToolError",
+    "JsonTextError",
     "ListCounts",
     "LockedError",
     "NightlyJob",
+    "PathError",
     "atomic_file",
     "cli",
     "crontab_entry",
@@ -102,7 +113,10 @@ __all__ = [
     "kubernetes_manifest",
     "nightly_job",
     "parse_isins",
+    "parse_path",
     "parse_texts",
+    "path_ids",
+    "paths_warning",
     "redact_url",
     "systemd_units",
     "write_atomically",
@@ -127,6 +141,19 @@ class OptionError(IsinToolError):
 
 class LockedError(IsinToolError):
     """Another fetch holds the lock for this output."""
+
+
+class PathError(OptionError):
+    """A --path that is not one of the jq paths extract reads."""
+
+
+class JsonTextError(IsinToolError):
+    """Text that is not JSON where --path must read it; `offset` counts bytes from the input's start."""
+
+    def __init__(self, offset: int, problem: str) -> None:
+        super().__init__(f"invalid JSON at byte {offset}: {problem}")
+        self.offset = offset
+        self.problem = problem
 
 
 def _plural(count: float, noun: str) -> str:
@@ -286,16 +313,18 @@ def _read_chunks(stream: BinaryIO, size: int = CHUNK_SIZE, limit: int | None = N
         yield chunk
 
 
-def _regroup(chunks: Iterable[bytes], cut: Callable[[bytes], int]) -> Iterator[tuple[bytes, int]]:
+def _regroup(
+    chunks: Iterable[bytes], split: Callable[[bytes], tuple[int, bytes]]
+) -> Iterator[tuple[bytes, int]]:
     """Regroup chunks into whole units: yield (buffer, end) where buffer[:end] ends at a place
-    `cut` chose, carrying the rest into the next chunk; the last pair holds what is left."""
+    `split` chose; it also gives what to carry into the next chunk, buffer[end:] or the part of
+    it a match may still need (see _split_open_member). The last pair holds what is left."""
     carry = b""
     for chunk in chunks:
         buffer = carry + chunk
-        end = cut(buffer)
+        end, carry = split(buffer)
         if end:
             yield buffer, end
-        carry = buffer[end:]
     yield carry, len(carry)
 
 
@@ -421,18 +450,13 @@ def _parallel_map(func: Callable[[T], R], items: Iterable[T], workers: int) -> I
 # --- JSON text and extract ------------------------------------------------------------------------
 
 
-# JSON writes a `{` or `,` before every object member, and a match (key, colon, value) holds one
-# only inside a string value: input is cut just before one of these bytes.
-_MEMBER_STARTS = b"{,"
 BACKSLASH = ord("\\")
 # Files at least this big are split between the CPU cores; below it, starting workers costs more.
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024
 SEGMENT_BYTES = 16 * 1024 * 1024  # the unit of work a core takes; its output is held until written
-# A JSON string as written: quotes, and any escape pair within (an unrolled loop, linear time).
+# A JSON string as written, not closed yet: its quote, and any escape pair within (linear time).
 _OPEN_STRING = rb'"[^"\\]*(?:\\.[^"\\]*)*'
-JSON_STRING = _OPEN_STRING + b'"'
-# After a key, its string value: whole, or cut short by the end of the text.
-_STRING_VALUE = re.compile(rb"\s*:\s*" + _OPEN_STRING + rb'(?:"|\\?\Z)', re.DOTALL)
+MAX_ID_LENGTH = 1024 * 1024  # characters of a value as written: a longer one is no ID, and is skipped
 
 
 def _json_key(key: str) -> bytes:
@@ -458,44 +482,59 @@ def _key_regex(key: str, value: bytes) -> bytes:
     return re.escape(quoted) + unescaped + rb"\s*:\s*" + value
 
 
-# What extract prints: an integer as written (any sign and size; the look-ahead rejects 1.5 and
-# 1e3) or a string as written, so that the list stays JSON.
-_ID_VALUE = rb"(-?\d+(?![\d.eE])|" + JSON_STRING + rb")"
+# What the default mode prints, each as written, so that the list is always JSON: an integer JSON
+# allows (not 007, 1., -), followed by a byte that may follow a number there; or a string JSON
+# allows (UTF-8, no raw control character, only JSON's escapes).
+_UTF8_CHAR = (
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
+_ASCII_RUN = rb'[^"\\\x00-\x1f\x80-\xff]*'
+_ESCAPE = rb'\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})'
+_VALID_STRING = rb'"' + _ASCII_RUN + rb"(?:(?:" + _UTF8_CHAR + rb"|" + _ESCAPE + rb")" + _ASCII_RUN + rb')*"'
+_VALID_ID = rb"(-?(?:0|[1-9][0-9]*)(?=[ \t\n\r,\]}])|" + _VALID_STRING + rb")"
+# After a key, a member still open at the end of the text read so far: blanks, a colon, then the start
+# of its value (digits, or a string not closed yet). Its blanks do not count in a match and are dropped.
+_OPEN_MEMBER = _Regex(rb"\s*(?:(:)\s*(-?[0-9]*|" + _OPEN_STRING + rb"\\?))?\Z", re.DOTALL)
 
 
-def _cut_before_member(key: str) -> Callable[[bytes], int]:
-    """Where text may be cut without splitting a match of `"KEY": value`: before the last `{` or
-    `,`, unless that stands in the string value of the last KEY, then before that KEY. 0 when
-    there is no such place (a key holding both bytes is never cut)."""
-    quoted = _json_key(key)
-    stops = [bytes([b]) for b in _MEMBER_STARTS if b not in quoted]
+def _split_open_member(buffer: bytes, quoted: bytes) -> tuple[int, bytes]:
+    """(end, carry): scan buffer[:end] now and carry `carry` into the next chunk.
 
-    def cut(buffer: bytes) -> int:
-        if not stops:
-            return 0
-        end = max(buffer.rfind(stop) for stop in stops)
-        last_key = buffer.rfind(quoted)  # a value holds no key: only the last key's may span `end`
-        while last_key > 0 and buffer[last_key - 1] == BACKSLASH:  # `\"id"` inside a string is none
-            last_key = buffer.rfind(quoted, 0, last_key + len(quoted) - 1)
-        if 0 <= last_key < end:
-            value = _STRING_VALUE.match(buffer, last_key + len(quoted))
-            if value and value.end() > end:
-                end = max(buffer.rfind(stop, 0, last_key) for stop in stops)  # keep KEY with its value
-        return max(end, 0)
-
-    return cut
+    Only the last key KEY can begin a member still open at the end (an earlier one's value would
+    hold an unescaped quote, see _key_regex). If it is open, scanning stops before it and the carry
+    is the byte before it (for the look-behind), the key, and its colon and value so far; else all is
+    scanned and the carry is the last len(KEY) bytes, which may begin a key cut in two (with the byte
+    before it). A value open for longer than an ID can be is dropped, so the carry stays small.
+    """
+    last = buffer.rfind(quoted)
+    while last > 0 and buffer[last - 1] == BACKSLASH:  # `\"id"` inside a string is no key
+        last = buffer.rfind(quoted, 0, last + len(quoted) - 1)
+    tail_start = max(len(buffer) - len(quoted), 0)  # the start of a key cut in two, and the byte before
+    if tail_start and buffer.startswith(quoted, tail_start):  # a whole key, escaped: `\"id"`
+        tail_start -= 1  # keep its backslash, or the next chunk would take it for a key
+    tail = buffer[tail_start:]
+    member = _OPEN_MEMBER.match(buffer, last + len(quoted)) if last >= 0 else None
+    if member is None:  # no key, or its member ended (`"id":5}`) or was none (`["id",`)
+        return len(buffer), tail
+    colon, value = member.groups()
+    if value is not None and len(value) > MAX_ID_LENGTH:
+        return len(buffer), tail
+    return last, buffer[last - 1 : last] + quoted + (b":" + value if colon else b"")  # `,"id":12`
 
 
 def extract_ids(chunks: Iterable[bytes], key: str = "id") -> Iterator[list[bytes]]:
     """Yield, a batch per chunk, every integer or string value of the key KEY in JSON text, as
-    written (a string with its quotes).
+    written (a string with its quotes), if JSON allows it (see _VALID_ID).
 
-    The text arrives in chunks of any size; a match split between chunks is found exactly once.
-    Each chunk is cut before its last `{` or `,` outside a match and the rest carried into the
-    next, so memory stays at a few chunks unless the input runs for megabytes without one.
+    The text arrives in chunks of any size; a match split between chunks is found exactly once. Each
+    chunk is scanned up to the last member KEY still open at its end (see _split_open_member), which
+    is carried into the next: memory stays at a chunk and an ID, time linear, whatever the shape.
     """
-    pattern = re.compile(_key_regex(key, _ID_VALUE), re.DOTALL)
-    for buffer, end in _regroup(chunks, _cut_before_member(key)):
+    quoted = _json_key(key)
+    pattern = re.compile(_key_regex(key, _VALID_ID), re.DOTALL)
+    for buffer, end in _regroup(chunks, lambda buffer: _split_open_member(buffer, quoted)):
         yield pattern.findall(buffer, 0, end)
 
 
@@ -594,19 +633,1079 @@ def _extract_segment(job: tuple[str, int, int, str, bool]) -> list[bytes]:
     return [(b"\n" if lines else b", ").join(pieces)] if pieces else []
 
 
-def extract_file(path: str, key: str = "id", lines: bool = False) -> Iterator[bytes]:
-    """Output pieces for a regular file, scanned by all CPU cores in order-keeping segments."""
+def _file_pieces(path: str, key: str, lines: bool) -> Iterator[bytes]:
+    """A regular file's IDs rendered in pieces (see _render), scanned by all CPU cores in
+    order-keeping segments when it is big enough to pay for them."""
     workers = _available_cores()
     size = os.path.getsize(path)
     if workers < 2 or size < PARALLEL_MIN_BYTES:
         with open(path, "rb") as stream:
-            yield from extract_stream(stream, key, lines)
+            yield from (_render(ids, lines) for ids in extract_ids(_read_chunks(stream), key) if ids)
         return
     with open(path, "rb") as stream:
         points = _cut_points(stream, size, size // SEGMENT_BYTES + 1, key)
     jobs = [(path, start, end, key, lines) for start, end in itertools.pairwise(points)]
-    pieces = itertools.chain.from_iterable(_parallel_map(_extract_segment, jobs, workers))
-    yield from _join_pieces(pieces, lines)  # each segment comes back rendered, as one piece or none
+    yield from itertools.chain.from_iterable(_parallel_map(_extract_segment, jobs, workers))
+
+
+def extract_file(path: str, key: str = "id", lines: bool = False) -> Iterator[bytes]:
+    """Output pieces for a regular file, scanned by all CPU cores in order-keeping segments."""
+    return _join_pieces(_file_pieces(path, key, lines), lines)
+
+
+# --- jq paths: the steps extract --path reads -----------------------------------------------------
+
+
+class _Each:
+    """The step `[]`: every element of an array, every value of an object."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "EACH"
+
+
+EACH = _Each()
+# A path is a tuple of steps: a key (`.id`, `."a key"`, `.["a key"]`), an index (`[0]`) or EACH (`[]`).
+JqPath = tuple[Any, ...]
+MAX_INDEX = 2**31 - 1  # jq 1.6 reads a larger index as no index at all (null)
+
+# Compiled where used (re caches it): the default mode's start-up pays nothing for --path.
+_PATH_TOKEN = r"""[ \t\n\r]*(?:
+        (?P<field>\.[A-Za-z_][A-Za-z0-9_]*)
+      | (?P<string>"(?:[^"\\]|\\.)*"?)
+      | (?P<number>-?[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?)
+      | (?P<punct>\.\.|[.\[\]])
+      | (?P<other>[A-Za-z_$@][A-Za-z0-9_]*|.)
+      | (?P<end>\Z)
+    )"""
+# jq 1.6's lexer reads `.e1` as a number (`.` then an exponent) before it reads it as a key.
+_JQ_NUMBER_FIELD = _Regex(r"\.[eE][0-9]+")
+_IDENTIFIER = _Regex(r"[A-Za-z_][A-Za-z0-9_]*")
+_SUBSET = 'extract reads .key, ."key", .["key"], .[N] and .[] steps'
+_NOT_PATHS = {  # what jq has beyond our paths, named for the message
+    "|": "a pipe",
+    ",": "a comma (several paths)",
+    "..": "recursive descent (..)",
+    "?": "the ? operator (a path that matches nothing gives [] anyway)",
+    ":": "a slice",
+    "#": "a comment",
+    "$": "a variable",
+    "(": "parentheses",
+}
+
+
+def _path_tokens(text: str) -> Iterator[tuple[str, str, int]]:
+    """(kind, text, column) for each token of a path, then ("end", "", column)."""
+    token = re.compile(_PATH_TOKEN, re.VERBOSE | re.DOTALL)
+    pos = 0
+    while True:
+        match = token.match(text, pos)
+        assert match is not None  # `other` takes any character, `end` the end
+        kind = match.lastgroup or "end"
+        yield kind, match.group(kind), match.start(kind) + 1
+        if kind == "end":
+            return
+        pos = match.end()
+
+
+def _pushed_back(token: tuple[str, str, int], tokens: Iterator[tuple[str, str, int]]) -> Iterator:
+    """`token`, then the rest of `tokens`."""
+    yield token
+    yield from tokens
+
+
+def _field(text: str, field: str) -> str:
+    """The key of `.name`, unless jq 1.6 reads it as a number (`.e1`)."""
+    if _JQ_NUMBER_FIELD.fullmatch(field):
+        raise PathError(f'--path {text!r}: jq 1.6 reads {field} as a number; write ."{field[1:]}"')
+    return field[1:]
+
+
+def _refused(text: str, token: str, column: int, why: str) -> PathError:
+    """The PathError for `token` at `column` of the path `text`."""
+    what = _NOT_PATHS.get(token[:1] if token.startswith(("$", "#")) else token)
+    if what is None:
+        what = f"`{token}`" if token else "the end of the path"
+        if _IDENTIFIER.fullmatch(token):
+            what = f"`{token}` (a function or keyword)"
+    return PathError(f"--path {text!r}: {what} at column {column}: {why or _SUBSET}")
+
+
+def _path_string(text: str, literal: str, column: int) -> str:
+    """The key a jq string literal names: `"a key"`, with JSON's escapes, as jq 1.6 reads it."""
+    if "\\(" in literal:
+        raise _refused(text, "\\(", column, "string interpolation")
+    import json
+
+    try:
+        key = json.loads(literal, strict=False)  # jq takes raw tabs and newlines in a string
+    except ValueError:
+        raise _refused(text, literal, column, "not a complete string") from None
+    if re.search("[\ud800-\udfff]", key):
+        raise _refused(text, literal, column, "jq 1.6 refuses a lone surrogate escape")
+    return key
+
+
+def _bracket(text: str, tokens: Iterator[tuple[str, str, int]]) -> Any:
+    """The step written `[]`, `["key"]` or `[N]`, after its `[`."""
+    kind, value, column = next(tokens)
+    if (kind, value) == ("punct", "]"):
+        return EACH
+    if kind == "string":
+        step: Any = _path_string(text, value, column)
+    elif kind == "number":
+        if not value.lstrip("-").isdigit():
+            raise _refused(text, value, column, "an index is a whole number")
+        if value.startswith("-"):
+            raise _refused(text, value, column, "extract streams an array and cannot count from its end")
+        step = int(value)
+        if step > MAX_INDEX:
+            raise _refused(text, value, column, f"jq 1.6 finds nothing beyond index {MAX_INDEX}")
+    else:
+        raise _refused(text, value, column, 'in [...] extract reads "key", N or nothing')
+    kind, value, column = next(tokens)
+    if (kind, value) != ("punct", "]"):
+        raise _refused(text, value, column, "expected `]`")
+    return step
+
+
+def parse_path(text: str) -> JqPath:
+    """The steps of a jq path such as `.orders[].id`, as jq 1.6 reads it; PathError names what is not
+    one of extract's steps (pipes, `..`, slices, `?`, functions, negative indices) or what jq refuses."""
+    tokens = _path_tokens(text)
+    kind, value, column = next(tokens)
+    if kind == "end":
+        raise PathError(f"--path {text!r}: an empty path; `.` is the whole value")
+    steps: list[Any] = []
+    if kind == "field":  # .orders
+        steps.append(_field(text, value))
+    elif (kind, value) == ("punct", "."):  # `.` alone, `."a"`, `.[0]`, `. .a`
+        kind, value, column = next(tokens)
+        if kind == "string":
+            steps.append(_path_string(text, value, column))
+        else:
+            tokens = _pushed_back((kind, value, column), tokens)
+    else:
+        raise _refused(text, value, column, "a path starts with `.`")
+    for kind, value, column in tokens:
+        if kind == "end":
+            return tuple(steps)
+        if kind == "field":  # .a .b: a key after a key
+            steps.append(_field(text, value))
+        elif (kind, value) == ("punct", "."):  # .a."b"; jq 1.6 refuses .a.[0] and .a.b.
+            kind, value, column = next(tokens)
+            if kind != "string":
+                raise _refused(text, value, column, 'jq 1.6 reads only a "key" after `.` here')
+            steps.append(_path_string(text, value, column))
+        elif (kind, value) == ("punct", "["):
+            steps.append(_bracket(text, tokens))
+        else:
+            raise _refused(text, value, column, "")
+    raise AssertionError("unreachable: the tokens end with `end`")
+
+
+def format_path(steps: JqPath) -> str:
+    """The path as jq writes it, one that parse_path reads back: `.orders[].id`, `."a key"[0]`, `.`."""
+    parts = []
+    for step in steps:
+        if step is EACH:
+            parts.append("[]")
+        elif isinstance(step, int):
+            parts.append(f"[{step}]")
+        elif _IDENTIFIER.fullmatch(step) and not _JQ_NUMBER_FIELD.fullmatch("." + step):
+            parts.append("." + step)
+        else:
+            import json
+
+            parts.append("." + json.dumps(step, ensure_ascii=False))
+    text = "".join(parts)
+    return "." + text if not text.startswith(".") else text
+
+
+# --- Reading a path as the text streams -----------------------------------------------------------
+
+# The input is decoded to text (invalid UTF-8 kept as surrogates, so that any slice encodes back to
+# its exact bytes) and read in a window. A container that fits in PATH_WINDOW characters is parsed whole by
+# the standard library's C decoder and the path applied to the Python value; one that does not (or
+# that is not JSON) is read token by token here, each of its members again offered to the decoder.
+# Chunks are read PATH_WINDOW bytes at a time, so that the text held is at most two windows: what the
+# decoder builds from it before it fails on a longer container (some 20 bytes an input byte, for
+# small objects) stays a few MiB.
+PATH_WINDOW = 256 * 1024
+# After the decoder fails on a container (bigger than PATH_WINDOW, or not JSON), containers starting in the
+# next _PATH_NO_TRY characters are read token by token: a chain of nested big containers would otherwise
+# cost one failed parse of the window per level. Failures are then at least _PATH_NO_TRY apart, so the
+# parsing wasted is at most (PATH_WINDOW + chunk) / _PATH_NO_TRY times the input: linear whatever the shape.
+_PATH_NO_TRY = PATH_WINDOW // 16
+# The elements of a long array (or the members of a long object skipped) are parsed PATH_BATCH characters
+# at a time: the text from an element to a later comma, wrapped in brackets, parses as an array only
+# if that comma is one of the array's own (else a bracket or a string is left open, or the array ends
+# early), so a guess that is wrong is only slower. The comma guessed is the last one in PATH_BATCH that is
+# followed by what followed the array's first comma (its blanks and first few characters): `,{"id":`.
+PATH_BATCH = PATH_WINDOW // 4
+_SEPARATOR_CHARS = 8  # characters of the next element in the separator, up to its first digit
+PATH_MAX_DEPTH = 1_000_000  # arrays and objects inside one another (jq 1.6 stops at 256, jq 1.7 at 10,000)
+MAX_ID_LENGTH = 1024 * 1024  # characters of a value as written: a longer one is no ID, and is skipped
+
+_JSON_BLANKS = _Regex(r"[ \t\n\r]*")
+# A string's characters as JSON allows them (no raw control character, only JSON's escapes).
+_JSON_STRING_CHARS = r'[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*'
+_JSON_STRING_BODY = _Regex(_JSON_STRING_CHARS)
+_JSON_WORD = _Regex(r'[^ \t\n\r\[\]{},:"]*')  # a number or literal, delimited as jq's tokenizer does
+_JSON_NUMBER = _Regex(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+_JSON_LITERALS = frozenset({"true", "false", "null"})
+_DIGIT_RUNS = r"([0-9])[0-9]+"  # squeezed to two digits, a number keeps its validity (see _scalar)
+
+# The states of an array or object being read (an object's member: KEY, COLON, VALUE, then NEXT).
+_FIRST, _KEY, _COLON, _VALUE, _NEXT = range(5)
+_OBJECT = 8  # added to the state of an object in the byte stack of skipped containers
+
+
+def _pieces(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
+    """The chunks, each cut in pieces of at most `size` bytes."""
+    for chunk in chunks:
+        if len(chunk) <= size:
+            yield chunk
+        else:
+            view = memoryview(chunk)
+            for start in range(0, len(chunk), size):
+                yield view[start : start + size]
+
+
+def _json_string(written: str) -> str:
+    """A JSON string's value, from the string as written (quotes and escapes, valid JSON)."""
+    if "\\" not in written:
+        return written[1:-1]
+    import json
+
+    return json.decoder.scanstring(written, 1)[0]
+
+
+def _refuse_constant(name: str) -> Any:
+    """parse_constant for the C decoder: NaN and Infinity are Python's, not JSON."""
+    raise ValueError(name)
+
+
+@functools.cache
+def _json_scanner() -> Callable[[str, int], tuple[Any, int]]:
+    """The standard library's C scanner: scan(text, pos) gives (value, end), or raises
+    StopIteration (no value at pos) or ValueError (not JSON). Built on first use: the default
+    mode starts without json.
+
+    parse_int=str.encode gives an integer as the bytes it is written with (any size, `-0` kept),
+    which is what extract prints, and tells it from a string (str) in the parsed value."""
+    import json
+
+    return json.JSONDecoder(parse_int=str.encode, parse_constant=_refuse_constant).scan_once
+
+
+def _separator_at(text: str, comma: int) -> str | None:
+    """At the comma after an array's first element: the comma, the blanks after it and the next
+    element's first characters up to a digit (`,{"id":`), for PATH_BATCH; None if not all read yet."""
+    start = _JSON_BLANKS.match(text, comma + 1).end()
+    if start + _SEPARATOR_CHARS > len(text):
+        return None
+    head = text[start : start + _SEPARATOR_CHARS]
+    digit = re.search("[0-9]", head)
+    return text[comma:start] + (head[: digit.start()] if digit else head)
+
+
+def _select(value: Any, steps: JqPath) -> list[Any]:
+    """The integers (as bytes) and strings that `steps` yield from a parsed value, as jq does where it
+    succeeds; where jq would stop with an error (`.id` of an array, `[]` of null) nothing is yielded."""
+    if len(steps) == 1 and type(steps[0]) is str:  # `.id` of each line of NDJSON: the commonest, first
+        member = value.get(steps[0]) if type(value) is dict else None
+        return [member] if type(member) is bytes or type(member) is str else []
+    values = [value]
+    for step in steps:
+        found: list[Any] = []
+        for v in values:
+            if type(v) is dict:
+                if step is EACH:
+                    found.extend(v.values())  # first-seen order, last value, as jq keeps a key twice
+                elif type(step) is str and (member := v.get(step)) is not None:
+                    found.append(member)
+            elif type(v) is list:
+                if step is EACH:
+                    found.extend(v)
+                elif type(step) is int and step < len(v):
+                    found.append(v[step])
+        if not found:
+            return found
+        values = found
+    return [v for v in values if type(v) is bytes or type(v) is str]
+
+
+class _Frame:
+    """An array or object the path goes into, read member by member.
+
+    An object holds what its members yield until it closes, so that a key written twice counts
+    once, the last time, as in jq (and as the C decoder's dict does), or until it proves longer than
+    PATH_WINDOW: then what it holds is passed on and the rest streams (see _PathWalker._flush_held).
+    """
+
+    __slots__ = (
+        "at",
+        "child_at",
+        "current",
+        "held",
+        "index",
+        "is_object",
+        "key",
+        "leaf",
+        "mark",
+        "outer",
+        "separator",
+        "start",
+        "state",
+        "yielded",
+    )
+
+    def __init__(self, is_object: bool, at: int, start: int, outer: list[bytes], holds: bool, leaf: bool):
+        self.is_object = is_object
+        self.at = at  # the step this container answers to
+        self.state = _FIRST
+        self.index = 0  # of the next element
+        self.start = start  # absolute character position of its `[` or `{`
+        self.child_at = 0  # the step for the member or element being read
+        self.key: str | None = None
+        self.outer = outer  # where this container's IDs go
+        self.held: dict[object, list[bytes]] | None = {} if holds else None
+        self.current: list[bytes] | None = None  # the IDs of the member being read, while held
+        self.leaf = leaf  # `.key` is the path's last step: one value, held until the object closes
+        self.mark = 0  # IDs made before the member being read began
+        self.yielded = False  # a member named by the step has yielded IDs already (once streaming)
+        self.separator: str | None = None  # what separates its elements, for PATH_BATCH
+
+
+class _PathWalker:
+    """Reads a stream of JSON values in a sliding window and applies a path to each: see path_ids."""
+
+    def __init__(self, chunks: Iterable[bytes], steps: JqPath) -> None:
+        self._chunks = _pieces(chunks, PATH_WINDOW)
+        self._decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+        self._scan = _json_scanner()
+        self.text = ""
+        self.pos = 0
+        self.base = 0  # absolute position (in characters) of text[0]
+        self.fed = 0  # bytes read from the chunks
+        self.eof = False
+        self.read_error: OSError | None = None  # a read that failed, raised once the text before is read
+        self.filled = False  # the window moved since the last batch was handed out
+        self.steps = steps
+        self.n = len(steps)  # a value read for step n is selected: printed if an integer or a string
+        self.skip_at = len(steps) + 1  # the step of what is inside a value not selected: skipped
+        self.rest = [steps[i:] for i in range(len(steps) + 1)]
+        self.frames: list[_Frame] = []  # the containers the path is in, outermost first
+        self.skipping = bytearray()  # the states of the containers being skipped, below the frames
+        self.out: list[bytes] = []
+        self.sink = self.out  # where the next IDs go: the output, or an object's held member
+        self.made = 0  # IDs made so far, held or not
+        self.no_try_before = 0  # absolute position before which containers are read token by token
+        self.hold_until = float("inf")  # absolute position past which the outermost held object streams
+        self.no_batch_before = 0  # absolute position: a batch failed, elements are parsed one by one
+        self.separators: dict[int, str] = {}  # PATH_BATCH separators of the skipped containers, by depth
+
+    # -- the window --
+
+    def _fill(self) -> bool:
+        """Drop the text before pos and append the next chunk's; False when the input has ended."""
+        added = ""
+        while not added and not self.eof:
+            try:
+                chunk = next(self._chunks, None)
+            except OSError as exc:
+                self.read_error, self.eof = exc, True
+                break
+            if chunk is None:
+                self.eof = True
+                added = self._decoder.decode(b"", final=True)
+            else:
+                self.fed += len(chunk)
+                added = self._decoder.decode(chunk)
+        self.base += self.pos
+        self.text = self.text[self.pos :] + added
+        self.pos = 0
+        self.filled = True
+        return bool(added)
+
+    def _offset(self, pos: int) -> int:
+        """The byte offset in the input of text[pos] (or of the end of what was read, at the end)."""
+        undecoded = len(self._decoder.getstate()[0])
+        return self.fed - undecoded - len(self.text[pos:].encode("utf-8", "surrogateescape"))
+
+    def _error(self, pos: int, problem: str) -> JsonTextError:
+        return JsonTextError(self._offset(pos), problem)
+
+    def _skip_blanks(self) -> None:
+        """Move pos past JSON's blanks, however many chunks they run over."""
+        while True:
+            self.pos = _JSON_BLANKS.match(self.text, self.pos).end()
+            if self.pos < len(self.text) or not self._fill():
+                return
+
+    # -- the walk --
+
+    def batches(self) -> Iterator[list[bytes]]:
+        """The IDs, a batch each time the window moves; everything before an error (text not JSON, or
+        a read that fails), then the error."""
+        self._fill()
+        if self.text.startswith("\ufeff"):  # a byte order mark, which jq skips too
+            self.pos = 1
+        try:
+            while self._step():
+                if self.filled and self.out:
+                    yield self._take()
+        except (JsonTextError, OSError) as exc:
+            self._flush_held(everything=True)
+            if self.out:
+                yield self._take()
+            at_the_end = isinstance(exc, JsonTextError) and exc.offset >= self._offset(len(self.text))
+            if self.read_error is not None and at_the_end:
+                raise self.read_error from None  # the text stopped there because a read failed
+            raise
+        if self.out:
+            yield self._take()
+
+    def _take(self) -> list[bytes]:
+        """The IDs ready to print; the list that collects them stays the same object (frames hold it)."""
+        batch = self.out[:]
+        self.out.clear()
+        self.filled = False
+        return batch
+
+    def _step(self) -> bool:
+        """Read one token (or one whole container); False at the end of the input."""
+        self._skip_blanks()
+        if self.pos == len(self.text):
+            if self.frames or self.skipping:
+                raise self._error(self.pos, "the text ends inside an array or object")
+            if self.read_error is not None:
+                raise self.read_error
+            return False
+        char = self.text[self.pos]
+        if self.skipping:
+            self._skipped_step(char)
+        elif self.frames:
+            self._frame_step(self.frames[-1], char)
+        elif not self._stream_run():
+            self._value(0)  # a value of the stream: the path applies to each
+        return True
+
+    def _stream_run(self) -> bool:
+        """Values of the stream (NDJSON's lines) parsed whole one after another in a tight loop, as
+        _value would parse each (within PATH_WINDOW, a window ahead read); False if not even the first."""
+        text, pos, steps = self.text, self.pos, self.rest[0]
+        last = len(text) if self.eof else len(text) - PATH_WINDOW  # each value starts a window from the end
+        count = 0
+        while pos < last and text[pos] in "{[" and self.base + pos >= self.no_try_before:
+            try:
+                value, end = self._scan(text, pos)
+            except (ValueError, RecursionError, StopIteration):
+                break
+            if end - pos > PATH_WINDOW or (steps and not self._emit_found(_select(value, steps), pos, end)):
+                break
+            pos = _JSON_BLANKS.match(text, end).end()
+            count += 1
+        self.pos = pos
+        return count > 0
+
+    def _skipped_step(self, char: str) -> None:
+        """One token inside a container whose values are not selected: JSON is checked, nothing kept."""
+        stack = self.skipping
+        state, is_object = stack[-1] & 7, stack[-1] & _OBJECT
+        if state == _NEXT:
+            if char == ",":
+                stack[-1] = (_KEY if is_object else _VALUE) | is_object
+                if len(stack) not in self.separators and (separator := self._separator()):
+                    self.separators[len(stack)] = separator
+            elif char == ("}" if is_object else "]"):
+                self._close_skipped()
+                return
+            else:
+                raise self._error(self.pos, f"expected ',' or '{'}' if is_object else ']'}'")
+            self.pos += 1
+        elif state == (_KEY if is_object else _VALUE) and self._batch_skipped(is_object):
+            stack[-1] = _NEXT | is_object
+        elif not is_object:
+            if state == _FIRST and char == "]":
+                self._close_skipped()
+                return
+            stack[-1] = _NEXT
+            self._value(self.skip_at)
+        elif state in (_FIRST, _KEY):
+            if state == _FIRST and char == "}":
+                self._close_skipped()
+            elif char == '"':
+                self._string(keep=False)
+                stack[-1] = _COLON | _OBJECT
+            else:
+                raise self._error(self.pos, "expected a key (a string)")
+        elif state == _COLON:
+            if char != ":":
+                raise self._error(self.pos, "expected ':'")
+            self.pos += 1
+            stack[-1] = _VALUE | _OBJECT
+        else:
+            stack[-1] = _NEXT | _OBJECT
+            self._value(self.skip_at)
+
+    def _close_skipped(self) -> None:
+        self.pos += 1
+        self.separators.pop(len(self.skipping), None)
+        self.skipping.pop()
+        if not self.skipping:
+            self._value_done()
+
+    def _frame_step(self, frame: _Frame, char: str) -> None:
+        """One token inside an array or object the path goes into."""
+        state = frame.state
+        if state == _NEXT:
+            if char == ",":
+                frame.state = _KEY if frame.is_object else _VALUE
+                if frame.separator is None and not frame.is_object and self.steps[frame.at] is EACH:
+                    frame.separator = self._separator()
+                self.pos += 1
+            elif char == ("}" if frame.is_object else "]"):
+                self._close_frame(frame)
+            else:
+                raise self._error(self.pos, f"expected ',' or '{'}' if frame.is_object else ']'}'")
+        elif not frame.is_object:
+            if state == _FIRST and char == "]":
+                self._close_frame(frame)
+                return
+            step = self.steps[frame.at]
+            if state == _VALUE and frame.separator and self._batch_elements(frame):
+                return
+            on_path = step is EACH or (step == frame.index and type(step) is int)
+            frame.child_at = frame.at + 1 if on_path else self.skip_at
+            frame.index += 1
+            frame.state = _NEXT
+            self._value_starts()
+            self._value(frame.child_at)
+        elif state in (_FIRST, _KEY):
+            if state == _FIRST and char == "}":
+                self._close_frame(frame)
+            elif char == '"':
+                frame.key = self._key()
+                step = self.steps[frame.at]
+                on_path = step is EACH or (frame.key == step and type(step) is str)
+                frame.child_at = frame.at + 1 if on_path else self.skip_at
+                frame.state = _COLON
+            else:
+                raise self._error(self.pos, "expected a key (a string)")
+        elif state == _COLON:
+            if char != ":":
+                raise self._error(self.pos, "expected ':'")
+            self.pos += 1
+            frame.state = _VALUE
+        else:
+            frame.state = _NEXT
+            self._value_starts()
+            if frame.child_at <= self.n:
+                self._member_starts(frame)
+            self._value(frame.child_at)
+
+    def _value(self, at: int) -> None:
+        """The value at pos, read for step `at`: whole, or its container opened for the steps above."""
+        char = self.text[self.pos]
+        if char == "{" or char == "[":
+            if self._parsed_whole(at):
+                return
+            depth = len(self.frames) + len(self.skipping)
+            if depth >= PATH_MAX_DEPTH:
+                raise self._error(self.pos, f"arrays and objects nested over {PATH_MAX_DEPTH:,} deep")
+            is_object = char == "{"
+            if at < self.n:
+                step = self.steps[at]
+                holds = is_object and (step is EACH or type(step) is str)
+                leaf = holds and at + 1 == self.n and step is not EACH
+                start = self.base + self.pos
+                self.frames.append(_Frame(is_object, at, start, self.sink, holds, leaf))
+                self._held_changed()
+            else:
+                self.skipping.append(_FIRST | (_OBJECT if is_object else 0))
+            self.pos += 1
+            return
+        selected = at == self.n
+        written = self._string(keep=selected) if char == '"' else self._scalar(keep=selected)
+        if written is not None and selected:
+            with contextlib.suppress(UnicodeEncodeError):  # strict: a string not UTF-8 is no ID
+                self._emit(written.encode())
+        self._value_done()
+
+    def _parsed_whole(self, at: int) -> bool:
+        """Try the C decoder on the container at pos; True if it read it whole and its IDs are out."""
+        depth = len(self.frames) + len(self.skipping)
+        # A container that fits in PATH_WINDOW nests at most PATH_WINDOW / 2 deep, so the depth
+        # limit holds the same whether the decoder or the tokens read it.
+        if self.base + self.pos < self.no_try_before or depth + PATH_WINDOW // 2 > PATH_MAX_DEPTH:
+            return False
+        while len(self.text) - self.pos < PATH_WINDOW and self._fill():
+            pass
+        text, start = self.text, self.pos
+        try:
+            value, end = self._scan(text, start)
+        except (ValueError, RecursionError, StopIteration):
+            end = len(text) + PATH_WINDOW  # not JSON, or not whole in the window, or nested too deep for C
+        if end - start > PATH_WINDOW:  # so that what is read whole does not depend on where chunks fall
+            self.no_try_before = self.base + start + _PATH_NO_TRY
+            return False
+        if at < self.n and not self._emit_found(_select(value, self.rest[at]), start, end):
+            return False
+        self.pos = end
+        self._value_done()
+        return True
+
+    def _emit_found(self, found: list[Any], start: int, end: int) -> bool:
+        """Emit what a parsed text[start:end] yields; False (and nothing emitted) if it yields a string
+        and an escape is written in that text: a parsed string gives back what was written only if no
+        escape was (the tokens then read the text instead: rare, exact)."""
+        if not found:
+            return True
+        if str in map(type, found) and self.text.find("\\", start, end) >= 0:
+            return False
+        sink = self.sink
+        for v in found:
+            if type(v) is bytes:
+                sink.append(v)
+            else:
+                try:
+                    sink.append(('"' + v + '"').encode())
+                except UnicodeEncodeError:  # strict: a string that is not UTF-8 is no ID
+                    continue
+            self.made += 1
+        return True
+
+    def _separator(self) -> str | None:
+        return _separator_at(self.text, self.pos)
+
+    def _batch(self, opener: str, separator: str) -> tuple[Any, int] | None:
+        """At an element (or member) of a long array (or object): the elements up to the last comma
+        followed by `separator` within PATH_BATCH, parsed in one go, and the position of that comma; None
+        if the guess fails (see PATH_BATCH)."""
+        depth = len(self.frames) + len(self.skipping)
+        if self.base + self.pos < self.no_batch_before or depth + PATH_WINDOW // 2 > PATH_MAX_DEPTH:
+            return None
+        while len(self.text) - self.pos < PATH_BATCH and self._fill():
+            pass
+        start = self.pos
+        cut = self.text.rfind(separator, start + 1, start + PATH_BATCH)
+        if cut < 0:
+            return None
+        wrapped = opener + self.text[start:cut] + ("]" if opener == "[" else "}")
+        try:
+            value, end = self._scan(wrapped, 0)
+        except (ValueError, RecursionError, StopIteration):
+            end = -1
+        if end != len(wrapped):  # a comma inside an element, or past the array's end
+            self.no_batch_before = self.base + cut
+            return None
+        return value, cut
+
+    def _batch_skipped(self, is_object: bool) -> bool:
+        """Elements (members) of a long array (object) skipped, a batch at once; False if not now."""
+        separator = self.separators.get(len(self.skipping))
+        batch = self._batch("{" if is_object else "[", separator) if separator else None
+        if batch is None:
+            return False
+        self.pos = batch[1]
+        return True
+
+    def _batch_elements(self, frame: _Frame) -> bool:
+        """Elements of an array the path iterates, a batch at once; False if not this time."""
+        batch = self._batch("[", frame.separator or "")
+        if batch is None:
+            return False
+        elements, cut = batch
+        self._value_starts()
+        if not self._emit_found(_select(elements, self.rest[frame.at]), self.pos, cut):
+            return False
+        frame.index += len(elements)
+        frame.state = _NEXT
+        self.pos = cut
+        return True
+
+    def _emit(self, written: bytes) -> None:
+        self.sink.append(written)
+        self.made += 1
+
+    def _value_done(self) -> None:
+        """A value ended: the container it is in, if the path goes into it, takes note."""
+        if not self.skipping and self.frames and self.frames[-1].is_object:
+            self._member_done(self.frames[-1])
+
+    # -- objects: a key written twice --
+
+    def _member_starts(self, frame: _Frame) -> None:
+        """A member the path goes into begins: held, or (streaming) checked against an earlier one."""
+        frame.mark = self.made
+        if frame.held is not None:
+            frame.current = self.sink = []
+        elif frame.yielded and self.steps[frame.at] is not EACH:
+            import json
+
+            raise self._error(
+                self.pos,
+                f"the key {json.dumps(frame.key)} is in an object twice and the object is over "
+                f"{PATH_WINDOW:,} characters: jq reads only the last, and the first's IDs are printed",
+            )
+
+    def _member_done(self, frame: _Frame) -> None:
+        if frame.current is not None:
+            assert frame.held is not None
+            # A key seen before: the last value, at the first one's place (as jq). A key too long to
+            # keep (None) is one of its own.
+            frame.held[frame.key if frame.key is not None else object()] = frame.current
+            frame.current = None
+            self.sink = frame.outer
+        elif frame.child_at <= self.n and self.made > frame.mark:
+            frame.yielded = True
+
+    def _close_frame(self, frame: _Frame) -> None:
+        self.pos += 1
+        self.frames.pop()
+        if frame.held is not None:
+            for ids in frame.held.values():
+                frame.outer.extend(ids)
+        self.sink = frame.outer
+        self._held_changed()
+        self._value_done()
+
+    def _value_starts(self) -> None:
+        """Before a value in a frame: an object held past PATH_WINDOW begins to stream."""
+        if self.base + self.pos > self.hold_until:
+            self._flush_held()
+
+    def _flush_held(self, everything: bool = False) -> None:
+        """Pass on what the objects held longer than PATH_WINDOW (or, on an error, all) hold, outermost
+        first, so that memory stays flat; from then on their IDs stream in document order."""
+        now = self.base + self.pos
+        for i, frame in enumerate(self.frames):
+            if frame.held is None or (not everything and (frame.leaf or now - frame.start <= PATH_WINDOW)):
+                continue
+            current = frame.current
+            if current is not None and frame.key in frame.held:
+                del frame.held[frame.key]  # the member being read is the last of its key so far
+            for ids in frame.held.values():
+                frame.outer.extend(ids)
+            frame.yielded = any(frame.held.values())
+            if current is not None:
+                frame.outer.extend(current)
+                for inner in self.frames[i + 1 :]:  # what wrote into `current` writes on, outward
+                    if inner.outer is current:
+                        inner.outer = frame.outer
+                if self.sink is current:
+                    self.sink = frame.outer
+            frame.held = frame.current = None
+        self._held_changed()
+
+    def _held_changed(self) -> None:
+        starts = [f.start for f in self.frames if f.held is not None and not f.leaf]
+        self.hold_until = min(starts) + PATH_WINDOW if starts else float("inf")
+
+    # -- tokens --
+
+    def _key(self) -> str | None:
+        """A member's key at pos, decoded (None if longer than an ID can be)."""
+        written = self._string(keep=True)
+        return None if written is None else _json_string(written)
+
+    def _string(self, keep: bool) -> str | None:
+        """Read the string at pos, whatever its length; its text as written if `keep` (None if it is
+        longer than an ID can be)."""
+        pieces: list[str] | None = [] if keep else None
+        kept = 0
+        begin = self.pos
+        body = self.pos + 1
+        while True:
+            text = self.text
+            end = _JSON_STRING_BODY.match(text, body).end()
+            if end < len(text):
+                if text[end] == '"':
+                    self.pos = end + 1
+                    if pieces is None:
+                        return None
+                    pieces.append(text[begin : end + 1])
+                    return "".join(pieces)
+                if text[end] != "\\" or len(text) - end >= 6 or self.eof:  # \u12 may end the chunk
+                    problem = "a control character in a string" if text[end] != "\\" else "a bad escape"
+                    raise self._error(end, problem)
+            elif self.eof:
+                raise self._error(end, "the text ends inside a string")
+            if pieces is not None:
+                pieces.append(text[begin:end])
+                kept += end - begin
+                if kept > MAX_ID_LENGTH:
+                    pieces = None
+            self.pos = end
+            self._fill()
+            begin = body = self.pos
+
+    def _scalar(self, keep: bool) -> str | None:
+        """Read the number or literal at pos; its text if `keep` and it is an integer (None otherwise)."""
+        text, start = self.text, self.pos
+        end = _JSON_WORD.match(text, start).end()
+        word = text[start:end]
+        offset = None  # of the token's start, taken before the window moves past it
+        squeezed = False
+        while end == len(self.text) and not self.eof:  # it may go on in the next chunk: any length
+            if offset is None:
+                offset = self._offset(start)
+            self.pos = end
+            self._fill()
+            end = _JSON_WORD.match(self.text, 0).end()
+            word += self.text[:end]
+            if len(word) > MAX_ID_LENGTH:
+                word, squeezed = re.sub(_DIGIT_RUNS, r"\g<1>0", word), True
+                if len(word) > 64:  # a number squeezed is a dozen characters at most
+                    raise JsonTextError(offset, "not a number or literal")
+        self.pos = end
+        if word in _JSON_LITERALS:
+            return None
+        number = _JSON_NUMBER.fullmatch(word)
+        if number is None:
+            problem = "not a number or literal" if word else "expected a value"
+            raise JsonTextError(offset, problem) if offset is not None else self._error(start, problem)
+        if keep and not squeezed and number.group(1) is None and number.group(2) is None:
+            return word
+        return None
+
+
+def path_ids(chunks: Iterable[bytes], steps: JqPath) -> Iterator[list[bytes]]:
+    """Yield, in batches, the integers and strings that the jq path `steps` yields from each JSON value
+    of the text (one document, NDJSON, or documents one after another), each as written.
+
+    Integers keep their digits and sign (any size); strings are the exact bytes written (escapes and
+    all) when valid UTF-8, else skipped. Memory stays at a few windows whatever the shape; time is
+    linear. On text that is not JSON, everything before it is yielded, then JsonTextError raised (and
+    the same for an OSError from the chunks).
+    """
+    return _PathWalker(chunks, steps).batches()
+
+
+# --- The key's paths: extract's warning -----------------------------------------------------------
+
+HEAD_BYTES = 1024 * 1024  # the warning reads the input's first MiB: the chunk the CLI reads first
+# In the head, a container is parsed whole by the C decoder within _HEAD_TRY characters, unless one
+# before it in the same array (or stream) was small: a container cut by the head's end then costs a
+# short failed parse, not one of the whole MiB. The elements of an array after its first are parsed
+# in one batch (see PATH_BATCH), as far as the head goes.
+_HEAD_TRY = 16 * 1024
+_HEAD_FAILED_PARSES = 8  # then the rest is read token by token: a pathological head costs no more
+# A head smaller than this is read token by token alone (some 0.3 µs a byte): importing json for
+# its C scanner would cost more, about a millisecond (extract's start-up on the seed's text).
+_HEAD_PARSE_MIN = 4 * 1024
+_HEAD_MAX_DEPTH = 1000
+_LISTED_PATHS = 10
+_HEAD_STRING = _Regex('"' + _JSON_STRING_CHARS + '"')
+
+
+class _EndOfHead(Exception):
+    """The head stops here: its end, or text that is not JSON."""
+
+
+def _head_batch(text: str, pos: int, separator: str) -> tuple[list[Any], int] | None:
+    """The elements of an array from pos to the last comma followed by `separator` in the head, and
+    that comma's position; None if it is not one of the array's own (see PATH_BATCH)."""
+    cut = text.rfind(separator, pos + 1)
+    if cut < 0:
+        return None
+    wrapped = "[" + text[pos:cut] + "]"
+    try:
+        elements, end = _json_scanner()(wrapped, 0)
+    except (ValueError, RecursionError, StopIteration):
+        return None
+    return (elements, cut) if end == len(wrapped) else None
+
+
+def _head_punctuation(text: str, pos: int, frames: list[list[Any]], frame: list[Any]) -> int:
+    """Read `,` `:` a closing bracket or an object's key at pos in the head; the position after."""
+    is_object, state, char = frame[0], frame[1], text[pos]
+    if state == _NEXT and char == ",":
+        frame[1] = _KEY if is_object else _VALUE
+        if not is_object and frame[4] is None:
+            frame[4] = _separator_at(text, pos) or ""  # learnt at the first comma only
+    elif state in (_NEXT, _FIRST) and char == ("}" if is_object else "]"):
+        frames.pop()
+    elif state == _COLON and char == ":":
+        frame[1] = _VALUE
+    elif is_object and state in (_FIRST, _KEY) and (string := _HEAD_STRING.match(text, pos)):
+        written = string.group()
+        frame[3] = _json_string(written)
+        frame[1] = _COLON
+        return string.end()
+    else:
+        raise _EndOfHead
+    return pos + 1
+
+
+def _head_scalar(text: str, pos: int) -> tuple[int, bool]:
+    """Read the string, number or literal at pos in the head: (the position after, whether it is
+    an integer or a string)."""
+    if text[pos] == '"':
+        string = _HEAD_STRING.match(text, pos)
+        if string is None:
+            raise _EndOfHead
+        return string.end(), True
+    end = _JSON_WORD.match(text, pos).end()
+    word = text[pos:end]
+    if word in _JSON_LITERALS:
+        return end, False
+    number = _JSON_NUMBER.fullmatch(word)
+    if number is None:
+        raise _EndOfHead
+    return end, number.group(1) is None and number.group(2) is None
+
+
+def _containers_by_key(objects: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The objects' members that are arrays or objects, by key. Objects of one array mostly share
+    their keys: those of the first few are looked up in all (in C), and if they account for every
+    container (counted in C), the loop over every member is spared."""
+    kinds = Counter(map(type, itertools.chain.from_iterable(map(dict.values, objects))))
+    total = kinds[dict] + kinds[list]
+    if not total:
+        return {}
+    names = dict.fromkeys(name for o in objects[:8] for name, v in o.items() if type(v) in (dict, list))
+    found = {
+        name: [v for v in map(dict.get, objects, itertools.repeat(name)) if type(v) in (dict, list)]
+        for name in names
+    }
+    if sum(map(len, found.values())) == total:
+        return found
+    found = {}
+    for o in objects:
+        for name, v in o.items():
+            if type(v) is dict or type(v) is list:
+                found.setdefault(name, []).append(v)
+    return found
+
+
+def _count_parsed(parsed: dict[JqPath, list[Any]], key: str, counts: dict[JqPath, int]) -> None:
+    """Count in `counts` the paths at which the parsed values (by the path each stands at) hold KEY,
+    an integer or a string: a level at a time, all the values at one path together, so that the
+    thousands of orders of an array cost a few calls into C rather than a loop each."""
+    level = parsed
+    while level:
+        below: dict[JqPath, list[Any]] = {}
+        for path, values in level.items():
+            objects = [v for v in values if type(v) is dict]
+            if objects:
+                kinds = Counter(map(type, map(dict.get, objects, itertools.repeat(key))))
+                if kinds[bytes] + kinds[str]:
+                    at = (*path, key)
+                    counts[at] = counts.get(at, 0) + kinds[bytes] + kinds[str]
+                for name, inner in _containers_by_key(objects).items():
+                    below.setdefault((*path, name), []).extend(inner)
+            arrays = [v for v in values if type(v) is list]
+            inner = [v for v in itertools.chain.from_iterable(arrays) if type(v) is dict or type(v) is list]
+            if inner:
+                below.setdefault((*path, EACH), []).extend(inner)
+        level = below
+
+
+def key_paths(head: bytes, key: str) -> dict[JqPath, int]:
+    """The paths (`EACH` for any index) at which a member named KEY holds an integer or a string in
+    `head`, with how many times, outermost first. `head` may stop anywhere (mid-document, mid-line
+    of NDJSON) or hold text that is not JSON: what comes before counts."""
+    text = head.decode("utf-8", "surrogateescape")
+    counts: dict[JqPath, int] = {}
+    parsed: dict[JqPath, list[Any]] = {}  # the values parsed whole, by their path: counted at the end
+    # [is_object, state, path, key, separator, small] of each container open; `top` is the stream of
+    # values, read as an array without brackets.
+    parse = len(head) >= _HEAD_PARSE_MIN  # else no whole container, no batch: tokens alone
+    top: list[Any] = [False, _VALUE, (), None, None, False]
+    scan = _json_scanner() if parse else None
+    frames: list[list[Any]] = []
+    pos = 1 if text.startswith("\ufeff") else 0
+    failures = 0 if parse else _HEAD_FAILED_PARSES
+    try:
+        while (pos := _JSON_BLANKS.match(text, pos).end()) < len(text):
+            char = text[pos]
+            frame = frames[-1] if frames else top
+            is_object, state = frame[0], frame[1]
+            if frames and (
+                state == _NEXT or (is_object and state != _VALUE) or (state == _FIRST and char == "]")
+            ):
+                pos = _head_punctuation(text, pos, frames, frame)
+                continue
+            path: JqPath = ()
+            if frames:
+                frame[1] = _NEXT
+                path = (*frame[2], frame[3] if is_object else EACH)
+            if frame[4] and state == _VALUE:
+                batch = _head_batch(text, pos, frame[4])
+                if batch is not None:
+                    elements, pos = batch
+                    parsed.setdefault(path, []).extend(elements)
+                    continue
+                frame[4] = ""  # no batch from here: the elements left (up to the head's end) one by one
+            if char == "{" or char == "[":
+                if failures < _HEAD_FAILED_PARSES:
+                    try:
+                        if frame[5]:
+                            value, pos = scan(text, pos)
+                        else:
+                            value, length = scan(text[pos : pos + _HEAD_TRY], 0)
+                            pos += length
+                    except (ValueError, RecursionError, StopIteration):
+                        failures += 1
+                    else:
+                        parsed.setdefault(path, []).append(value)
+                        frame[5] = True
+                        continue
+                if len(frames) >= _HEAD_MAX_DEPTH:
+                    break
+                frames.append([char == "{", _FIRST, path, None, None if parse else "", False])
+                pos += 1
+                continue
+            pos, is_id = _head_scalar(text, pos)
+            if is_id and is_object and frame[3] == key:
+                counts[path] = counts.get(path, 0) + 1
+    except _EndOfHead:
+        pass
+    _count_parsed(parsed, key, counts)
+    return dict(sorted(counts.items(), key=lambda item: len(item[0])))  # stable: ties as first counted
+
+
+def _printable(text: str) -> str:
+    """Text fit for a terminal: a surrogate (from a key's invalid UTF-8 or lone escape) shows as U+FFFD."""
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
+def _owner(path: JqPath) -> str:
+    """Whose the values at `path` are, in words: "the orders' own" for .orders[].id."""
+    names = [step for step in path[:-1] if type(step) is str]
+    if names:
+        return f"the {_printable(names[-1])}{chr(39) if names[-1].endswith('s') else chr(39) + 's'} own"
+    return "the top-level elements' own" if path[:-1] else "the top-level objects' own"
+
+
+def paths_warning(head: bytes, key: str) -> str | None:
+    """The warning when in `head` (the input's first MiB) KEY stands at more than one path: the paths
+    in jq syntax with counts, outermost first, and the --path that takes the outermost. None when it
+    stands at one path or none.
+
+        "id" is at 3 paths: .orders[].id (1), .orders[].customer.id (1), ...; --path '.orders[].id'
+        takes the orders' own
+    """
+    counts = key_paths(head, key)
+    if len(counts) < 2:
+        return None
+    import json
+    import shlex
+
+    seen = {path: i for i, path in enumerate(counts)}
+    paths = sorted(counts, key=lambda path: (len(path), -counts[path], seen[path]))
+    listed = ", ".join(f"{_printable(format_path(p))} ({counts[p]})" for p in paths[:_LISTED_PATHS])
+    if len(paths) > _LISTED_PATHS:
+        listed += f" and {len(paths) - _LISTED_PATHS} more"
+    outermost = _printable(format_path(paths[0]))
+    return (
+        f"{_printable(json.dumps(key, ensure_ascii=False))} is at {len(paths)} paths: {listed}; "
+        f"--path {shlex.quote(outermost)} takes {_owner(paths[0])}"
+    )
 
 
 # --- Secrets --------------------------------------------------------------------------------------
@@ -1615,7 +2714,7 @@ def _decompressed_texts(chunks: Iterable[bytes], max_bytes: int) -> Iterator[Ite
         yield limited(text)
 
 
-# --- Sources: a list in parts, and the FIRDS registers ---------------------------------------------
+# --- Sources: a list in parts, and the FIRDS registers --------------------------------------------
 
 FIRDS_REGISTER = "https://registers.esma.europa.eu/solr/esma_registers_firds_files/select"
 FIRDS_LOOK_BACK_DAYS = 21  # ESMA publishes the full set weekly; three weeks leave room for a late one
@@ -1725,44 +2824,47 @@ class _Reading(NamedTuple):
 
 
 class _Kind(NamedTuple):
-    """A kind of payload text: where a block of it may end without splitting a value, and a
-    block's ISIN-shaped values with the count of all the values it holds."""
+    """A kind of payload text: where a block of it may end without splitting a value (and what
+    the next block starts with, see _regroup), and a block's ISIN-shaped values with the count
+    of all the values it holds."""
 
     name: str
-    cut: Callable[[bytes, _Reading], int]
+    split: Callable[[bytes, _Reading], tuple[int, bytes]]
     values: Callable[[str, _Reading], tuple[list[str], int]]
 
 
-def _after_last_record(buffer: bytes, reading: _Reading) -> int:
+def _after_last_record(buffer: bytes, reading: _Reading) -> tuple[int, bytes]:
     """CSV: after the last newline that ends a record."""
     end = buffer.rfind(b"\n") + 1
     # A newline inside a quoted field is not the end of a record: quotes before a real record
     # end come in pairs ("" escapes a quote, which keeps the count even). A stray quote would
     # keep the count odd for good, so past a few blocks take the last newline.
     if len(buffer) >= 4 * BLOCK_SIZE or b'"' not in buffer:  # `in` is fast, `count` not
-        return end
+        return end, buffer[end:]
     odd = buffer.count(b'"', 0, end) % 2
     while odd and end:
         previous = buffer.rfind(b"\n", 0, end - 1) + 1
         odd ^= buffer.count(b'"', previous, end) % 2
         end = previous
-    return end
+    return end, buffer[end:]
 
 
-def _before_last_tag(buffer: bytes, reading: _Reading) -> int:
+def _before_last_tag(buffer: bytes, reading: _Reading) -> tuple[int, bytes]:
     """XML: before the last `<`, as an element's text runs from `>` to `<`."""
-    return max(buffer.rfind(b"<"), 0)
+    end = max(buffer.rfind(b"<"), 0)
+    return end, buffer[end:]
 
 
-def _before_last_member(buffer: bytes, reading: _Reading) -> int:
-    """JSON: before the last object member, as extract cuts (see _cut_before_member)."""
-    return _cut_before_member(reading.column or "")(buffer)
+def _before_open_member(buffer: bytes, reading: _Reading) -> tuple[int, bytes]:
+    """JSON: before the last member --column still open, as extract cuts (see _split_open_member)."""
+    return _split_open_member(buffer, _json_key(reading.column or ""))
 
 
-def _after_last_token(buffer: bytes, reading: _Reading) -> int:
+def _after_last_token(buffer: bytes, reading: _Reading) -> tuple[int, bytes]:
     """Any text: after the last byte that is no letter or digit, where no token can go on (so
     that JSON or XML on one long line is cut into blocks too)."""
-    return len(buffer.rstrip(_TOKEN_BYTES))
+    end = len(buffer.rstrip(_TOKEN_BYTES))
+    return end, buffer[end:]
 
 
 def _csv_isin_pattern(layout: _CsvLayout) -> re.Pattern[str]:
@@ -1840,7 +2942,7 @@ def _token_values(text: str, reading: _Reading) -> tuple[list[str], int]:
 
 _CSV = _Kind("csv", _after_last_record, _csv_values)
 _XML = _Kind("xml", _before_last_tag, _xml_values)
-_JSON = _Kind("json", _before_last_member, _json_values)
+_JSON = _Kind("json", _before_open_member, _json_values)
 _TOKENS = _Kind("tokens", _after_last_token, _token_values)
 
 
@@ -1890,7 +2992,7 @@ def _blocks(chunks: Iterable[bytes], reading: _Reading) -> Iterator[bytes]:
     # in pieces near a block already, goes on as it is (joining those would double the blocks'
     # size, and with it the memory of the early merges on a slow link).
     for buffer, end in _regroup(
-        _joined(chunks, BLOCK_SIZE), lambda buffer: reading.kind.cut(buffer, reading)
+        _joined(chunks, BLOCK_SIZE), lambda buffer: reading.kind.split(buffer, reading)
     ):
         if end:
             yield buffer[:end]
@@ -2421,7 +3523,7 @@ def write_atomically(path: str, pieces: Iterable[bytes], mode: int | None = None
             out.write(piece)
 
 
-# --- FIRDS: a register's full set and its deltas, kept as (ISIN, venue) pairs ----------------------
+# --- FIRDS: a register's full set and its deltas, kept as (ISIN, venue) pairs ---------------------
 # --firds keeps the list of ESMA's (or the FCA's) register daily: the newest complete full set
 # (FULINS), then each day's delta (DLTINS) applied as ESMA65-8-5014 (4.2) applies them, per (ISIN,
 # venue) pair. The pairs stay beside the list from night to night (OUTPUT.esma.pairs), so that a
@@ -5487,38 +6589,173 @@ def _write_stdout(pieces: Iterable[bytes]) -> None:
         sys.exit(EXIT_BROKEN_PIPE)
 
 
-@cli.command(epilog="Exit codes: 0 done (no IDs prints []); 1 FILE could not be read; 2 usage error.")
-@click.argument("file", default="-", type=click.Path(allow_dash=True))
+class _Input:
+    """extract's FILEs read one after another as one stream of chunks, as jq reads them; it
+    knows the file being read and where each began, to name the file an offset falls in."""
+
+    def __init__(self, files: tuple[str, ...]) -> None:
+        self.files = files or ("-",)
+        self.reading = self.files[0]
+        self._starts: list[tuple[int, str]] = []  # (the stream's offset of its first byte, name)
+
+    def chunks(self) -> Iterator[bytes]:
+        offset = 0
+        for name in self.files:
+            self.reading = name
+            self._starts.append((offset, name))
+            with click.open_file(name, "rb") as stream:  # `-` is standard input, left open
+                for chunk in _read_chunks(stream):
+                    offset += len(chunk)
+                    yield chunk
+
+    def regular_file(self) -> str | None:
+        """The FILE, when it is the only one and a regular file (which the cores may share)."""
+        name = self.files[0]
+        return name if len(self.files) == 1 and name != "-" and os.path.isfile(name) else None
+
+    def name(self, file: str) -> str:
+        return "standard input" if file == "-" else file
+
+    def where(self, offset: int) -> tuple[str, int]:
+        """The FILE the stream's `offset` falls in, and the offset in it."""
+        start, file = next(((s, f) for s, f in reversed(self._starts) if s <= offset), (0, self.files[0]))
+        return self.name(file), offset - start
+
+
+def _until_error(items: Iterable[T], errors: list[Exception]) -> Iterator[T]:
+    """The items (batches of IDs, or rendered pieces) until text that is not JSON, or a FILE
+    that cannot be read once IDs were printed, which goes into `errors`: the list printed so
+    far then closes and stays JSON. A FILE that cannot be read before any ID is raised."""
+    printed = False
+    try:
+        for item in items:
+            printed = printed or bool(item)
+            yield item
+    except JsonTextError as exc:
+        errors.append(exc)
+    except OSError as exc:
+        if not printed:
+            raise
+        errors.append(exc)
+
+
+def _warn_of_paths(head: bytes, key: str) -> None:
+    message = paths_warning(head, key)
+    if message:
+        _warn(message)
+
+
+def _warned_after_first(items: Iterator[T], head: Callable[[], bytes], key: str) -> Iterator[T]:
+    """The items, the warning of the key's paths (see paths_warning) told from `head()` once
+    the first item is in: a big file's workers then scan on while the warning is worked out."""
+    first = next(items, None)
+    _warn_of_paths(head(), key)
+    if first is not None:
+        yield first
+    yield from items
+
+
+def _warned_first(chunks: Iterator[bytes], key: str) -> Iterator[list[bytes]]:
+    """extract_ids' batches, the warning of the key's paths told first, from the input's first
+    MiB (see HEAD_BYTES; several FILES' if the first is smaller), which then goes on to the
+    scan: a pipe is read once."""
+    head: list[bytes] = []
+    while sum(map(len, head)) < HEAD_BYTES and (chunk := next(chunks, None)) is not None:
+        head.append(chunk)
+    _warn_of_paths(b"".join(head)[:HEAD_BYTES], key)
+    yield from extract_ids(itertools.chain(head, chunks), key)
+
+
+def _first_mib(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(HEAD_BYTES)
+
+
+def _key_named(ctx: click.Context, param: click.Parameter, key: str) -> str:
+    if not key:  # most likely a shell variable not set; it would match the "" keys
+        raise click.BadParameter("name a key: it cannot be empty")
+    return key
+
+
+def _parsed_path(ctx: click.Context, param: click.Parameter, path: str | None) -> JqPath | None:
+    try:
+        return None if path is None else parse_path(path)
+    except PathError as exc:  # click names the option and its value already
+        raise click.BadParameter(str(exc).removeprefix(f"--path {path!r}: ")) from None
+
+
+@cli.command(
+    short_help="Print the order IDs in FILES (default: standard input) as a JSON list.",
+    epilog="Exit codes: 0 done (no IDs prints []); 1 a FILE could not be read, or --path found text "
+    "that is not JSON; 2 usage error.",
+)
+@click.argument("files", nargs=-1, type=click.Path(allow_dash=True))
 @click.option(
     "--key",
     default="id",
     show_default=True,
     metavar="NAME",
-    help="The JSON key whose values to pull.",
+    callback=_key_named,
+    help="The JSON key whose values to pull, wherever it stands.",
+)
+@click.option(
+    "--path",
+    "steps",
+    metavar="PATH",
+    callback=_parsed_path,
+    help="A jq path to the IDs, such as .orders[].id: only the values it names.",
 )
 @click.option("--lines", is_flag=True, help="Print one ID a line, strings decoded, instead of a JSON list.")
-def extract(file: str, key: str, lines: bool) -> None:
-    """Print every order ID found in FILE (default: standard input).
+def extract(files: tuple[str, ...], key: str, steps: JqPath | None, lines: bool) -> None:
+    """Print the order IDs in FILES (default: standard input), in input order, as a JSON list.
 
-    Reads JSON text and prints every value of the "id" key that a JSON parser reads as an
-    integer or a string, in input order, as a JSON list:
+    IDs are the values a JSON parser reads as integers or strings; floats, true, false, null,
+    objects and arrays are skipped:
 
     \b
         $ echo '{"orders":[{"id":1},{"id":"a2"}],"errors":[{"code":3}]}' | isintool extract
         [1, "a2"]
 
-    The text is scanned with one regular expression, not parsed: an "id" key in any nested
-    object counts too; floats, true, false, null, objects and arrays do not. Input of any
-    size streams through in flat memory; invalid UTF-8 is fine.
+    By default every member named --key counts, wherever it stands, found by one regular
+    expression without parsing. Real order APIs nest objects with an "id" of their own
+    (customers, addresses, line items): when in the first MiB the key stands at more than one
+    path, a warning names the paths and the --path that takes the outermost. --path names the
+    IDs as jq does (its steps .key, ."key", .["key"], .[N] and .[]), and only those print:
+
+    \b
+        $ isintool extract --path '.orders[].id' shopify_orders.json
+        $ isintool extract --path '.data[].order_id' page1.json page2.json
+        $ isintool extract --path '.id' orders.ndjson       # each line's own "id"
+
+    Both stream in flat memory whatever the size (jq holds the whole document). Several FILES
+    are read one after another as one stream, as jq reads them. Where --path finds text that
+    is not JSON, the list printed so far is closed and the error names its byte offset.
     """
+    from click.core import ParameterSource
+
+    if steps is not None and click.get_current_context().get_parameter_source("key") is (
+        ParameterSource.COMMANDLINE
+    ):
+        raise click.UsageError("give --key or --path, not both: the path names the key")
+    source = _Input(files)
+    errors: list[Exception] = []
+    path = source.regular_file()
+    if steps is not None:
+        pieces = format_ids(_until_error(path_ids(source.chunks(), steps), errors), lines)
+    elif path is not None:  # the cores may share it (see extract_file); its first MiB read again
+        rendered = _warned_after_first(_file_pieces(path, key, lines), lambda: _first_mib(path), key)
+        pieces = _join_pieces(_until_error(rendered, errors), lines)
+    else:  # a pipe, or several FILES
+        pieces = format_ids(_until_error(_warned_first(source.chunks(), key), errors), lines)
     try:
-        if file != "-" and os.path.isfile(file):
-            _write_stdout(extract_file(file, key, lines))
-        else:
-            with click.open_file(file, "rb") as stream:  # `-` is standard input, left open
-                _write_stdout(extract_stream(stream, key, lines))
+        _write_stdout(pieces)
     except OSError as exc:
-        raise _Failure(f"cannot read {file}: {exc.strerror or exc}") from None
+        raise _Failure(f"cannot read {source.name(source.reading)}: {exc.strerror or exc}") from None
+    for error in errors:
+        if isinstance(error, JsonTextError):
+            file, offset = source.where(error.offset)
+            raise _Failure(f"{file}: not JSON at byte {offset:,}: {error.problem}")
+        raise _Failure(f"cannot read {source.name(source.reading)}: {error.strerror or error}")
 
 
 def _setting(

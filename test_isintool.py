@@ -35,7 +35,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.etree import ElementTree
 
@@ -46,14 +46,25 @@ import trustme
 import yaml  # PyYAML, which kubernetes-validate brings
 from click.testing import CliRunner
 from cronsim import CronSim
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from stdnum import isin as stdnum_isin
 from werkzeug import Response
 
 import isintool
-from isintool import IsinToolError, cli, extract_ids, format_ids
+from isintool import (
+    EACH,
+    IsinToolError,
+    JsonTextError,
+    PathError,
+    cli,
+    extract_ids,
+    format_ids,
+    parse_path,
+    path_ids,
+    paths_warning,
+)
 
 # The order JSON from the extract issue, verbatim.
 ORDERS = (
@@ -76,12 +87,12 @@ def ids_of(text: bytes, key: str = "id", chunk_size: int = 1 << 20) -> list[int 
 
 # Differential: extract must read what a JSON parser reads. Keys that are, or nearly are, "id";
 # strings that hold what a careless scan would take for a key, or for a place to cut.
-_KEYS = st.sampled_from(["id", "Id", "xid", 'my"id', "ids", "note"])
+_KEYS = st.sampled_from(["id", "Id", "xid", 'my"id', "ids", "note", "i"])
 
 
 _TRICKY_TEXT = st.one_of(
     st.text(max_size=12),
-    st.sampled_from(['"id":5', ', "id": 6', '{"id":7}', "a,b", "[x]", "{", "\\", '\\"id\\"', "é€😀"]),
+    st.sampled_from(['"id":5', ', "id": 6', '{"id":7}', "a,b", "[x]", "{", "\\", '\\"id\\"', "é€😀", "\\\\"]),
 )
 
 
@@ -860,6 +871,138 @@ def expected_changes(before: list[str], after: list[str]) -> bytes:
     return "".join(sign + isin + "\n" for isin, sign in lines).encode()
 
 
+SHARED = Path(__file__).resolve().parent.parent / "shared"
+SUITE = SHARED / "data" / "jsontestsuite" / "test_parsing"  # nst/JSONTestSuite's documents
+JQ = shutil.which("jq")
+needs_jq = pytest.mark.skipif(JQ is None, reason="jq (Debian: jq) is the oracle")
+needs_real = pytest.mark.skipif(not REAL.is_dir(), reason="../shared/data/real is absent (a bare clone)")
+needs_suite = pytest.mark.skipif(not SUITE.is_dir(), reason="../shared/data/jsontestsuite is absent")
+
+
+def written(data: bytes, path: str, size: int = 1 << 20) -> list[bytes]:
+    """What path_ids yields for `data` read in chunks of `size`, as written."""
+    return [v for batch in path_ids(chunked(data, size), parse_path(path)) for v in batch]
+
+
+def read_back(values: list[bytes]) -> list[tuple[str, str]]:
+    """Printed values as ("int", digits) or ("str", the string decoded)."""
+    return [("str", json.loads(v)) if v.startswith(b'"') else ("int", v.decode()) for v in values]
+
+
+@contextlib.contextmanager
+def small_windows(window: int = 40) -> Iterator[None]:
+    """Tiny windows, so that a few hundred bytes are read token by token, held, flushed and batched as
+    megabytes are at the real sizes (with 4, nearly every object is read token by token)."""
+    saved = isintool.PATH_WINDOW, isintool.PATH_BATCH, isintool._PATH_NO_TRY
+    isintool.PATH_WINDOW, isintool.PATH_BATCH, isintool._PATH_NO_TRY = (
+        window,
+        max(window // 2, 3),
+        max(window // 5, 1),
+    )
+    try:
+        yield
+    finally:
+        isintool.PATH_WINDOW, isintool.PATH_BATCH, isintool._PATH_NO_TRY = saved
+
+
+WINDOWS = (contextlib.nullcontext, small_windows, lambda: small_windows(4))
+
+
+def every_way(
+    data: bytes, path: str, sizes: tuple[int, ...] = (1, 3, 17, 1 << 20), windows: tuple[Any, ...] = WINDOWS
+) -> list[bytes]:
+    """path_ids' answer, the same whatever the chunks and windows (asserted); then that answer."""
+    answers = set()
+    for window in windows:
+        with window():
+            answers.update(tuple(written(data, path, size)) for size in sizes)
+    assert len(answers) == 1, answers
+    return list(answers.pop())
+
+
+class _Int(str):
+    """An integer as Python's json read it: its digits."""
+
+
+def python_values(data: bytes) -> list[Any]:
+    """The JSON values of a stream of them, integers as _Int (their digits), as jq reads a stream."""
+    decoder = json.JSONDecoder(parse_int=_Int)
+    text = data.decode("utf-8", "surrogateescape").removeprefix("\ufeff")
+    values, pos = [], 0
+    while (pos := len(text) - len(text[pos:].lstrip(" \t\n\r"))) < len(text):
+        value, pos = decoder.raw_decode(text, pos)
+        values.append(value)
+    return values
+
+
+def jq_program(path: str, tolerant: bool = True) -> str:
+    """PATH in jq, each step with `?` if `tolerant`: where jq would stop with an error (`.id` of an
+    array, `.[]` of null), nothing is yielded there, as extract does."""
+    mark = "?" if tolerant else ""
+    parts = []
+    for step in parse_path(path):
+        if step is EACH:
+            parts.append(f"[]{mark}")
+        elif isinstance(step, int):
+            parts.append(f"[{step}]{mark}")
+        else:
+            parts.append(f"[{json.dumps(step)}]{mark}")
+    return "." + "".join(parts) if parts else "."
+
+
+def jq_oracle(data: bytes, path: str) -> list[tuple[str, str]]:
+    """The integers and strings jq's PATH yields from each value of the stream: jq names them by
+    their paths, Python's parse of the same text gives their values exactly."""
+    done = subprocess.run(
+        [JQ, "-c", f"[path({jq_program(path)})]"], input=data, capture_output=True, check=True, timeout=60
+    )
+    found = []
+    for value, paths in zip(python_values(data), done.stdout.splitlines(), strict=True):
+        for steps in json.loads(paths):
+            v = value
+            for step in steps:
+                v = (
+                    v.get(step)
+                    if isinstance(v, dict)
+                    else v[step]
+                    if isinstance(v, list) and step < len(v)
+                    else None
+                )
+            if isinstance(v, _Int):
+                found.append(("int", str(v)))
+            elif isinstance(v, str):
+                found.append(("str", v))
+    return found
+
+
+def reference(data: bytes, path: str) -> list[tuple[str, str]]:
+    """The same as jq_oracle, in Python (for text jq 1.6 refuses: lone surrogate escapes)."""
+    found = []
+    for value in python_values(data):
+        values = [value]
+        for step in parse_path(path):
+            nxt: list[Any] = []
+            for v in values:
+                if step is EACH and isinstance(v, (dict, list)):
+                    nxt.extend(v.values() if isinstance(v, dict) else v)
+                elif (isinstance(step, str) and isinstance(v, dict) and step in v) or (
+                    isinstance(step, int) and isinstance(v, list) and step < len(v)
+                ):
+                    nxt.append(v[step])
+            values = nxt
+        found += [
+            ("int", str(v)) if isinstance(v, _Int) else ("str", v) for v in values if isinstance(v, str)
+        ]
+    return found
+
+
+def jq_yields(data: bytes, path: str) -> list[tuple[str, str]]:
+    """`jq -c PATH` itself, its integers and strings (the real payloads' integers are below 2^53)."""
+    done = subprocess.run([JQ, "-c", path], input=data, capture_output=True, check=True, timeout=60)
+    values = [json.loads(line) for line in done.stdout.splitlines()]
+    return [("str", v) if isinstance(v, str) else ("int", str(v)) for v in values if type(v) in (int, str)]
+
+
 # --- Fixtures -------------------------------------------------------------------------------------
 
 
@@ -1336,24 +1479,6 @@ def test_extract_file_in_parallel_reads_what_a_json_parser_reads(tmp_path, monke
         assert json.loads(out) == expected
 
 
-def test_extract_memory_stays_flat_when_streaming():
-    """25 MB through extract_ids never holds more than a few chunks: 2 GB must not need 2 GB."""
-    chunk = b'{"id":123456,"note":"x"},' * 2600  # about 64 KiB
-
-    def chunks():
-        for _ in range(400):
-            yield bytes(chunk)  # a fresh object each time, as a file read gives
-
-    tracemalloc.start()
-    try:
-        total = sum(len(batch) for batch in extract_ids(chunks()))
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert total == 400 * 2600
-    assert peak < 2 * 1024 * 1024, peak
-
-
 @pytest.mark.parametrize("lines", [False, True], ids=["list", "lines"])
 @pytest.mark.parametrize("segment_bytes", [7, 100, 4096])
 def test_extract_file_in_parallel_segments_matches_serial(tmp_path, monkeypatch, lines, segment_bytes):
@@ -1489,6 +1614,779 @@ def test_cli_extract_bad_file_is_one_line_exit_1(runner, tmp_path, kind):
     assert result.stderr.startswith(f"Error: cannot read {path}: ")
     assert result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
+
+
+def written_ids(data: bytes, key: str = "id", size: int = 1 << 20) -> list[bytes]:
+    return [v for batch in extract_ids(chunked(data, size), key) for v in batch]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        pytest.param(b'[{"id": 007},{"id":7}]', [b"7"], id="007"),
+        pytest.param(b'[{"id":01},{"id":-01},{"id":-0},{"id":0}]', [b"-0", b"0"], id="leading-zero"),
+        pytest.param(
+            b'[{"id":-},{"id":1.},{"id":.5},{"id":1.5},{"id":1e3},{"id":1E+3}]', [], id="not-integers"
+        ),
+        pytest.param(b'[{"id":0x1},{"id":12abc},{"id":5 }]', [b"5"], id="followed-by-junk"),
+        pytest.param(
+            b'[{"id":"a\tb"},{"id":"a\\x"},{"id":"\\u12"},{"id":"ok"}]', [b'"ok"'], id="bad-strings"
+        ),
+        pytest.param(
+            b'[{"id":"\xff"},{"id":"\xc3\xa9"},{"id":"\xed\xa0\x80"}]', [b'"\xc3\xa9"'], id="utf8-only"
+        ),
+        pytest.param(b'[{"id":"\\ud800"},{"id":"\\"\\\\\\/\\b\\f\\n\\r\\t"}]', None, id="every-escape"),
+        pytest.param(b'{"id":5', [], id="unclosed-at-the-end"),
+        pytest.param(b'{"my\\"id":0,"x":"\\"id\\":1"}', [], id="escaped-keys"),
+    ],
+)
+def test_extract_ids_prints_only_json(data, expected):
+    """`{"id": 007}` gave `[007]`, which no parser reads: a value JSON does not allow is skipped."""
+    if expected is None:
+        expected = [v.encode() for v in re.findall(r'"id":("(?:[^"\\]|\\.)*")', data.decode())]
+    for size in range(1, len(data) + 1):
+        assert written_ids(data, size=size) == expected, size
+    listed = b"[" + b", ".join(expected) + b"]"
+    assert json.loads(listed) is not None
+
+
+@pytest.mark.parametrize("key", ["id", "a,b", 'q"t', "{[,]}", "é"])
+def test_extract_ids_unusual_keys_at_every_chunk_size(key):
+    quoted = json.dumps(key, ensure_ascii=False).encode()
+    data = b'[{%s:1},{"x":{%s : "v,\\"%s"}},{%s\n:\n-3}]' % (quoted, quoted, quoted[1:-1], quoted)
+    for size in range(1, len(data) + 1):
+        assert written_ids(data, key, size) == [b"1", b'"v,\\"' + quoted[1:-1] + b'"', b"-3"], size
+
+
+# --- jq paths: the steps extract --path reads -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "steps"),
+    [
+        pytest.param(".orders[].id", ("orders", EACH, "id"), id="orders"),
+        pytest.param(".[].id", (EACH, "id"), id="top-level-array"),
+        pytest.param(".data.orders[].order_id", ("data", "orders", EACH, "order_id"), id="nested"),
+        pytest.param(".results[].legs[].id", ("results", EACH, "legs", EACH, "id"), id="legs"),
+        pytest.param(".order.id", ("order", "id"), id="single-order"),
+        pytest.param(".id", ("id",), id="id"),
+        pytest.param('."a key"', ("a key",), id="quoted-key"),
+        pytest.param('.["a key"]', ("a key",), id="bracketed-key"),
+        pytest.param(".[0]", (0,), id="index"),
+        pytest.param(".a[0]", ("a", 0), id="key-index"),
+        pytest.param('.a[]."b"[2]["c"]', ("a", EACH, "b", 2, "c"), id="chained"),
+        pytest.param(".", (), id="identity"),
+        pytest.param(". .a", ("a",), id="identity-then-key"),
+        pytest.param(".a .b", ("a", "b"), id="blank-between-keys"),
+        pytest.param('."a" . "b"', ("a", "b"), id="blanks-around-dot"),
+        pytest.param(' . "a" ', ("a",), id="blank-after-dot"),
+        pytest.param(".[ 0 ]", (0,), id="blanks-in-brackets"),
+        pytest.param(".[01]", (1,), id="leading-zero-index"),
+        pytest.param('.["a\\tb\\u00e9\\"\\/"]', ('a\tb\u00e9"/',), id="json-escapes"),
+        pytest.param('.["\\ud83d\\ude00"]', ("\U0001f600",), id="surrogate-pair"),
+        pytest.param(".and.if.end.__loc__", ("and", "if", "end", "__loc__"), id="keywords-as-keys"),
+        pytest.param(".e1x._e1", ("e1x", "_e1"), id="not-numbers"),
+    ],
+)
+def test_parse_path_reads(text, steps):
+    assert parse_path(text) == steps
+
+
+@needs_jq
+@pytest.mark.parametrize(
+    "text", [".orders[].id", '."a" . "b"', ". .a", ".[ 0 ]", '.a[]."b"[2]["c"]', ".and.if.end", ".[01]", "."]
+)
+def test_jq_reads_those_paths_too(text):
+    """jq compiles them (exit 3 is its compile error) and answers what we read."""
+    data = b'{"a":[{"b":[0,0,{"c":1}]}],"and":{"if":{"end":2}},"orders":[{"id":3}],"x":[4,5]}'
+    done = subprocess.run([JQ, "-c", text], input=data, capture_output=True, check=False)
+    assert done.returncode in (0, 5), done.stderr  # 5: a runtime error, here `.[0]` of an object
+    if done.returncode == 0 and text != ".":
+        assert read_back(written(data, text)) == jq_yields(data, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("", "an empty path; `.` is the whole value", id="empty"),
+        pytest.param("   ", "an empty path", id="blank"),
+        pytest.param(".a | .b", "a pipe at column 4", id="pipe"),
+        pytest.param(".a,.b", "a comma (several paths) at column 3", id="comma"),
+        pytest.param("..", "recursive descent (..) at column 1", id="recurse"),
+        pytest.param(".a..b", "recursive descent (..) at column 3", id="recurse-inside"),
+        pytest.param(".[]?", "the ? operator", id="optional"),
+        pytest.param(".a?", "the ? operator", id="optional-key"),
+        pytest.param(".[1:2]", "a slice at column 4", id="slice"),
+        pytest.param(".[:2]", "a slice", id="slice-from-start"),
+        pytest.param(".[-1]", "cannot count from its end", id="negative-index"),
+        pytest.param(".[1.5]", "an index is a whole number", id="fraction-index"),
+        pytest.param(".[1e0]", "an index is a whole number", id="exponent-index"),
+        pytest.param(".[3000000000]", "beyond index 2147483647", id="huge-index"),
+        pytest.param(".[null]", "`null` (a function or keyword)", id="null-index"),
+        pytest.param('.["a","b"]', "a comma (several paths)", id="two-keys"),
+        pytest.param(
+            "keys", "`keys` (a function or keyword) at column 1: a path starts with `.`", id="function"
+        ),
+        pytest.param(".a | length", "a pipe", id="pipe-to-function"),
+        pytest.param("$__loc__", "a variable at column 1", id="variable"),
+        pytest.param(".a#c", "a comment at column 3", id="comment"),
+        pytest.param('"a"', "a path starts with `.`", id="string"),
+        pytest.param('."\\(1)"', "string interpolation", id="interpolation"),
+        pytest.param(".(a)", "parentheses", id="parentheses"),
+        pytest.param(".a-b", "`-` at column 3", id="minus"),
+        # What jq 1.6 refuses too (test_jq_refuses_what_we_refuse):
+        pytest.param(".a.[0]", 'jq 1.6 reads only a "key" after `.` here', id="dot-bracket"),
+        pytest.param('.a.["b"]', 'jq 1.6 reads only a "key" after `.` here', id="dot-bracket-key"),
+        pytest.param(".a.", "the end of the path at column 4", id="trailing-dot"),
+        pytest.param(". a", "`a` (a function or keyword) at column 3", id="dot-blank-name"),
+        pytest.param(".e1", 'jq 1.6 reads .e1 as a number; write ."e1"', id="e1-is-a-number"),
+        pytest.param(".a.E12", "jq 1.6 reads .E12 as a number", id="E12-is-a-number"),
+        pytest.param(".[", "the end of the path at column 3", id="open-bracket"),
+        pytest.param('.["a"', "expected `]`", id="unclosed-bracket"),
+        pytest.param('."a', "not a complete string", id="unclosed-string"),
+        pytest.param('.["\\x"]', "not a complete string", id="bad-escape"),
+        pytest.param('.["\\ud800"]', "jq 1.6 refuses a lone surrogate escape", id="lone-surrogate"),
+        pytest.param(".a]", "`]` at column 3", id="stray-bracket"),
+    ],
+)
+def test_parse_path_refuses(text, message):
+    with pytest.raises(PathError) as caught:
+        parse_path(text)
+    assert str(caught.value).startswith(f"--path {text!r}: ")
+    assert message in str(caught.value)
+    assert isinstance(caught.value, isintool.OptionError)  # a usage error
+
+
+@needs_jq
+@pytest.mark.parametrize(
+    "text",
+    [
+        ".a.[0]",
+        '.a.["b"]',
+        ".a.",
+        ". a",
+        ".e1",
+        ".a.E12",
+        ".[",
+        '.["a"',
+        '."a',
+        '.["\\x"]',
+        '.["\\ud800"]',
+        ".a]",
+    ],
+)
+def test_jq_refuses_what_we_refuse(text):
+    done = subprocess.run([JQ, text], input=b"{}", capture_output=True, check=False)
+    assert done.returncode == 3, done  # jq's exit status for a program it cannot compile
+
+
+_STEPS = st.lists(
+    st.one_of(
+        st.just(EACH),
+        st.integers(min_value=0, max_value=isintool.MAX_INDEX),
+        st.text(st.characters(exclude_categories=["Cs"]), max_size=6),
+        st.sampled_from(["id", "e1", "E5", "and", "a b", 'q"t', "\\", "é", "_x", "1a", ""]),
+    ),
+    max_size=5,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps=_STEPS)
+def test_format_path_reads_back(steps):
+    assert parse_path(isintool.format_path(tuple(steps))) == tuple(steps)
+
+
+@needs_jq
+@settings(max_examples=40, deadline=None)
+@given(steps=_STEPS)
+def test_jq_compiles_format_path(steps):
+    done = subprocess.run(
+        [JQ, isintool.format_path(tuple(steps))], input=b"null", capture_output=True, check=False
+    )
+    assert done.returncode in (0, 5), (isintool.format_path(tuple(steps)), done.stderr)
+
+
+# --- Reading a path as the text streams -----------------------------------------------------------
+
+# path_ids: the real payloads.
+
+
+def _real_payloads() -> list[Any]:
+    """(file, path) for each real payload, the path from its SOURCES.md (`.id` for the NDJSON, whose
+    path selects lines; Kraken's, which reads object keys, is left out)."""
+    if not REAL.is_dir():
+        return [pytest.param(None, None, marks=needs_real, id="absent")]
+    cases = {
+        "orders_itbit_orders.json": ".[].id",
+        "orders_lemon_markets_orders.json": ".results[].id",
+        "orders_questrade_orders.json": ".orders[].id",
+        "orders_robinhood_page-0.json": ".results[].id",
+        "orders_shopify_orders.json": ".orders[].id",
+    }
+    for line in (REAL / "orders" / "SOURCES.md").read_text().splitlines():
+        if line.startswith("| `") and "keys_unsorted" not in line:
+            cells = [cell.strip().strip("`") for cell in line.split("|")]
+            cases["orders/" + cells[1]] = ".id" if "select(" in cells[4] else cells[4]
+    return [pytest.param(REAL / name, path, id=name) for name, path in sorted(cases.items())]
+
+
+@needs_jq
+@pytest.mark.parametrize(("payload", "path"), _real_payloads())
+def test_real_payloads_give_what_jq_gives(payload, path):
+    data = payload.read_bytes()
+    sizes = (1, 7, 4096, 1 << 20) if len(data) < 20_000 else (7, 4096, 1 << 20)
+    ours = every_way(data, path, sizes)
+    assert read_back(ours) == jq_yields(data, path) == jq_oracle(data, path)
+    assert ours, "each payload holds order IDs"
+    for value in ours:  # as written, byte for byte
+        assert value in data
+
+
+@needs_real
+def test_the_issue_shopify_payload():
+    data = (REAL / "orders_shopify_orders.json").read_bytes()
+    assert written(data, ".orders[].id") == [b"450789469"]
+    assert [v for batch in extract_ids([data]) for v in batch] == [b"450789469", b"207119551", b"207119551"]
+
+
+# path_ids: shapes written here.
+
+
+_SHAPES = [
+    pytest.param(
+        b'{"orders":[{"id":1,"customer":{"id":2,"default_address":{"id":2}},"line_items":[{"id":3}]},'
+        b'{"id":"o-2","customer":{"id":5}}]}',
+        ".orders[].id",
+        [b"1", b'"o-2"'],
+        id="nested-objects-same-key",
+    ),
+    pytest.param(
+        b'{"id":1,"items":[{"id":9}]}\n{"id":"two"}\n\n{"x":{"id":3}}\n{"id":4}\n',
+        ".id",
+        [b"1", b'"two"', b"4"],
+        id="ndjson",
+    ),
+    pytest.param(
+        b'{"id":1}{"id":2} {"id":3}[{"id":4}]', ".id", [b"1", b"2", b"3"], id="documents-one-after-another"
+    ),
+    pytest.param(b'[{"id":1,"c":{"id":7}},{"id":2},{"x":3}]', ".[].id", [b"1", b"2"], id="top-level-array"),
+    pytest.param(b'{"order":{"id":6,"lines":[{"id":7}]}}', ".order.id", [b"6"], id="single-order"),
+    pytest.param(
+        b'{"a":{"id":1},"b":{"id":"x"},"c":[{"id":3}],"d":5}', ".[].id", [b"1", b'"x"'], id="each-object"
+    ),
+    pytest.param(b'{"a":{"id":1},"b":{"c":{"id":2}}}', ".[][].id", [b"2"], id="each-each"),
+    pytest.param(
+        b'{"orders":[{"x":1},{},{"id":null},{"id":2}]}', ".orders[].id", [b"2"], id="absent-members"
+    ),
+    pytest.param(
+        b'{"o":[{"id":1},{"id":-0},{"id":"s"},{"id":1.5},{"id":1e3},{"id":-2E-3},{"id":true},'
+        b'{"id":false},{"id":null},{"id":[1]},{"id":{"id":2}},{"id":12345678901234567890123}]}',
+        ".o[].id",
+        [b"1", b"-0", b'"s"', b"12345678901234567890123"],
+        id="mixed-types",
+    ),
+    pytest.param(
+        b'{"orders":[{"id":1},"x",7,null,[{"id":8}],{"id":2}],"n":null}',
+        ".orders[].id",
+        [b"1", b"2"],
+        id="wrong-types",
+    ),
+    pytest.param(b'{"orders":null}', ".orders[].id", [], id="each-of-null"),
+    pytest.param(b'{"orders":{"id":1}}', ".orders.id.x", [], id="key-of-a-number"),
+    pytest.param(b'[5,[6,7],{"0":8}]', ".[1][0]", [b"6"], id="indices"),
+    pytest.param(b"[5,6]", ".[7]", [], id="index-past-the-end"),
+    pytest.param(b'1 "a" [2] {"b":3} -4 null', ".", [b"1", b'"a"', b"-4"], id="identity"),
+    pytest.param(b'{"id":1,"id":2}', ".id", [b"2"], id="key-twice-last-wins"),
+    pytest.param(
+        b'{"id":"a\\"b\\\\c\\/d\\u00e9\\ud83d\\ude00","n":"\xc3\xa9"}',
+        ".id",
+        [b'"a\\"b\\\\c\\/d\\u00e9\\ud83d\\ude00"'],
+        id="string-as-written",
+    ),
+    pytest.param(b'[{"id":"\xff\xfe"},{"id":"ok"}]', ".[].id", [b'"ok"'], id="string-not-utf8-skipped"),
+    pytest.param(b'\xef\xbb\xbf{"id":5}', ".id", [b"5"], id="byte-order-mark"),
+    pytest.param(b"", ".id", [], id="empty"),
+    pytest.param(b" \n\t ", ".id", [], id="blanks"),
+    pytest.param(b'{"orders":[]}', ".nothing[].id", [], id="matches-nothing"),
+]
+
+
+@pytest.mark.parametrize(("data", "path", "expected"), _SHAPES)
+def test_path_ids_shapes(data, path, expected):
+    assert every_way(data, path) == expected
+
+
+@needs_jq
+@pytest.mark.parametrize(("data", "path", "expected"), [p for p in _SHAPES if "not-utf8" not in p.id])
+def test_path_ids_shapes_as_jq(data, path, expected):
+    assert read_back(expected) == jq_oracle(data, path)
+
+
+@pytest.mark.parametrize(
+    ("data", "path", "expected"),
+    [
+        pytest.param(b'{"a":{"id":1},"a":{"id":2}}', ".a.id", [b"2"], id="container-twice-last-wins"),
+        pytest.param(b'{"a":1,"b":2,"a":3}', ".[]", [b"3", b"2"], id="each-key-twice-first-place"),
+        pytest.param(b'{"a":[{"b":{"id":1},"b":{"id":2}}]}', ".a[].b.id", [b"2"], id="inside-an-element"),
+    ],
+)
+def test_a_key_twice_counts_once_the_last_time(data, path, expected):
+    """As jq reads it, in any object up to the window (see the next test for a longer one)."""
+    assert every_way(data, path, windows=(contextlib.nullcontext, small_windows)) == expected
+
+
+def test_big_integers_are_kept_as_written():
+    """jq 1.6 prints 2^53 + 1 as 9007199254740992; extract prints what Python's json reads with
+    parse_int=str, digit for digit."""
+    numbers = ["9007199254740993", "-123456789012345678901234567890", "1" * 5000, "-0", "0", "1e2", "2.0"]
+    data = ('{"orders":[' + ",".join(f'{{"id":{n}}}' for n in numbers) + "]}").encode()
+    expected = [o["id"] for o in json.loads(data, parse_int=str)["orders"] if isinstance(o["id"], str)]
+    assert expected == numbers[:5]
+    assert every_way(data, ".orders[].id") == [n.encode() for n in expected]
+
+
+# path_ids: hypothesis.
+
+
+_PATH_KEYS = st.sampled_from(["id", "orders", "customer", "a", "b", 'q"t', "é", ""])
+_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8),
+    st.sampled_from(['"id":5', "a,b]", "{[", "\\", "é€😀", "\u2028", "x\ny"]),
+)
+_DOCUMENTS = st.recursive(
+    _LEAVES,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_PATH_KEYS, inner, max_size=4),
+    max_leaves=30,
+)
+_PATHS = st.lists(
+    st.one_of(st.just("[]"), st.sampled_from([".id", ".orders", ".customer", ".a", ".b", "[0]", "[1]"]))
+)
+
+
+def _path_text(parts: list[str]) -> str:
+    text = "".join(parts)
+    return text if text.startswith(".") else "." + text
+
+
+@needs_jq
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    documents=st.lists(_DOCUMENTS, min_size=1, max_size=3),
+    parts=_PATHS,
+    style=_DUMP_STYLES,
+    ascii_only=st.booleans(),
+)
+def test_generated_documents_give_what_jq_gives(documents, parts, style, ascii_only):
+    """Documents (one, or a stream of them) with integers of any size, strings that look like JSON,
+    and keys that repeat at every level; paths over the same keys."""
+    data = "\n".join(json.dumps(d, ensure_ascii=ascii_only, **style) for d in documents).encode()
+    path = _path_text(parts)
+    assert read_back(every_way(data, path, sizes=(1, 5, 1 << 20))) == jq_oracle(data, path)
+
+
+@settings(max_examples=400, deadline=None)
+@given(documents=st.lists(_DOCUMENTS, min_size=1, max_size=3), parts=_PATHS, size=st.integers(1, 50))
+def test_generated_documents_give_what_python_reads(documents, parts, size):
+    """The same in Python alone (faster: many more documents and chunk sizes)."""
+    data = "\n".join(json.dumps(d) for d in documents).encode()
+    path = _path_text(parts)
+    for window in (40, 4):
+        with small_windows(window):
+            assert read_back(written(data, path, size)) == reference(data, path)
+    assert read_back(written(data, path)) == reference(data, path)
+
+
+# path_ids: nst/JSONTestSuite.
+
+
+def _suite(prefix: str) -> list[Any]:
+    if not SUITE.is_dir():
+        return [pytest.param(None, marks=needs_suite, id="absent")]
+    return [pytest.param(path, id=path.name) for path in sorted(SUITE.glob(f"{prefix}_*.json"))]
+
+
+@pytest.mark.parametrize("document", _suite("y"))
+def test_suite_documents_beside_and_inside_orders(document):
+    """Each document a parser must accept, as a value beside the orders and inside each: the IDs
+    alone come out, and the document itself as jq (or, where jq 1.6 refuses it, Python) reads it."""
+    y = document.read_bytes()
+    data = b'{"meta":%s,"orders":[{"id":1,"x":%s},{"x":%s,"id":"two"},{"id":3}],"tail":%s}' % (y, y, y, y)
+    assert every_way(data, ".orders[].id", sizes=(1, 7, 1 << 20)) == [b"1", b'"two"', b"3"]
+    expected = reference(data, ".orders[].x")
+    if JQ and subprocess.run([JQ, "."], input=data, capture_output=True, check=False).returncode == 0:
+        expected = jq_oracle(data, ".orders[].x")
+    assert read_back(every_way(data, ".orders[].x", sizes=(1, 7, 1 << 20))) == expected
+    assert read_back(every_way(y, ".")) == reference(y, ".")
+
+
+# Documents a parser must reject, which are a stream of JSON values as jq reads one (asserted below).
+_VALID_STREAMS = {
+    "n_single_space.json",
+    "n_structure_UTF8_BOM_no_data.json",
+    "n_structure_double_array.json",
+    "n_structure_no_data.json",
+    "n_structure_object_with_trailing_garbage.json",
+}
+
+
+@pytest.mark.parametrize("document", _suite("n"))
+def test_suite_documents_not_json_give_the_offset(document):
+    """Each document a parser must reject, alone and after an order: the order's ID comes out, then
+    the error, whose offset falls inside the document."""
+    n = document.read_bytes()
+    if document.name in _VALID_STREAMS:
+        written(n, ".")  # no error
+        if JQ:
+            assert subprocess.run([JQ, "."], input=n, capture_output=True, check=False).returncode == 0
+        return
+    head = b'{"extract test":1}\n'  # a key no document of the suite has
+    for data, before in ((n, []), (head + n, [b"1"])):
+        for size in (1, 5, 1 << 20):
+            got: list[bytes] = []
+            with pytest.raises(JsonTextError) as caught:
+                for batch in path_ids(chunked(data, size), parse_path('."extract test"')):
+                    got += batch
+            assert got == before
+            assert len(data) - len(n) <= caught.value.offset <= len(data)
+            assert str(caught.value).startswith(f"invalid JSON at byte {caught.value.offset}: ")
+
+
+@pytest.mark.parametrize("document", _suite("i"))
+def test_suite_documents_either_way(document):
+    """Parsers may accept or reject these; extract does one or the other, the same for every chunk."""
+    data = document.read_bytes()
+    outcomes = set()
+    for size in (1, 64, 1 << 20):
+        try:
+            outcomes.add(tuple(written(data, ".", size)))
+        except JsonTextError as exc:
+            outcomes.add(exc.offset)
+    assert len(outcomes) == 1
+
+
+# path_ids: text that is not JSON mid-stream.
+
+
+@pytest.mark.parametrize(
+    ("data", "before", "offset", "problem"),
+    [
+        pytest.param(
+            b'{"id":1}\n{"id":2}\n{"id":tru}\n', [b"1", b"2"], 24, "not a number or literal", id="literal"
+        ),
+        pytest.param(
+            '{"id":"é€"}\n{"id":x}'.encode(), ['"é€"'.encode()], 21, "not a number", id="utf8-offset"
+        ),
+        pytest.param(
+            b'{"orders":[{"id":1},{"id":2},]}', [b"1", b"2"], 29, "expected a value", id="trailing-comma"
+        ),
+        pytest.param(b'{"orders":[{"id":1} {"id":2}]}', [b"1"], 20, "expected ','", id="missing-comma"),
+        pytest.param(b'{"orders":[{"id":1}', [b"1"], 19, "the text ends inside", id="unclosed"),
+        pytest.param(b'{"id":1}{"id":"a\x01"}', [b"1"], 16, "a control character", id="control-char"),
+        pytest.param(b'{"id":1}["\\x"]', [b"1"], 10, "a bad escape", id="bad-escape"),
+        pytest.param(b'{"id":1} {"id":"abc', [b"1"], 19, "the text ends inside a string", id="unterminated"),
+        pytest.param(b'{"id":1} {"a" 2}', [b"1"], 14, "expected ':'", id="missing-colon"),
+        pytest.param(b'{"id":1} {1:2}', [b"1"], 10, "expected a key", id="number-key"),
+        pytest.param(b'{"id":1} [NaN]', [b"1"], 10, "not a number or literal", id="nan"),
+        pytest.param(b'{"id":1} 007', [b"1"], 9, "not a number or literal", id="leading-zeros"),
+        pytest.param(b'{"id":1} 1true', [b"1"], 9, "not a number or literal", id="run-together"),
+        pytest.param(b'{"id":1} ]', [b"1"], 9, "expected a value", id="stray-bracket"),
+        pytest.param(
+            '{"id":1} {"id":x,"n":"é€😀"}'.encode(), [b"1"], 15, "not a number", id="utf8-after-offset"
+        ),
+        pytest.param(
+            b'{"id":1} {"id":2,"n":"\xff\xfe"} {"id":y}', [b"1", b"2"], 33, "not a num", id="bytes-not-utf8"
+        ),
+        pytest.param(b'{"id":1}\f{"id":2}', [b"1"], 8, "not a number or literal", id="form-feed"),
+        pytest.param(b'{"id":1} [1,\x0b2]', [b"1"], 12, "not a number or literal", id="vertical-tab"),
+        pytest.param(
+            '{"id":1} [1,\u00a02]'.encode(), [b"1"], 12, "not a number or literal", id="no-break-space"
+        ),
+        pytest.param(
+            b'{"id":1} {"id":2,"id":3,"x":[1,2,}', [b"1", b"3"], 33, "expected a value", id="held-ids-out"
+        ),
+    ],
+)
+def test_text_not_json_mid_stream(data, before, offset, problem):
+    """Everything before the error comes out, then the error names its byte offset, for any chunks."""
+    for windows in WINDOWS:
+        for size in (1, 2, 7, 1 << 20):
+            got: list[bytes] = []
+            with windows(), pytest.raises(JsonTextError) as caught:
+                for batch in path_ids(
+                    chunked(data, size), parse_path(".id" if b"orders" not in data else ".orders[].id")
+                ):
+                    got += batch
+            assert (got, caught.value.offset) == (before, offset), (size, windows)
+            assert problem in caught.value.problem
+
+
+def test_a_key_twice_in_an_object_over_the_window():
+    """jq reads the last; extract, streaming, has printed the first one's IDs: it says so."""
+    data = b'{"a":[{"id":1}],"pad":"' + b"x" * 100 + b'","a":[{"id":2}]}'
+    for size in (7, 1 << 20):  # the object arrives in pieces, or whole (and is still too long)
+        with small_windows(), pytest.raises(JsonTextError, match='the key "a" is in an object twice'):
+            written(data, ".a[].id", size)
+    assert written(data, ".a[].id") == [b"2"]  # within the window, as jq
+
+
+def test_what_is_read_whole_does_not_depend_on_the_reads(monkeypatch):
+    """A value longer than the window is read token by token even when one read brings it all (here
+    chunks are not cut to the window): the key written twice is an error in every case."""
+    monkeypatch.setattr(isintool, "_pieces", lambda chunks, size: iter(chunks))
+    big = b'{"a":[{"id":1}],"p":"' + b"x" * 60 + b'","a":[{"id":2}]}'
+    data = b'{"a":[{"id":0}]}\n' * 5 + big + b"\n" + b'{"a":[{"id":3}]}\n'
+    for size in (7, 64, 1 << 20):
+        with small_windows(), pytest.raises(JsonTextError, match='the key "a" is in an object twice'):
+            written(data, ".a[].id", size)
+
+
+# path_ids: memory and time.
+
+
+# Run in a process of its own, so that the peak of its resident memory (VmHWM, which starts
+# afresh at exec) is that of the reading alone, at full speed (tracemalloc slows object-heavy
+# shapes a hundredfold). The chunks are made as read, about 1 MiB each: never held whole.
+_FLAT_CHILD = """
+import ast, json, sys
+import isintool
+
+def peak_kib():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+
+def chunks(parts):
+    for piece, times in parts:
+        per_chunk = max(1, (1 << 20) // len(piece))
+        for done in range(0, times, per_chunk):
+            yield piece * min(per_chunk, times - done)
+
+parts, path = ast.literal_eval(sys.argv[1]), sys.argv[2]
+isintool._json_scanner()  # json imported before the mark
+before = peak_kib()
+if path:
+    batches = isintool.path_ids(chunks(parts), isintool.parse_path(path))
+else:
+    batches = isintool.extract_ids(chunks(parts))
+count, first = 0, []
+for batch in batches:
+    count += len(batch)
+    first = first or [value.decode() for value in batch[:3]]
+print(json.dumps([count, first, (peak_kib() - before) * 1024]))
+"""
+
+
+def _flat_run(parts: list[tuple[bytes, int]], path: str = "") -> tuple[int, list[bytes], int]:
+    """path_ids (or without a path, extract_ids) over the chunks `parts` make, in a child: how
+    many values, the first three, and how far resident memory rose above the start's peak."""
+    done = subprocess.run(
+        [sys.executable, "-c", _FLAT_CHILD, repr(parts), path],
+        capture_output=True,
+        check=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    count, first, growth = json.loads(done.stdout)
+    return count, [value.encode() for value in first], growth
+
+
+MiB = 1 << 20
+_BIG_SHAPES = [
+    pytest.param(
+        [(b'{"note":"', 1), (b"x" * 1000, 40_000), (b'","id":42}', 1)], ".id", [b"42"], id="40MB-string"
+    ),
+    pytest.param([(b'"', 1), (b"x" * 1000, 40_000), (b'"', 1)], ".", [], id="40MB-string-selected-is-no-id"),
+    pytest.param([(b" " * 1000, 20_000), (b'{"id":1}', 1)], ".id", [b"1"], id="20MB-of-blanks"),
+    pytest.param([(b'{"n":', 1), (b"1" * 1000, 20_000), (b',"id":2}', 1)], ".id", [b"2"], id="20MB-number"),
+    pytest.param(
+        [
+            (b'{"order":{"id":1,"line_items":[', 1),
+            (b'{"id":123456789,"title":"Widget","q":3},', 500_000),
+            (b"0]}}", 1),
+        ],
+        ".order.id",
+        [b"1"],
+        id="one-huge-order",
+    ),
+    pytest.param(
+        [(b'{"orders":[', 1), (b'{"id":7,"c":{"id":8,"a":[{"id":9}]}},', 600_000), (b'{"id":0}]}', 1)],
+        ".orders[].id",
+        None,
+        id="600k-orders",
+    ),
+    pytest.param([(b"[" * 1000, 500), (b"]" * 1000, 500), (b'{"id":3}', 1)], ".id", [b"3"], id="500k-deep"),
+    pytest.param(
+        [(b'{"m":{', 1), (b'"k":[1,{"id":5}],', 1_000_000), (b'"id":6},"id":4}', 1)],
+        ".id",
+        [b"4"],
+        id="1M-members",
+    ),
+    pytest.param([(b'{"id":1,"x":[1.5,"s",null]}\n', 700_000)], ".id", None, id="700k-lines"),
+]
+
+
+@pytest.mark.parametrize(("parts", "path", "expected"), _BIG_SHAPES)
+def test_path_ids_memory_stays_flat_whatever_the_shape(parts, path, expected):
+    """Tens of MB of each shape through path_ids: memory stays at a few windows (the input is not
+    held, nor one object a level deep), which is also what keeps the time linear."""
+    count, first, growth = _flat_run(parts, path)
+    if expected is not None:
+        assert (count, first) == (len(expected), expected)
+    else:
+        assert count > 500_000 and first[:1] in ([b"7"], [b"1"])
+    assert growth < 12 * MiB, growth
+
+
+@pytest.mark.parametrize(
+    ("parts", "count", "first"),
+    [
+        pytest.param(
+            [(b'{"id":123456,"note":"x"},', 1_000_000)], 1_000_000, [b"123456"] * 3, id="25MB-of-ids"
+        ),
+        pytest.param(
+            [(b'{"note":"', 1), (b"x" * 1000, 60_000), (b'","id":42}', 1)], 1, [b"42"], id="60MB-string"
+        ),
+        pytest.param(
+            [(b'{"note":"', 1), (b"a,{b" * 250, 40_000), (b'","id":42}', 1)],
+            1,
+            [b"42"],
+            id="string-of-commas",
+        ),
+        pytest.param(
+            [(b'{"id"', 1), (b" " * 1000, 20_000), (b":", 1), (b"\n" * 1000, 20_000), (b"43}", 1)],
+            1,
+            [b"43"],
+            id="blanks-in-a-member",
+        ),
+        pytest.param(  # an ID over 1 MiB is none
+            [(b'{"id":"', 1), (b"y" * 1000, 20_000), (b'","id":44}', 1)], 1, [b"44"], id="20MB-string-id"
+        ),
+        pytest.param(
+            [(b'{"id":', 1), (b"9" * 1000, 20_000), (b',"id":45}', 1)], 1, [b"45"], id="20MB-number-id"
+        ),
+    ],
+)
+def test_extract_ids_memory_stays_flat_whatever_the_shape(parts, count, first):
+    """The default mode: the issue's long string (and blanks, and digits that run for MB) in flat
+    memory, and in linear time: `{"note":"<300 MB of x>","id":42}` took a minute and 605 MB."""
+    found, printed, growth = _flat_run(parts)
+    assert (found, printed) == (count, first)
+    assert growth < 8 * MiB, growth
+
+
+# --- The key's paths: extract's warning -----------------------------------------------------------
+
+
+@pytest.fixture(params=["parsed", "tokens"])
+def head_reading(request, monkeypatch):
+    """Each of the warning's two ways to read a head, which must count alike: containers parsed
+    whole by json's C scanner, or tokens alone (a head under _HEAD_PARSE_MIN, as the seed's)."""
+    monkeypatch.setattr(isintool, "_HEAD_PARSE_MIN", 0 if request.param == "parsed" else 1 << 40)
+
+
+@needs_real
+def test_warning_names_the_paths_and_the_outermost(head_reading):
+    data = (REAL / "orders_shopify_orders.json").read_bytes()
+    assert paths_warning(data, "id") == (
+        '"id" is at 3 paths: .orders[].id (1), .orders[].customer.id (1), '
+        ".orders[].customer.default_address.id (1); --path '.orders[].id' takes the orders' own"
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "key", "expected"),
+    [
+        pytest.param(ORDERS, "id", None, id="the-seed"),
+        pytest.param(b'{"orders":[{"id":1,"customer":{"id":null}}]}', "id", None, id="null-is-no-id"),
+        pytest.param(b"", "id", None, id="empty"),
+        pytest.param(b"not json", "id", None, id="not-json"),
+        pytest.param(
+            b'{"id":1,"lines":[{"id":2},{"id":3}]}',
+            "id",
+            '"id" is at 2 paths: .id (1), .lines[].id (2); --path .id takes the top-level objects\' own',
+            id="single-order",
+        ),
+        pytest.param(
+            b'[{"id":1,"c":{"id":2}},{"id":3}]',
+            "id",
+            '"id" is at 2 paths: .[].id (2), .[].c.id (1); '
+            "--path '.[].id' takes the top-level elements' own",
+            id="top-level-array",
+        ),
+        pytest.param(
+            b'{"id":"gid://O/1"}\n{"id":"gid://L/2","__parentId":"gid://O/1"}\n',
+            "id",
+            None,
+            id="ndjson-one-path",
+        ),
+        pytest.param(
+            b'{"data":{"order":{"order_id":1,"refunds":[{"order_id":1}]}}}',
+            "order_id",
+            '"order_id" is at 2 paths: .data.order.order_id (1), .data.order.refunds[].order_id (1); '
+            "--path .data.order.order_id takes the order's own",
+            id="another-key",
+        ),
+        pytest.param(
+            b'{"o":[{"a key":1,"x":{"a key":"b"}}]}',
+            "a key",
+            '"a key" is at 2 paths: .o[]."a key" (1), .o[].x."a key" (1); '
+            "--path '.o[].\"a key\"' takes the o's own",
+            id="key-to-quote",
+        ),
+    ],
+)
+def test_warning(data, key, expected, head_reading):
+    assert paths_warning(data, key) == expected
+
+
+def test_warning_reads_a_first_mib_that_cuts_a_document(head_reading):
+    order = b'{"id":%d,"customer":{"id":1,"address":{"id":2}},"lines":[{"id":3},{"id":4}]}'
+    data = b'{"data":{"orders":[' + b",".join(order % i for i in range(40_000)) + b"]}}"
+    head = data[: isintool.HEAD_BYTES]
+    counts = isintool.key_paths(head, "id")
+    orders = len(re.findall(rb'\{"id":[0-9]+,"customer"', head))  # the last one cut short too
+    assert counts[("data", "orders", EACH, "id")] == orders > 10_000
+    assert list(counts)[:2] == [("data", "orders", EACH, "id"), ("data", "orders", EACH, "customer", "id")]
+    assert paths_warning(head, "id").endswith("--path '.data.orders[].id' takes the orders' own")
+
+
+def test_warning_reads_ndjson_cut_mid_line(head_reading):
+    line = b'{"id":%d,"lines":[{"id":1}]}\n'
+    data = b"".join(line % i for i in range(100_000))[: isintool.HEAD_BYTES]
+    assert paths_warning(data, "id").startswith('"id" is at 2 paths: .id (')
+
+
+def test_warning_sees_a_container_the_first_objects_lack(head_reading):
+    orders = [{"id": i, "extra": None} for i in range(20)] + [{"id": 20, "extra": {"id": "x"}}]
+    counts = isintool.key_paths(json.dumps({"orders": orders}).encode(), "id")
+    assert counts == {("orders", EACH, "id"): 21, ("orders", EACH, "extra", "id"): 1}
+
+
+@settings(max_examples=300, deadline=None)
+@given(documents=st.lists(_DOCUMENTS, min_size=1, max_size=3), cut=st.integers(0, 2000), ndjson=st.booleans())
+def test_warning_counts_alike_parsed_or_read_by_tokens(documents, cut, ndjson):
+    """The head cut anywhere, in a document or a stream of them: the same paths and counts."""
+    head = ("\n" if ndjson else " ").join(json.dumps(d, ensure_ascii=False) for d in documents).encode()[:cut]
+    saved = isintool._HEAD_PARSE_MIN
+    try:
+        isintool._HEAD_PARSE_MIN = 0
+        parsed = isintool.key_paths(head, "id")
+        isintool._HEAD_PARSE_MIN = 1 << 40
+        assert list(isintool.key_paths(head, "id").items()) == list(parsed.items())
+    finally:
+        isintool._HEAD_PARSE_MIN = saved
+
+
+def test_warning_lists_ten_paths_and_counts_the_rest(head_reading):
+    data = json.dumps({f"k{i}": {"id": i} for i in range(25)} | {"id": 0}).encode()
+    message = paths_warning(data, "id")
+    assert message.startswith('"id" is at 26 paths: .id (1), .k0.id (1), ')
+    assert ".k8.id (1) and 16 more; --path .id takes the top-level objects' own" in message
 
 
 # --- Secrets --------------------------------------------------------------------------------------
@@ -2813,8 +3711,8 @@ def test_write_atomically_failure_keeps_the_old_file_and_no_temporary(tmp_path):
 # --- FIRDS: a register's full set and its deltas, kept as (ISIN, venue) pairs ---------------------
 
 
-def chunked(data: bytes, size: int):
-    return [data[i : i + size] for i in range(0, len(data), size)]
+def chunked(data: bytes, size: int) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)] or [b""]
 
 
 def _firds_read(data: bytes, size: int = 1 << 20) -> list[tuple[str, str, str, str | None]]:
@@ -5402,6 +6300,14 @@ def test_every_exit_code_the_readme_gives_is_the_one_a_run_gives(runner, server,
             assert result.exit_code == code, (column, args, result.stderr)
     with lock_held_elsewhere(Path(out), 5):
         assert runner.invoke(cli, fetch_ok).exit_code == isintool.EXIT_LOCKED
+    (tmp_path / "bad.json").write_text('{"id": 1} x')
+    for code, args in [
+        (1, ["extract", "--path", ".id", str(tmp_path / "bad.json")]),  # the rest of row 1
+        (2, ["extract", "--path", ".a | .b", str(seed)]),  # and of row 2
+        (2, ["extract", "--path", ".id", "--key", "id", str(seed)]),
+        (2, ["extract", "--key", "", str(seed)]),
+    ]:
+        assert runner.invoke(cli, args).exit_code == code, args
     tested = {
         "extract": {0, 1, 2, 130, isintool.EXIT_BROKEN_PIPE},
         "fetch": {0, 1, 2, isintool.EXIT_LOCKED, 130, 143},
@@ -5420,6 +6326,108 @@ def test_a_retry_is_told_on_a_terminal_and_never_in_cron_mail(server, out):
     server.expect_oneshot_request("/flaky").respond_with_data("busy", status=503)
     result = fetch("--url", server.url_for("/flaky"), "-o", str(out), "-q")  # no terminal, --quiet
     assert (result.exit_code, result.stderr) == (0, "")
+
+
+def test_cli_default_mode_warns_on_stderr_only(runner, tmp_path):
+    data = b'{"orders":[{"id":1,"customer":{"id":2}}]}'
+    result = runner.invoke(cli, ["extract"], input=data)
+    assert (result.exit_code, result.stdout) == (0, "[1, 2]\n")
+    assert result.stderr == (
+        'Warning: "id" is at 2 paths: .orders[].id (1), .orders[].customer.id (1); '
+        "--path '.orders[].id' takes the orders' own\n"
+    )
+    assert runner.invoke(cli, ["extract", "--path", ".orders[].id"], input=data).stdout == "[1]\n"
+
+
+def test_cli_big_file_warns_while_the_cores_scan(runner, tmp_path, monkeypatch):
+    """A file big enough for both cores (made small here): the same IDs and the same warning."""
+    monkeypatch.setattr(isintool, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(isintool, "SEGMENT_BYTES", 997)
+    monkeypatch.setattr(isintool, "_available_cores", lambda: 2)
+    path = tmp_path / "orders.json"
+    path.write_bytes(
+        b'{"orders":[' + b",".join(b'{"id":%d,"c":{"id":"c%d"}}' % (i, i) for i in range(900)) + b"]}"
+    )
+    result = runner.invoke(cli, ["extract", str(path)])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == [v for i in range(900) for v in (i, f"c{i}")]
+    assert result.stderr == (
+        'Warning: "id" is at 2 paths: .orders[].id (900), .orders[].c.id (900); '
+        "--path '.orders[].id' takes the orders' own\n"
+    )
+
+
+def test_cli_no_warning_on_the_seed(runner):
+    result = runner.invoke(cli, ["extract"], input=ORDERS)
+    assert result.exit_code == 0
+    assert result.stdout == "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 648, 649, 650, 651, 652, 653]\n"
+    assert result.stderr == ""
+
+
+def test_cli_path_and_lines(runner):
+    data = b'{"orders":[{"id":"a\\"b"},{"id":-5}]}\n{"orders":[{"id":"\\u00e9"}]}'
+    assert (
+        runner.invoke(cli, ["extract", "--path", ".orders[].id"], input=data).stdout
+        == '["a\\"b", -5, "\\u00e9"]\n'
+    )
+    result = runner.invoke(cli, ["extract", "--path", ".orders[].id", "--lines"], input=data)
+    assert result.stdout == 'a"b\n-5\né\n'
+
+
+def test_cli_path_matching_nothing(runner):
+    result = runner.invoke(cli, ["extract", "--path", ".nothing[].id"], input=b'{"orders":[{"id":1}]}')
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "[]\n", "")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--path", ".a | .b"], "Invalid value for '--path': a pipe at column 4", id="pipe"),
+        pytest.param(["--path", ".[-1]"], "cannot count from its end", id="negative"),
+        pytest.param(["--path", ".id", "--key", "code"], "give --key or --path, not both", id="both"),
+        pytest.param(
+            ["--key", ""], "Invalid value for '--key': name a key: it cannot be empty", id="empty-key"
+        ),
+    ],
+)
+def test_cli_usage_errors(runner, args, message):
+    result = runner.invoke(cli, ["extract", *args], input=b"{}")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert message in result.stderr
+
+
+def test_cli_text_not_json_closes_the_list(runner, tmp_path):
+    result = runner.invoke(cli, ["extract", "--path", ".id"], input=b'{"id":1}\n{"id":2}\n{"id":tru}\n')
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == [1, 2]
+    assert result.stderr == "Error: standard input: not JSON at byte 24: not a number or literal\n"
+
+
+def test_cli_several_files_one_stream(runner, tmp_path):
+    """As jq reads them: one stream, so that a value may even run from one file into the next."""
+    (tmp_path / "a.json").write_bytes(b'{"id":1}\n{"id":')
+    (tmp_path / "b.json").write_bytes(b'2}\n{"id":3}')
+    (tmp_path / "c.json").write_bytes(b'{"id":x}')
+    files = [str(tmp_path / name) for name in ("a.json", "b.json")]
+    assert runner.invoke(cli, ["extract", "--path", ".id", *files]).stdout == "[1, 2, 3]\n"
+    assert runner.invoke(cli, ["extract", *files]).stdout == "[1, 2, 3]\n"
+    if JQ:
+        assert subprocess.run([JQ, "-c", ".id", *files], capture_output=True).stdout == b"1\n2\n3\n"
+    result = runner.invoke(cli, ["extract", "--path", ".id", *files, str(tmp_path / "c.json")])
+    assert (result.exit_code, result.stdout) == (1, "[1, 2, 3]\n")
+    assert result.stderr == f"Error: {tmp_path / 'c.json'}: not JSON at byte 6: not a number or literal\n"
+
+
+def test_cli_unreadable_file(runner, tmp_path):
+    (tmp_path / "a.json").write_bytes(b'{"id":1}')
+    result = runner.invoke(cli, ["extract", str(tmp_path / "missing.json")])
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr.startswith(f"Error: cannot read {tmp_path / 'missing.json'}: ")
+    result = runner.invoke(
+        cli, ["extract", "--path", ".id", str(tmp_path / "a.json"), str(tmp_path / "missing")]
+    )
+    assert (result.exit_code, result.stdout) == (1, "[1]\n")  # what was printed closes
 
 
 # --- The README and CI ----------------------------------------------------------------------------
