@@ -188,9 +188,6 @@ _LINE = 13
 _ISIN_LINE = _Regex(r"(?m)^" + ISIN_PATTERN + r"$")
 # What an ISIN token must not touch on either side (the look-arounds of _ISIN_TOKEN).
 _TOKEN_BYTES = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-# The look-behind comes after the first letter, so that the regex starts with a character set,
-# which the engine skips to quickly, rather than a look-behind it would try at every position.
-_ISIN_TOKEN = _Regex(r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z][A-Z0-9]{9}[0-9](?![A-Za-z0-9])")  # ISIN_PATTERN
 
 
 def _luhn_digit(digit: int, doubled: bool) -> int:
@@ -212,14 +209,46 @@ def _table(mapping: Callable[[int], int]) -> bytes:
 
 
 _ALPHANUMERIC = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_CHAR_VALUE = _table(lambda b: max(_ALPHANUMERIC.find(b), 0))
-_IS_DIGIT = _table(lambda b: 48 <= b <= 57)
-_IS_LETTER = _table(lambda b: 65 <= b <= 90)
-_IS_ALPHANUMERIC = _table(lambda b: b in _ALPHANUMERIC)
-_SHAPE = (_IS_LETTER,) * 2 + (_IS_ALPHANUMERIC,) * 9 + (_IS_DIGIT,)  # ISIN_PATTERN, a position each
-# Indexed by value + 36 * doubled: what a character adds to the sum (at most 18).
-_CHAR_SUM = _table(lambda b: _isin_char_sum(b % 36, b >= 36) if b < 72 else 0)
-_SUM_OK = _table(lambda b: b % 10 == 0)
+
+
+@functools.cache
+def _check_tables() -> tuple[tuple[bytes, ...], bytes, bytes]:
+    """_isin_mask's translate tables, made on first use (extract starts without them).
+
+    For each of the 12 positions, what a character adds to the sum (at most 18, five bits)
+    when it is not doubled, with two flags in the bits above: 32, a digit (it flips the doubling
+    of those to its left); 64, misplaced (no character ISIN_PATTERN allows in that position).
+    Then what a character adds when doubled, whatever the position; and 1 for a sum ending in 0.
+    """
+    value = _table(lambda b: max(_ALPHANUMERIC.find(b), 0))
+    digit = _table(lambda b: 48 <= b <= 57)
+
+    def adds(allowed: bytes) -> bytes:  # at a position where `allowed` marks the characters allowed
+        return _table(lambda b: _isin_char_sum(value[b], False) | digit[b] << 5 | (not allowed[b]) << 6)
+
+    letters = adds(_table(lambda b: 65 <= b <= 90))
+    alphanumerics = adds(_table(lambda b: b in _ALPHANUMERIC))
+    digits = adds(digit)
+    by_position = (letters,) * 2 + (alphanumerics,) * 9 + (digits,)  # ISIN_PATTERN
+    return by_position, _table(lambda b: _isin_char_sum(value[b], True)), _table(lambda b: b % 10 == 0)
+
+
+def _character_classes() -> bytes:
+    """The translate table to _ISIN_TOKEN's character classes."""
+    table = bytearray(b" " * 256)
+    table[ord("A") : ord("Z") + 1] = b"A" * 26
+    table[ord("0") : ord("9") + 1] = b"0" * 10
+    table[ord("a") : ord("z") + 1] = b"a" * 26
+    return bytes(table)
+
+
+# ISIN-shaped tokens are sought in the text's character classes: each upper-case letter written
+# "A", each digit "0", each lower-case letter "a", anything else " ". There the regex (ISIN_PATTERN
+# between its look-arounds, a class for each character) starts with the literal "AA", which the
+# regex engine finds by a fast scan. Over the text itself it would start at every capital letter,
+# and XML is full of them: a FIRDS file's tags hold 33 million in 143 MB, and took 4 times as long.
+_CHAR_CLASS = _character_classes()
+_ISIN_TOKEN = _Regex(rb"AA(?<![Aa0]AA)[A0]{9}0(?![Aa0])")
 
 
 def _isin_mask(lines: bytes) -> bytes:
@@ -234,20 +263,26 @@ def _isin_mask(lines: bytes) -> bytes:
     All lines are checked at once, a character position at a time: a column's bytes, turned
     into numbers by `translate`, are read as one big integer with a byte per line, and adding
     such integers adds every line's figures side by side. No figure passes 255 (12 characters
-    add at most 12 * 18), so nothing carries into a neighbour. Python's big-integer arithmetic
-    does in C what would otherwise be a loop over millions of strings.
+    add at most 12 * 18), so nothing carries into a neighbour; a shift moves bits into the
+    neighbour, so `& ones` (a 1 in each line's byte) keeps a line's own lowest bit only.
+    Python's big-integer arithmetic does in C what would otherwise be a loop over millions of
+    strings: two translates a position (see _check_tables), where a translate for each of the
+    sum, the doubled sum, the digits and the shape took half as long again.
     """
+    adds_by_position, adds_if_doubled, sum_ok = _check_tables()
     count = len(lines) // _LINE
-    total = doubled = 0  # doubled: 1 in a line's byte while an odd number of digits stand to the right
-    shaped = int.from_bytes(b"\x01" * count, "big")
+    ones = int.from_bytes(b"\x01" * count, "big")
+    total = doubled = misplaced = 0  # doubled: 1 while an odd number of digits stand to the right
     for position in reversed(range(12)):
         chars = lines[position::_LINE]
-        shaped &= int.from_bytes(chars.translate(_SHAPE[position]), "big")
-        index = int.from_bytes(chars.translate(_CHAR_VALUE), "big") + 36 * doubled
-        total += int.from_bytes(index.to_bytes(count, "big").translate(_CHAR_SUM), "big")
-        doubled ^= int.from_bytes(chars.translate(_IS_DIGIT), "big")
-    ok = int.from_bytes(total.to_bytes(count, "big").translate(_SUM_OK), "big")
-    return (ok & shaped).to_bytes(count, "big")
+        flagged = int.from_bytes(chars.translate(adds_by_position[position]), "big")
+        adds = flagged & 31 * ones
+        adds_doubled = int.from_bytes(chars.translate(adds_if_doubled), "big")
+        total += adds ^ ((adds ^ adds_doubled) & 31 * doubled)  # adds_doubled where doubled
+        doubled ^= (flagged >> 5) & ones
+        misplaced |= flagged
+    ok = int.from_bytes(total.to_bytes(count, "big").translate(sum_ok), "big")
+    return (ok & ~(misplaced >> 6) & ones).to_bytes(count, "big")
 
 
 def is_valid_isin(text: str) -> bool:
@@ -336,8 +371,58 @@ def _available_cores() -> int:
 _END = object()  # the end of an iterator, for next()
 
 
-def _start_worker(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
-    """In each worker as it starts: leave SIGINT and SIGTERM to the process that started it.
+class _Slots:
+    """Memory shared with the worker processes forked after it is made, in `count` slots of
+    `size` bytes: a task's bytes are put in a slot, and the task goes down the pipe as the slot's
+    number and the length. Pickled and sent down the pipe itself, a block was copied four times
+    (pickle, write, read, unpickle) into buffers made afresh each time, and fresh memory costs a
+    page fault every 4 KiB: a GLEIF-sized fetch took 270,000 to 335,000 page faults with two
+    workers, 116,000 through slots (as many as in one process), and 0.35 CPU s less."""
+
+    def __init__(self, count: int, size: int) -> None:
+        import mmap
+
+        self.count, self.size = count, size
+        self._memory = mmap.mmap(-1, count * size)  # anonymous: fork shares it rather than copy it
+
+    def put(self, slot: int, data: bytes) -> int:
+        """Write `data` (at most `size` bytes) into a slot; its length."""
+        start = slot * self.size
+        self._memory[start : start + len(data)] = data
+        return len(data)
+
+    def get(self, slot: int, length: int) -> bytes:
+        """The first `length` bytes of a slot."""
+        start = slot * self.size
+        return self._memory[start : start + length]
+
+
+def _keep_freed_memory() -> None:
+    """Have glibc's malloc keep the memory a block's buffers free for the next block's, rather
+    than hand it back to the system and take page faults to have it again (for the rest of the
+    process, and of the workers forked after it).
+
+    glibc (mallopt(3)) serves a request over its mmap threshold, 128 KiB at first, with a fresh
+    mmap, and returns the top of its heap once twice the threshold lies free there; freeing an
+    mmap'd block raises the threshold to the block's size. A block's buffers (1 MiB of text and a
+    few of 400 KiB) went back and were faulted in again, block after block: 155,000 to 285,000
+    minor faults for a GLEIF-sized fetch with two workers, from one run to the next. Freeing one
+    4 MiB block first raises the threshold to 4 MiB: 110,000 faults in every run, up to 0.4 CPU s
+    less, the same peak memory. bytes(n) is calloc'd, so its pages are not touched; other
+    allocators simply free it.
+    """
+    bytes(4 * 1024 * 1024)
+
+
+# In a worker only: the slots of its pool (see _Workers), received as it starts.
+_worker_slots: _Slots | None = None
+
+
+def _start_worker(
+    slots: _Slots | None, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]
+) -> None:
+    """In each worker as it starts: keep its pool's slots, leave SIGINT and SIGTERM to the process
+    that started it, then run the pool's own initializer.
 
     A terminal's Ctrl-C and `systemctl stop` signal every process of the job at once; a worker
     that died of them would print a traceback, and its parent would take the dead worker for a
@@ -347,10 +432,19 @@ def _start_worker(initializer: Callable[..., None] | None, initargs: tuple[Any, 
     _Workers.submit): the handlers are replaced, so neither can act should they be unblocked."""
     import signal
 
+    global _worker_slots
+    _worker_slots = slots
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if initializer is not None:
         initializer(*initargs)
+
+
+def _from_slot(job: tuple[Callable[..., R], int, int, tuple[Any, ...]]) -> R:
+    """Worker: func((data, *rest)), its data read from a slot."""
+    func, slot, length, rest = job
+    assert _worker_slots is not None  # a pool with slots starts its workers with them
+    return func((_worker_slots.get(slot, length), *rest))
 
 
 class _Workers:
@@ -360,14 +454,21 @@ class _Workers:
     fork starts a worker in a millisecond, and fetch runs no threads that fork could catch holding
     a lock (it reads the network in this thread); the default from 3.14 on (forkserver) would
     import the module in every worker. A program with threads calling this gets Python's warning
-    about fork and threads.
+    about fork and threads. With `slot_size`, the bytes that `map`'s items start with travel to
+    the workers through shared memory (see _Slots), when they fit in a slot.
     """
 
     def __init__(
-        self, workers: int, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()
+        self,
+        workers: int,
+        initializer: Callable[..., None] | None = None,
+        initargs: tuple[Any, ...] = (),
+        slot_size: int = 0,
     ) -> None:
         self.workers = workers
         self._initializer, self._initargs = initializer, initargs  # run in each worker as it starts
+        self._slot_size = slot_size
+        self._slots: _Slots | None = None
         self._pool: Any = None
 
     def __enter__(self) -> _Workers:
@@ -424,21 +525,35 @@ class _Workers:
         from concurrent.futures import ProcessPoolExecutor  # only the parallel path pays for the import
         from multiprocessing import get_context
 
+        if self._slot_size:  # a slot for each task _ordered keeps in flight
+            self._slots = _Slots(2 * self.workers + 1, self._slot_size)
         self._pool = ProcessPoolExecutor(
             self.workers,
             get_context("fork"),
             initializer=_start_worker,
-            initargs=(self._initializer, self._initargs),
+            initargs=(self._slots, self._initializer, self._initargs),
         )
 
     def _ordered(self, func: Callable[[T], R], items: Iterator[T]) -> Iterator[R]:
         pending: deque[Future[R]] = deque()
-        for item in items:
-            pending.append(self._submit(func, item))
+        for n, item in enumerate(items):
+            pending.append(self._submit_item(func, item, n))
             if len(pending) > 2 * self.workers:  # bounds memory when the reader of our output is slow
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+    def _submit_item(self, func: Callable[[Any], R], item: Any, n: int) -> Future[R]:
+        """func(item) in a worker, the n-th item of a map; with slots, the bytes the item starts
+        with go through one if they fit."""
+        slots = self._slots
+        if slots is None or len(item[0]) > slots.size:
+            return self._submit(func, item)
+        # Slot n % count is free: _ordered keeps at most `count` tasks in flight, so the last
+        # task in it, the (n - count)-th, has given its result, and had read its bytes before.
+        slot = n % slots.count
+        data, *rest = item
+        return self._submit(_from_slot, (func, slot, slots.put(slot, data), tuple(rest)))
 
 
 def _parallel_map(func: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
@@ -2032,7 +2147,9 @@ class _Transfer:
         _check_http_url(url)
         self.url, self.shown = url, redact_url(url)
         self.name = name or self.shown
-        self._md5, self._digest = md5, _md5()  # the payload's published MD5, and the one so far
+        # The payload's published MD5, and the payload's so far (none is made without one to
+        # compare: 0.1 CPU s for a GLEIF-sized zip).
+        self._md5, self._digest = md5, _md5() if md5 else None
         self.timeout, self.deadline, self.retries, self.max_bytes = timeout, deadline, retries, max_bytes
         self.progress, self.on_retry = progress, on_retry  # told of the bytes so far, and of each retry
         self.accept_html = accept_html  # else an HTML page (a login or maintenance page) is refused
@@ -2088,7 +2205,7 @@ class _Transfer:
         while True:
             try:
                 yield from self._body()
-                if self._md5 and self._digest.hexdigest() != self._md5.lower():
+                if self._md5 and self._digest and self._digest.hexdigest() != self._md5.lower():
                     raise _BadChecksum(f"{self.name} does not match its published MD5 checksum")
                 return
             except _Retryable as exc:
@@ -2105,7 +2222,8 @@ class _Transfer:
         try:
             for chunk in _reads(self._response.raw):
                 self.size += len(chunk)
-                self._digest.update(chunk)
+                if self._digest:
+                    self._digest.update(chunk)
                 if self.size > self.max_bytes:
                     raise IsinToolError(f"{self.shown} sent more than --max-bytes {self.max_bytes:,} bytes")
                 if self.progress:
@@ -2182,7 +2300,7 @@ class _Transfer:
                 "(or give --column to read the page)"
             )
         self.size = 0
-        self._digest = _md5()
+        self._digest = _md5() if self._md5 else None
         self._fresh = True
 
     def _open(self, headers: dict[str, str]) -> Any:
@@ -2746,6 +2864,7 @@ def _get_json(url: str, **settings: Any) -> Any:
 # Blocks of text, a worker's task each: large enough to amortise sending them, small enough to
 # be worked in the CPU's caches (the README's Performance section has the measurements).
 BLOCK_SIZE = 1024 * 1024
+SLOT_SIZE = 2 * BLOCK_SIZE  # blocks go to the workers through shared memory (_Slots); a larger one by pipe
 # Headers that name the ISIN column, as _header_names writes them (lower case, `_`, `-` and `.`
 # as blanks): NSE India's " ISIN NUMBER", BSE's "ISIN No", and "ISIN_CODE", "ISIN Code".
 ISIN_COLUMN_NAMES = ("isin", "isin number", "isin no", "isin nr", "isin code")
@@ -2935,8 +3054,10 @@ def _json_values(text: str, reading: _Reading) -> tuple[list[str], int]:
 
 
 def _token_values(text: str, reading: _Reading) -> tuple[list[str], int]:
-    """Any text: every ISIN-shaped token, each counted as a value."""
-    tokens = _ISIN_TOKEN.findall(text)
+    """Any text: every ISIN-shaped token, each counted as a value (found in the text's character
+    classes, see _ISIN_TOKEN; a character is a byte, so a token stands at the same place in both)."""
+    classes = text.encode("latin-1").translate(_CHAR_CLASS)
+    tokens = [text[match.start() : match.end()] for match in _ISIN_TOKEN.finditer(classes)]
     return tokens, len(tokens)
 
 
@@ -2998,7 +3119,7 @@ def _blocks(chunks: Iterable[bytes], reading: _Reading) -> Iterator[bytes]:
             yield buffer[:end]
 
 
-def _fixed_width_column(block: bytes, layout: _CsvLayout) -> bytes | None:
+def _fixed_width_column(block: bytes, layout: _CsvLayout) -> bytearray | None:
     """The ISIN column of a block as 13-byte lines, when every row is laid out like the first:
     the same length, with its delimiters and line end in the same places, and no quotes.
 
@@ -3024,7 +3145,7 @@ def _fixed_width_column(block: bytes, layout: _CsvLayout) -> bytes | None:
     for position in range(12):
         lines[position::_LINE] = block[start + position :: width]
     lines[12::_LINE] = b"\n" * rows
-    return bytes(lines)
+    return lines  # a bytearray: bytes-like, and a copy less
 
 
 class _ParsedBlock(NamedTuple):
@@ -3045,8 +3166,10 @@ def _parse_block(job: tuple[bytes, _Reading]) -> _ParsedBlock:
     else:  # the general reading: a regex (or the csv module for quoted CSV)
         candidates, rows = reading.kind.values(block.decode("latin-1"), reading)
         valid = _keep_valid(candidates)
+    invalid = rows - len(valid)
     valid.sort()
-    return _ParsedBlock("\n".join(valid) + "\n" if valid else "", rows - len(valid))
+    valid.append("")  # the text ends with a newline, without a copy of it to add one
+    return _ParsedBlock("\n".join(valid), invalid)
 
 
 # --- Sort -----------------------------------------------------------------------------------------
@@ -3077,12 +3200,16 @@ def _merge_runs(runs: list[str]) -> _Merged:
     """Worker: one sorted run of the unique ISINs of sorted runs."""
     isins = "".join(runs).split("\n")
     isins.pop()  # the text ends with a newline
+    if not isins:
+        return _Merged("", 0)
     isins.sort()  # timsort merges the sorted runs rather than sorting afresh
     # Duplicates are neighbours: keep each ISIN that differs from the one before (no group
-    # objects, as itertools.groupby would make).
-    differs = itertools.chain((True,), map(operator.ne, isins[1:], isins))
-    unique = list(itertools.compress(isins, differs))
-    return _Merged("\n".join(unique) + "\n" if unique else "", len(isins) - len(unique))
+    # objects, as itertools.groupby would make, and no copy of the list, as isins[1:] would).
+    differs = map(operator.ne, itertools.islice(isins, 1, None), isins)
+    unique = [isins[0], *itertools.compress(itertools.islice(isins, 1, None), differs)]
+    dropped = len(isins) - len(unique)
+    unique.append("")  # the text ends with a newline, without a copy of it to add one
+    return _Merged("\n".join(unique), dropped)
 
 
 # --- Changes --------------------------------------------------------------------------------------
@@ -3262,7 +3389,7 @@ def _sorted_runs(jobs: Iterator[tuple[bytes, _Reading]], workers: int, arrival: 
             sources.append(job[1].source)
             yield job
 
-    with _Workers(workers) as pool:
+    with _Workers(workers, slot_size=SLOT_SIZE) as pool:
         for parsed in pool.map(_parse_block, remembered(jobs), here_first=PARALLEL_MIN_BLOCKS):
             source = sources.popleft()
             valid[source] = valid.get(source, 0) + len(parsed.run) // _LINE
@@ -3381,6 +3508,7 @@ def parse_texts(
     13-byte records: _OldList.records) or None for none.
     """
     readings: list[_Reading] = []
+    _keep_freed_memory()  # before the workers fork: they inherit it
     runs = _sorted_runs(_text_jobs(texts, column, readings), workers, arrival or _Arrival())
     old_list = (_OldList(old, 0, True, True) if old else _NO_OLD_LIST) if changes else None
     ranges = _KeyRanges.of(runs.runs, _pivots(runs.runs, KEY_RANGES) if runs.runs else [], old_list)

@@ -1326,6 +1326,19 @@ def test_parallel_map_keeps_order_and_reports_a_dead_worker():
         list(isintool._parallel_map(_exit_in_worker, range(10), 2))
 
 
+def _echo(item: tuple[bytes, int]) -> tuple[bytes, int]:
+    return item
+
+
+def test_workers_hand_bytes_over_through_slots_or_the_pipe():
+    """An item's bytes that fit a slot go through shared memory, larger ones down the pipe: every
+    item arrives whole, in order, with slots reused as the items go by."""
+    items = [(bytes([n]) * size, n) for n, size in enumerate([10, 5000, 0, 4096, 4097, 3] * 5)]
+    with isintool._Workers(2, slot_size=4096) as pool:
+        assert list(pool.map(_echo, items, here_first=1)) == items
+        assert pool._slots is not None and pool._slots.count < len(items)
+
+
 def test_workers_start_only_for_big_work():
     """The pool starts once more items come than `here_first`; small work stays in this process."""
     with isintool._Workers(2) as pool:
@@ -3279,10 +3292,12 @@ def test_parse_column_in_xml_and_json(payload, column, expected, invalid):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet="US0378331005GBXab _<>", max_size=60))
+@given(st.text(alphabet="US0378331005GBXab _<>\xe9\xdf", max_size=60))
 def test_isin_token_regex_reads_as_its_plain_form(text):
+    """The tokens found in the text's character classes are those the plain regex finds in it."""
     plain = re.compile(r"(?<![A-Za-z0-9])" + isintool.ISIN_PATTERN + r"(?![A-Za-z0-9])")
-    assert isintool._ISIN_TOKEN.findall(text) == plain.findall(text)
+    tokens, count = isintool._token_values(text, isintool._Reading(isintool._TOKENS))
+    assert tokens == plain.findall(text) and count == len(tokens)
 
 
 def test_parse_column_blocks_never_split_a_value(monkeypatch):

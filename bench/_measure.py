@@ -1,10 +1,12 @@
-"""Side-by-side timing for the bench scripts: median wall time and peak memory of whole commands."""
+"""Side-by-side timing for the bench scripts: median wall time, CPU seconds and peak memory of whole
+commands."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -22,6 +24,7 @@ class Result:
     name: str
     seconds: float  # median wall time
     peak_mib: float  # the largest sum of PSS over the command's process tree, sampled every 50 ms
+    cpu: float = 0.0  # median CPU seconds (user + system) of the command's whole process tree
 
 
 def _tree(pid: int) -> list[int]:
@@ -60,25 +63,39 @@ def _sample_tree(pid: int, done: threading.Event, peak: list[int]) -> None:
 def parse_arguments(
     parser: argparse.ArgumentParser, rounds: int, links: str | None = None
 ) -> argparse.Namespace:
-    """Add the options every bench script has (--rounds, --data, and --links where a server
-    paces the payload), parse the command line, and make the data folder."""
+    """Add the options every bench script has (--rounds, --data, --baseline, and --links where a
+    server paces the payload), parse the command line, and make the data folder."""
     parser.add_argument("--rounds", type=int, default=rounds, help="runs of each command")
     if links:
         parser.add_argument("--links", default=links, help="link speeds: loopback, or MB/s")
     parser.add_argument("--data", default=os.path.join(tempfile.gettempdir(), "isintool-bench"))
+    parser.add_argument(
+        "--baseline", metavar="DIR", help="also time the isintool.py of another checkout, side by side"
+    )
     args = parser.parse_args()
     os.makedirs(args.data, exist_ok=True)
     return args
 
 
-def run_once(command: str | Sequence[str], stdout_path: str) -> tuple[float, float]:
-    """Run a command once with stdout to a file; wall seconds and peak MiB of its process tree.
+def _children_cpu() -> float:
+    """User and system seconds of this process's children that have ended and been waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
+
+def run_once(command: str | Sequence[str], stdout_path: str) -> tuple[float, float, float]:
+    """Run a command once with stdout to a file; wall seconds, CPU seconds and peak MiB of its
+    process tree.
+
+    CPU seconds are the growth of RUSAGE_CHILDREN across the wait: a process's children's times
+    count there once it waits for them, so a shell's pipeline, and a pool's workers, add up into
+    the command's (the served link is a child too, but no one waits for it until the bench ends).
     Memory is sampled, not read from wait4: a child's ru_maxrss starts from what the forking
     process (this script) had, and a pipeline's or a pool's processes would not add up.
     """
     shell = isinstance(command, str)
     with open(stdout_path, "wb") as out:
+        cpu = _children_cpu()
         start = time.perf_counter()
         proc = subprocess.Popen(command, shell=shell, stdout=out, stdin=subprocess.DEVNULL)
         done, peak = threading.Event(), [0]
@@ -86,33 +103,51 @@ def run_once(command: str | Sequence[str], stdout_path: str) -> tuple[float, flo
         sampler.start()
         returncode = proc.wait()
         seconds = time.perf_counter() - start
+        cpu = _children_cpu() - cpu
         done.set()
         sampler.join()
     if returncode != 0:
         raise SystemExit(f"{command!r} failed with exit code {returncode}")
-    return seconds, peak[0] / 1024
+    return seconds, cpu, peak[0] / 1024
 
 
-def compare(commands: dict[str, str | Sequence[str]], rounds: int, outdir: str) -> list[Result]:
-    """Run every command `rounds` times, interleaved so that machine noise hits all alike."""
+def compare(
+    commands: dict[str, str | Sequence[str]], rounds: int, outdir: str, before: dict[str, str] | None = None
+) -> list[Result]:
+    """Run every command `rounds` times, interleaved so that machine noise hits all alike;
+    `before[name]`, a shell command, runs untimed ahead of each run of that command (to put
+    back the state it changes)."""
     walls: dict[str, list[float]] = {name: [] for name in commands}
+    cpus: dict[str, list[float]] = {name: [] for name in commands}
     peaks: dict[str, float] = dict.fromkeys(commands, 0.0)
     for _ in range(rounds):
         for name, command in commands.items():
-            seconds, peak = run_once(command, os.path.join(outdir, f"{name}.out"))
+            if before and name in before:
+                subprocess.run(before[name], shell=True, check=True)
+            seconds, cpu, peak = run_once(command, os.path.join(outdir, f"{name}.out"))
             walls[name].append(seconds)
+            cpus[name].append(cpu)
             peaks[name] = max(peaks[name], peak)
-    return [Result(name, statistics.median(walls[name]), peaks[name]) for name in commands]
+    return [
+        Result(name, statistics.median(walls[name]), peaks[name], statistics.median(cpus[name]))
+        for name in commands
+    ]
 
 
 def report(results: list[Result], reference: str, memory: bool = True) -> str:
-    """A table of medians, ratios against `reference`, and (for long runs) peak memory."""
-    base = next(r.seconds for r in results if r.name == reference)
-    lines = [f"{'command':<22} {'median s':>9} {'ratio':>7}" + (f" {'peak MiB':>9}" if memory else "")]
+    """A table of medians of wall and CPU time, their ratios against `reference`, and (for long
+    runs) peak memory."""
+    base = next(r for r in results if r.name == reference)
+    header = f"{'command':<22} {'wall s':>8} {'ratio':>6} {'CPU s':>8} {'ratio':>6}"
+    lines = [header + (f" {'peak MiB':>9}" if memory else "")]
     for r in results:
-        row = f"{r.name:<22} {r.seconds:>9.3f} {r.seconds / base:>7.2f}"
+        row = (
+            f"{r.name:<22} {r.seconds:>8.3f} {r.seconds / base.seconds:>6.2f}"
+            f" {r.cpu:>8.2f} {r.cpu / max(base.cpu, 1e-9):>6.2f}"
+        )
         lines.append(row + (f" {r.peak_mib:>9.0f}" if memory else ""))
-    lines.append(f"(ratio = median wall time / median of {reference}; lower is faster)")
+    lines.append(f"(medians; ratio = this command's / {reference}'s; lower is faster)")
+    lines.append("(CPU = user + system seconds of all the command's processes together)")
     if memory:
         lines.append("(peak = PSS of all the command's processes together, sampled every 50 ms)")
     return "\n".join(lines)
@@ -130,9 +165,17 @@ def generated(path: str, make: Callable[[str, int], None], size: int) -> str:
 def isintool_command(root: str) -> str:
     """The command that runs the tool in `root` as the installed one runs: `-m`, from bytecode
     compiled ahead (pip compiles at install; without it every start compiles the whole file)."""
-    os.environ["PYTHONPATH"] = root
     subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.join(root, "isintool.py")], check=True)
-    return f"{sys.executable} -m isintool"
+    return f"env PYTHONPATH={os.path.abspath(root)} {sys.executable} -m isintool"
+
+
+def isintool_commands(root: str, baseline: str | None) -> dict[str, str]:
+    """The tool in `root` by the suffix its commands' names get (none), and the --baseline
+    checkout's, if given, by " (base)"."""
+    tools = {"": isintool_command(root)}
+    if baseline:
+        tools[" (base)"] = isintool_command(baseline)
+    return tools
 
 
 def free_port() -> int:

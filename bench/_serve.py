@@ -8,7 +8,8 @@ from the start of the body), sends Content-Length, a strong ETag and Accept-Rang
 `Range: bytes=N-`. Without --rate it sends as fast as it can.
 
 A path ending in /select answers as ESMA's FIRDS register does (Solr, wt=json): the docs in the
-folder's `select.json` (a list), a page of `rows` from `start`, with numFound.
+folder's `select.json` (a list; read at each request), those of the `fq=file_type:TYPE` asked
+for, a page of `rows` from `start`, with numFound.
 """
 
 from __future__ import annotations
@@ -72,6 +73,9 @@ class Handler(BaseHTTPRequestHandler):
         start, rows = int(query.get("start", ["0"])[0]), int(query.get("rows", ["10"])[0])
         with open(os.path.join(self.folder, "select.json")) as f:
             docs = json.load(f)
+        for wanted in query.get("fq", []):
+            if wanted.startswith("file_type:"):
+                docs = [doc for doc in docs if doc.get("file_type") == wanted.partition(":")[2]]
         body = json.dumps(
             {"response": {"numFound": len(docs), "start": start, "docs": docs[start : start + rows]}}
         )

@@ -24,7 +24,7 @@ from typing import BinaryIO
 from _measure import (  # bench/ is on sys.path as a script
     compare,
     generated,
-    isintool_command,
+    isintool_commands,
     link_label,
     link_rates,
     parse_arguments,
@@ -97,31 +97,35 @@ def main() -> None:
     name = f"isin-lei-{args.rows}.zip"
     archive = os.path.join(args.data, name)
     generated(archive, make_gleif_zip, args.rows)
-    tool = isintool_command(ROOT)
-    ours = os.path.join(args.data, "isintool-isins.txt")
+    tools = isintool_commands(ROOT, args.baseline)
+    ours = os.path.join(args.data, "isintool-isins")
     theirs = os.path.join(args.data, "pipeline-isins.txt")
     size = os.path.getsize(archive)
     print(f"fetch of {args.rows:,} rows ({size / 1e6:.0f} MB zipped), {args.rounds} rounds a link")
     for rate in link_rates(args.links):
         with served(args.data, rate) as base:
             url = f"{base}/{name}"
-            results = compare(
-                {
-                    "isintool fetch (cold)": f"rm -f {ours}*; {tool} fetch -q --url {url} -o {ours}",
-                    "curl|funzip|cut|sort": f"curl -s {url} | funzip | tail -n +2 | cut -d, -f2 "
-                    f"| LC_ALL=C sort -u > {theirs}",
-                    "curl alone": f"curl -s {url}",
-                },
-                args.rounds,
-                args.data,
+            commands = {
+                f"isintool fetch{suffix}": f"rm -f {ours}{n}.*; {tool} fetch -q --url {url} -o {ours}{n}.txt"
+                for n, (suffix, tool) in enumerate(tools.items())
+            }
+            commands["curl|funzip|cut|sort"] = (
+                f"curl -s {url} | funzip | tail -n +2 | cut -d, -f2 | LC_ALL=C sort -u > {theirs}"
             )
+            commands["curl alone"] = f"curl -s {url}"
+            results = compare(commands, args.rounds, args.data)
         print(f"\nlink: {link_label(rate)}")
         print(report(results, "curl|funzip|cut|sort"))
-        transfer = next(r.seconds for r in results if r.name == "curl alone")
-        fetch_seconds = results[0].seconds
-        tail = fetch_seconds - transfer
-        print(f"fetch ends {tail:.2f} s after the transfer does (curl alone: {transfer:.2f} s)")
-    with open(ours, "rb") as f:
+        transfer = next(r for r in results if r.name == "curl alone")
+        pipeline = next(r for r in results if r.name == "curl|funzip|cut|sort")
+        fetch = results[0]
+        print(
+            f"fetch ends {fetch.seconds - transfer.seconds:.2f} s after the transfer does (curl alone: "
+            f"{transfer.seconds:.2f} s); wall {fetch.seconds / pipeline.seconds:.2f}x and CPU "
+            f"{fetch.cpu / pipeline.cpu:.2f}x the pipeline's "
+            f"({fetch.cpu:.2f} CPU s against {pipeline.cpu:.2f})"
+        )
+    with open(f"{ours}0.txt", "rb") as f:
         count = f.read().count(b"\n")
     with open(theirs, "rb") as f:
         unvalidated = f.read().count(b"\n")

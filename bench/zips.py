@@ -20,7 +20,7 @@ import zipfile
 from _measure import (  # bench/ is on sys.path as a script
     compare,
     generated,
-    isintool_command,
+    isintool_commands,
     link_label,
     link_rates,
     parse_arguments,
@@ -66,7 +66,7 @@ def main() -> None:
         "stored, descriptor": (f"stored-descriptor-{args.mb}mb.zip", zipfile.ZIP_STORED, True),
         "bzip2": (f"bzip2-{args.mb}mb.zip", zipfile.ZIP_BZIP2, False),
     }
-    tool = isintool_command(ROOT)
+    tools = isintool_commands(ROOT, args.baseline)
     out = os.path.join(args.data, "zips")
     for label, (name, method, described) in zips.items():
         archive = generated(os.path.join(args.data, name), make_zip(method, described), args.mb)
@@ -74,15 +74,16 @@ def main() -> None:
         for rate in link_rates(args.links):
             with served(args.data, rate) as base:
                 url = f"{base}/{name}"
-                results = compare(
-                    {
-                        "isintool fetch": f"rm -f {out}-ours*; {tool} fetch -q --url {url} -o {out}-ours.txt",
-                        "curl|bsdtar|cut|sort": f"curl -s {url} | bsdtar -xOf - | tail -n +2 | cut -d, -f2 "
-                        f"| LC_ALL=C sort -u > {out}-theirs.txt",
-                    },
-                    args.rounds,
-                    args.data,
+                commands = {
+                    f"isintool fetch{suffix}": f"rm -f {out}-ours{n}.*; "
+                    f"{tool} fetch -q --url {url} -o {out}-ours{n}.txt"
+                    for n, (suffix, tool) in enumerate(tools.items())
+                }
+                commands["curl|bsdtar|cut|sort"] = (
+                    f"curl -s {url} | bsdtar -xOf - | tail -n +2 | cut -d, -f2 "
+                    f"| LC_ALL=C sort -u > {out}-theirs.txt"
                 )
+                results = compare(commands, args.rounds, args.data)
             print(f"link: {link_label(rate)}")
             print(report(results, "curl|bsdtar|cut|sort"))
 
