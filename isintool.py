@@ -9,7 +9,8 @@ Contents: each a `# --- Title` section below, each name defined before it is use
 in the order the bytes of a fetch travel (after what every command shares):
     Errors                      IsinToolError and its children; _plural for messages
     ISIN validation             ISO 6166 check digits for a block at once; the list's 13-byte records
-    Chunks and worker processes reading in chunks, regrouping them, a pool started only when it pays
+    Chunks and worker processes reading in chunks, regrouping them, a pool started only when it
+                                pays, blocks handed to it through shared memory (_Slots)
     JSON text and extract       the key regex, cuts between chunks and between cores
     jq paths                    parse_path: the steps --path reads, as jq 1.6 reads them
     Reading a path              path_ids: a stream of JSON values in a window, the C decoder, tokens
@@ -1720,10 +1721,18 @@ def _count_parsed(parsed: dict[JqPath, list[Any]], key: str, counts: dict[JqPath
         level = below
 
 
+def _natural(text: str) -> list[Any]:
+    """A sort key that puts `.k2.id` before `.k10.id`: the digits compare as numbers. (Split on a
+    group, the pieces alternate text and digits, so two keys compare like with like.)"""
+    return [int(piece) if i % 2 else piece for i, piece in enumerate(re.split(r"(\d+)", text))]
+
+
 def key_paths(head: bytes, key: str) -> dict[JqPath, int]:
     """The paths (`EACH` for any index) at which a member named KEY holds an integer or a string in
-    `head`, with how many times, outermost first. `head` may stop anywhere (mid-document, mid-line
-    of NDJSON) or hold text that is not JSON: what comes before counts."""
+    `head`, with how many times: outermost first, then the most frequent, then by their jq spelling
+    (digits as numbers), so that a head read by tokens alone and one parsed give one order. `head`
+    may stop anywhere (mid-document, mid-line of NDJSON) or hold text that is not JSON: what comes
+    before counts."""
     text = head.decode("utf-8", "surrogateescape")
     counts: dict[JqPath, int] = {}
     parsed: dict[JqPath, list[Any]] = {}  # the values parsed whole, by their path: counted at the end
@@ -1781,7 +1790,8 @@ def key_paths(head: bytes, key: str) -> dict[JqPath, int]:
     except _EndOfHead:
         pass
     _count_parsed(parsed, key, counts)
-    return dict(sorted(counts.items(), key=lambda item: len(item[0])))  # stable: ties as first counted
+    order = sorted(counts, key=lambda path: (len(path), -counts[path], _natural(format_path(path))))
+    return {path: counts[path] for path in order}
 
 
 def _printable(text: str) -> str:
@@ -1811,8 +1821,7 @@ def paths_warning(head: bytes, key: str) -> str | None:
     import json
     import shlex
 
-    seen = {path: i for i, path in enumerate(counts)}
-    paths = sorted(counts, key=lambda path: (len(path), -counts[path], seen[path]))
+    paths = list(counts)  # outermost first
     listed = ", ".join(f"{_printable(format_path(p))} ({counts[p]})" for p in paths[:_LISTED_PATHS])
     if len(paths) > _LISTED_PATHS:
         listed += f" and {len(paths) - _LISTED_PATHS} more"

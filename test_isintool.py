@@ -46,7 +46,7 @@ import trustme
 import yaml  # PyYAML, which kubernetes-validate brings
 from click.testing import CliRunner
 from cronsim import CronSim
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from stdnum import isin as stdnum_isin
@@ -2382,8 +2382,16 @@ def test_warning_sees_a_container_the_first_objects_lack(head_reading):
 
 @settings(max_examples=300, deadline=None)
 @given(documents=st.lists(_DOCUMENTS, min_size=1, max_size=3), cut=st.integers(0, 2000), ndjson=st.booleans())
+# Found in CI: a parsed head counts the paths in its parsed values after those read by tokens, so
+# ties of depth and count once came out in another order.
+@example(
+    documents=[{"c": [{"c": {"id": -1}}], "a": [[None, 1, 1e16], {"id": None, "a": {"id": 0}}]}],
+    cut=78,
+    ndjson=False,
+)
 def test_warning_counts_alike_parsed_or_read_by_tokens(documents, cut, ndjson):
-    """The head cut anywhere, in a document or a stream of them: the same paths and counts."""
+    """The head cut anywhere, in a document or a stream of them: the same paths and counts, in the
+    same order."""
     head = ("\n" if ndjson else " ").join(json.dumps(d, ensure_ascii=False) for d in documents).encode()[:cut]
     saved = isintool._HEAD_PARSE_MIN
     try:
@@ -4717,6 +4725,9 @@ def test_fetch_read_only_folder_names_the_folder(server):
             if not shutil.which("setpriv"):
                 pytest.skip("needs setpriv to run as another user than root")
             argv = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *argv]
+            reach = subprocess.run([*argv[:4], sys.executable, "-c", "import click, requests"], check=False)
+            if reach.returncode != 0:
+                pytest.skip("the user nobody cannot reach this Python's packages (a private folder)")
         result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
     finally:
         folder.chmod(0o755)
