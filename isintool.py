@@ -9,21 +9,22 @@ Contents: each a `# --- Title` section below, each name defined before it is use
 in the order the bytes of a fetch travel (after what every command shares):
     Errors                      IsinToolError and its children; _plural for messages
     ISIN validation             ISO 6166 check digits for a block at once; the list's 13-byte records
-    Chunks and worker processes reading in chunks, regrouping them, a pool started only when it
-                                pays, blocks handed to it through shared memory (_Slots)
+    Chunks and worker processes reading in chunks and regrouping them; a pool started only when
+                                it pays, blocks handed to it through shared memory (_Slots), the
+                                results back down its pipe
     JSON text and extract       the key regex, cuts between chunks and between cores
     jq paths                    parse_path: the steps --path reads, as jq 1.6 reads them
     Reading a path              path_ids: a stream of JSON values in a window, the C decoder, tokens
-    The key's paths             paths_warning: where in the first MiB the key stands
+    The key's paths             key_paths, paths_warning: where in the first MiB the key stands
     Secrets                     redact_url, and no secret of a URL in any message
     Deadline                    --max-time, kept by the core without signals
     Download                    _Transfer: one payload, its retries, resume and checksum; _LocalFile
     Decompress                  gzip, a zip read as a stream from its local headers, the dispatch
-    Sources                     a register's answer (_get_json); the FIRDS registers' addresses
+    Sources                     a register's answer (_get_json); ESMA's and the FCA's addresses
     Read the payload            CSV layouts, reading kinds (CSV, XML, JSON, tokens), blocks
     Sort                        key ranges' pivots, merging sorted runs
     Changes                     the list a fetch replaces, read from disk; +ISIN and -ISIN
-    The parse pipeline          texts in, one list out: parse_texts
+    The parse pipeline          texts in, one list out: parse_texts (_sorted_runs: the workers)
     Write                       the atomic replacement of a file
     FIRDS                       a register's full set and its deltas, kept as (ISIN, venue) pairs
     Fetch state                 links followed safely, OUTPUT.lock, OUTPUT.json (_Sidecar)
@@ -430,7 +431,7 @@ def _start_worker(
     failure of its own. Ignoring them, the worker ends when its parent shuts the pool down (or
     its queue closes, should the parent be killed). fork copied the parent's handlers, which
     raise in the parent's way, and its mask, which blocks both while a worker is forked (see
-    _Workers.submit): the handlers are replaced, so neither can act should they be unblocked."""
+    _Workers._submit): the handlers are replaced, so neither can act should they be unblocked."""
     import signal
 
     global _worker_slots
@@ -527,7 +528,7 @@ class _Workers:
         from multiprocessing import get_context
 
         if self._slot_size:  # a slot for each task _ordered keeps in flight
-            self._slots = _Slots(2 * self.workers + 1, self._slot_size)
+            self._slots = _Slots(self._in_flight, self._slot_size)
         self._pool = ProcessPoolExecutor(
             self.workers,
             get_context("fork"),
@@ -535,11 +536,17 @@ class _Workers:
             initargs=(self._slots, self._initializer, self._initargs),
         )
 
+    @property
+    def _in_flight(self) -> int:
+        """The tasks _ordered keeps submitted at most: two a worker, so none waits for work, and
+        one more. With slots, one each."""
+        return 2 * self.workers + 1
+
     def _ordered(self, func: Callable[[T], R], items: Iterator[T]) -> Iterator[R]:
         pending: deque[Future[R]] = deque()
         for n, item in enumerate(items):
             pending.append(self._submit_item(func, item, n))
-            if len(pending) > 2 * self.workers:  # bounds memory when the reader of our output is slow
+            if len(pending) == self._in_flight:  # bounds memory when the reader of our output is slow
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
@@ -962,7 +969,7 @@ _PATH_NO_TRY = PATH_WINDOW // 16
 PATH_BATCH = PATH_WINDOW // 4
 _SEPARATOR_CHARS = 8  # characters of the next element in the separator, up to its first digit
 PATH_MAX_DEPTH = 1_000_000  # arrays and objects inside one another (jq 1.6 stops at 256, jq 1.7 at 10,000)
-MAX_ID_LENGTH = 1024 * 1024  # characters of a value as written: a longer one is no ID, and is skipped
+# A value longer than MAX_ID_LENGTH (above) is skipped here too.
 
 _JSON_BLANKS = _Regex(r"[ \t\n\r]*")
 # A string's characters as JSON allows them (no raw control character, only JSON's escapes).
@@ -2841,9 +2848,11 @@ def _decompressed_texts(chunks: Iterable[bytes], max_bytes: int) -> Iterator[Ite
         yield limited(text)
 
 
-# --- Sources: a list in parts, and the FIRDS registers --------------------------------------------
+# --- Sources: a register's answer, and the FIRDS registers ----------------------------------------
 
 FIRDS_REGISTER = "https://registers.esma.europa.eu/solr/esma_registers_firds_files/select"
+FCA_FIRDS_REGISTER = "https://api.data.fca.org.uk/fca_data_firds_files"
+FIRDS_REGISTERS = {"esma": FIRDS_REGISTER, "fca": FCA_FIRDS_REGISTER}  # --firds NAME
 FIRDS_LOOK_BACK_DAYS = 21  # ESMA publishes the full set weekly; three weeks leave room for a late one
 FIRDS_PAGE_ROWS = 500  # Solr answers 10 rows a page unless asked for more
 FIRDS_MAX_PAGES = 100  # a register whose paging never ends stops here
@@ -3206,7 +3215,8 @@ class _Merged(NamedTuple):
 
 
 def _merge_runs(runs: list[str]) -> _Merged:
-    """Worker: one sorted run of the unique ISINs of sorted runs."""
+    """One sorted run of the unique ISINs of sorted runs: a worker's idle-time merge, and each
+    key range's (_KeyRanges.merge), wherever that runs."""
     isins = "".join(runs).split("\n")
     isins.pop()  # the text ends with a newline
     if not isins:
@@ -3230,6 +3240,13 @@ def _merge_runs(runs: list[str]) -> _Merged:
 _ISIN_LINES = _Regex(rb"(?:[ \t]*(?:" + ISIN_PATTERN.encode() + rb")?[ \t]*\r?\n)*")
 _RECORDS = _Regex(rb"(?:" + ISIN_PATTERN.encode() + rb"\n)*")  # as fetch writes a list
 INSPECT_RECORDS = 80_000  # records read at a time when a fetch looks at the list it replaces
+
+
+def _valid_records(text: bytes) -> bool:
+    """Whether `text` is 13-byte records of valid ISINs, each with its newline: a list as fetch
+    writes it, checked a column at a time in C (the regexes below take ten times as long)."""
+    count, rest = divmod(len(text), _LINE)
+    return not rest and text[_LINE - 1 :: _LINE] == b"\n" * count and b"\x00" not in _isin_mask(text)
 
 
 def _rising(last: bytes, records: bytes) -> bool:
@@ -3259,8 +3276,10 @@ class _OldList(NamedTuple):
                     end = text.rfind(b"\n") + 1
                     piece, carry = text[:end], text[end:]
                     lines += piece.count(b"\n")
-                    isins = isins and bool(_ISIN_LINES.fullmatch(piece))
-                    records = records and isins and bool(_RECORDS.fullmatch(piece)) and _rising(last, piece)
+                    if not _valid_records(piece):  # as fetch writes a list, no regex need read it
+                        isins = isins and bool(_ISIN_LINES.fullmatch(piece))
+                        records = records and isins and bool(_RECORDS.fullmatch(piece))
+                    records = records and _rising(last, piece)
                     last = piece[-_LINE:-1] or last
         except FileNotFoundError:
             return None
@@ -3668,9 +3687,6 @@ def write_atomically(path: str, pieces: Iterable[bytes], mode: int | None = None
 # registers' two dialects, the plan (what tonight must read), the state and its merge with a day,
 # the lists, the night itself, and what the sidecar keeps of it.
 
-FCA_FIRDS_REGISTER = "https://api.data.fca.org.uk/fca_data_firds_files"
-FIRDS_REGISTERS = {"esma": FIRDS_REGISTER, "fca": FCA_FIRDS_REGISTER}  # --firds NAME
-
 _ISIN_BYTES, _MIC_BYTES = 12, 4
 _PAIR_KEY = _ISIN_BYTES + _MIC_BYTES  # a pair's key: the ISIN, then the venue's MIC (ISO 10383: 4 characters)
 _PAIR = _PAIR_KEY + 1  # a state record: the key and a newline; the state is these, sorted, each once
@@ -3912,7 +3928,8 @@ _LIVE = {_NEW.encode(), _MODIFIED.encode()}  # the kinds that leave a pair activ
 
 def _block_pairs(job: tuple[bytes, bytes | None]) -> _BlockPairs:
     """Worker: a block's pairs for a delta of `day` (b"YYYY-MM-DD"; None for a full set), each
-    pair once: within one day an inactive record wins over an active one (see NOTES.md).
+    pair once: within one day an inactive record wins over an active one (ESMA's instructions
+    give records within a file no order; a pair modified and terminated on one day ended that day).
     _pair_state's rules, column by column (C-level maps, no Python call per record)."""
     from collections import Counter
 
@@ -4738,10 +4755,6 @@ class _StatePaths(NamedTuple):
     pairs: str
     isins: str
 
-    @classmethod
-    def beside(cls, output: str, register: str) -> _StatePaths:
-        return cls(f"{output}.{register}.pairs", f"{output}.{register}.isins")
-
 
 class _NightResult(NamedTuple):
     """A night done: the plan it followed, the state's digests and what it holds, the ISINs
@@ -4852,7 +4865,7 @@ def _run_night(
         for day in plan.days:
             step += 1
             # a day of one part (up to 500,000 records) is read in this process: starting workers
-            # and sending them its text costs as much as they would save (README: Performance)
+            # and sending them its text costs as much as they would save
             day_workers = workers if len(day.parts) > 1 else 1
             ops = _day_ops(_day_pairs(_part_texts(day.parts, chunks_of, max_bytes), day.date, day_workers))
             files += len(day.parts)
@@ -5145,7 +5158,8 @@ class _Sidecar(NamedTuple):
         {"parts": [{"url": "https://***@data.example.com/isins.zip?key=***",
                     "url_sha256": "9f2c...", "etag": "\\"v1\\"", "last_modified": null}],
          "count": 7764257, "invalid": 80031, "duplicates": 155712, "files": 1,
-         "sha256": "3b1f...", "fetched_at": "2026-11-28T04:50:00Z"}
+         "sha256": "3b1f...", "fetched_at": "2026-11-28T04:50:00Z",
+         "checked_at": "2026-11-29T04:50:00Z"}
 
     With --firds, `parts` is empty and `firds` holds each register's record instead, by its
     name (see _state_record): what its state beside the list holds. 0.1.0 wrote one part's fields

@@ -699,7 +699,7 @@ def tree_records(data: bytes) -> list[tuple[str, str, str, str | None]]:
 class FirdsOracle:
     """The issue's rules on a dict of pairs: a full set's pairs are active; a delta day's NewRcrd
     and ModfdRcrd make a pair active unless TermntnDt is before the day, TermntdRcrd and CancRcrd
-    inactive; within a day an inactive record wins (our decision, NOTES.md); later days win."""
+    inactive; within a day an inactive record wins (see _block_pairs); later days win."""
 
     def __init__(self) -> None:
         self.pairs: dict[tuple[str, str], bool] = {}
@@ -3567,6 +3567,27 @@ def test_fetch_changes_against_a_list_edited_by_hand_count_every_isin_as_added(s
     assert changes.read_bytes() == b"".join(b"+" + isin + b"\n" for isin in GLEIF_ISINS)
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(VALID_ISINS), min_size=1, unique=True),
+    st.integers(0, 10_000),
+    st.sampled_from(b"\n\r \t0Aa.9Z"),
+    st.booleans(),
+)
+def test_old_list_read_by_columns_as_by_the_regexes(isins, where, byte, shuffled):
+    """A list as fetch writes it is recognised a column at a time, without the regexes: with one
+    byte changed anywhere, or in another order, inspect finds what the regexes alone find."""
+    text = bytearray(b"".join(isin.encode() + b"\n" for isin in (isins if shuffled else sorted(isins))))
+    text[where % len(text)] = byte
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "isins.txt")
+        Path(path).write_bytes(text)
+        by_columns = isintool._OldList.inspect(path)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(isintool, "_valid_records", lambda text: False)
+            assert isintool._OldList.inspect(path) == by_columns
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     st.lists(st.sampled_from(VALID_ISINS), unique=True),
@@ -6280,6 +6301,20 @@ def test_extract_into_a_pipe_that_closes_ends_quietly_with_141(tmp_path):
     assert (proc.returncode, err) == (isintool.EXIT_BROKEN_PIPE, b"") and isintool.EXIT_BROKEN_PIPE == 141
 
 
+def test_fetch_to_stdout_into_a_pipe_that_closes_ends_quietly_with_141(server):
+    """`fetch -o - | head -1`: as extract, 141 and nothing on stderr."""
+    rows = "\n".join(f"5493001KJTIIGC8Y1R12,{isin}" for isin in _valid_isins(200_000, seed=7))
+    server.expect_request("/list").respond_with_data("LEI,ISIN\n" + rows + "\n")
+    reader, writer = os.pipe()
+    argv = [sys.executable, str(ROOT / "isintool.py"), "fetch", "--url", server.url_for("/list"), "-o", "-"]
+    with subprocess.Popen(argv, stdout=writer, stderr=subprocess.PIPE) as proc:
+        os.close(writer)
+        assert os.read(reader, 10)
+        os.close(reader)
+        _, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err) == (isintool.EXIT_BROKEN_PIPE, b"")
+
+
 def _exit_codes_in_the_readme() -> dict[str, set[int]]:
     """The codes of the README's exit-code table, for each column: extract, fetch, schedules."""
     table = (ROOT / "README.md").read_text().split("## Exit codes", 1)[1].split("\n## ", 1)[0]
@@ -6336,7 +6371,7 @@ def test_every_exit_code_the_readme_gives_is_the_one_a_run_gives(runner, server,
         assert runner.invoke(cli, args).exit_code == code, args
     tested = {
         "extract": {0, 1, 2, 130, isintool.EXIT_BROKEN_PIPE},
-        "fetch": {0, 1, 2, isintool.EXIT_LOCKED, 130, 143},
+        "fetch": {0, 1, 2, isintool.EXIT_LOCKED, 130, isintool.EXIT_BROKEN_PIPE, 143},
         "schedules": {0, 1, 2},
     }
     assert _exit_codes_in_the_readme() == tested

@@ -164,9 +164,11 @@ def generated(path: str, make: Callable[[str, int], None], size: int) -> str:
 
 def isintool_command(root: str) -> str:
     """The command that runs the tool in `root` as the installed one runs: `-m`, from bytecode
-    compiled ahead (pip compiles at install; without it every start compiles the whole file)."""
+    compiled ahead (pip compiles at install; without it every start compiles the whole file).
+    `-P` (Python 3.11) keeps `-m` from putting the current folder first on the path, where the
+    checkout the bench runs in would shadow a --baseline."""
     subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.join(root, "isintool.py")], check=True)
-    return f"env PYTHONPATH={os.path.abspath(root)} {sys.executable} -m isintool"
+    return f"env PYTHONPATH={os.path.abspath(root)} {sys.executable} -P -m isintool"
 
 
 def isintool_commands(root: str, baseline: str | None) -> dict[str, str]:
