@@ -3264,8 +3264,10 @@ class _OldList(NamedTuple):
     records: bool  # sorted unique 13-byte records, as fetch writes a list: it can be bisected
 
     @classmethod
-    def inspect(cls, path: str) -> _OldList | None:
-        """Read the file at `path` once; None when there is none."""
+    def inspect(cls, path: str, bisected: bool = True) -> _OldList | None:
+        """Read the file at `path` once; None when there is none. A caller that will not bisect
+        it (--firds, the metrics) passes `bisected=False`: the order is not checked, and
+        `records` is False (a tenth of a second for two million ISINs)."""
         lines, isins, records = 0, True, True
         last = b""  # the last record so far: records must rise from one piece to the next too
         carry = b""  # a line that goes on in the next chunk
@@ -3279,7 +3281,7 @@ class _OldList(NamedTuple):
                     if not _valid_records(piece):  # as fetch writes a list, no regex need read it
                         isins = isins and bool(_ISIN_LINES.fullmatch(piece))
                         records = records and isins and bool(_RECORDS.fullmatch(piece))
-                    records = records and _rising(last, piece)
+                    records = records and bisected and _rising(last, piece)
                     last = piece[-_LINE:-1] or last
         except FileNotFoundError:
             return None
@@ -4776,7 +4778,7 @@ def _day_pairs(
     """The blocks' pairs of a day's named texts, by the day's rules (its date YYYYMMDD, as its
     files' names give it; ESMA writes the same in the header's RptgPrd/Dt)."""
     day = f"{date[:4]}-{date[4:6]}-{date[6:]}".encode()
-    with _Workers(workers) as pool:
+    with _Workers(workers, slot_size=SLOT_SIZE) as pool:
         yield from pool.map(_block_pairs, _firds_jobs(texts, day), here_first=PARALLEL_MIN_BLOCKS)
 
 
@@ -5675,7 +5677,7 @@ def fetch_list(urls: Sequence[str], output: str, options: FetchOptions = _DEFAUL
             _remove_leftovers(target)
         if options.started:
             options.started()
-        old = _OldList.inspect(target.path) if target else None
+        old = _OldList.inspect(target.path, bisected=not options.firds) if target else None
         if target:
             _refuse_files_not_ours(target, old, options)
         previous = _Sidecar.read(target.sidecar) if target and old else None
@@ -7074,7 +7076,11 @@ class _Watchers(NamedTuple):
 
     def tell_of_failure(self, message: str, exit_code: int) -> None:
         """After a failure (the old list kept) or another fetch's lock: no /fail ping for the lock."""
-        kept = _OldList.inspect(self.output) if self.output != "-" and (self.metrics or self.push) else None
+        kept = (
+            _OldList.inspect(self.output, bisected=False)
+            if self.output != "-" and (self.metrics or self.push)
+            else None
+        )
         outcome = _Outcome(
             output=_output_label(self.output),
             finished=time.time(),
