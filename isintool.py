@@ -61,8 +61,9 @@ Features that cross sections, and where each part lives:
     a file not ours     Changes (_OldList.inspect: one ISIN a line?), Fetch (_refuse_files_not_ours)
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: annotations are evaluated as each def runs, which
+# costs less at start-up than typing's compiling every NamedTuple field's annotation text. A
+# name defined later (a class in its own methods), or imported only for TYPE_CHECKING, is quoted.
 import codecs
 import contextlib
 import errno
@@ -314,11 +315,11 @@ class _Records:
         self._count, self._isin = count, isin
 
     @classmethod
-    def of_text(cls, text: str) -> _Records:
+    def of_text(cls, text: str) -> "_Records":
         return cls(len(text) // _LINE, lambda i: text[i * _LINE : i * _LINE + 12])
 
     @classmethod
-    def of_file(cls, f: BinaryIO) -> _Records:
+    def of_file(cls, f: BinaryIO) -> "_Records":
         def isin(i: int) -> str:
             f.seek(i * _LINE)
             return f.read(12).decode("latin-1")
@@ -473,7 +474,7 @@ class _Workers:
         self._slots: _Slots | None = None
         self._pool: Any = None
 
-    def __enter__(self) -> _Workers:
+    def __enter__(self) -> "_Workers":
         return self
 
     def __exit__(self, exc_type: object, exc: BaseException | None, traceback: object) -> None:
@@ -503,11 +504,11 @@ class _Workers:
             self._start()
         yield from self._ordered(func, items)
 
-    def submit(self, func: Callable[[T], R], item: T) -> Future[R]:
+    def submit(self, func: Callable[[T], R], item: T) -> "Future[R]":
         """func(item) in a worker process, apart from `map`'s order (the pool must run)."""
         return self._submit(func, item)
 
-    def _submit(self, func: Callable[[T], R], item: T) -> Future[R]:
+    def _submit(self, func: Callable[[T], R], item: T) -> "Future[R]":
         """Hand func(item) to the pool, with SIGINT and SIGTERM blocked in this thread meanwhile.
 
         A submit may start the pool's threads (its manager, its queue's feeder) and fork workers:
@@ -551,7 +552,7 @@ class _Workers:
         while pending:
             yield pending.popleft().result()
 
-    def _submit_item(self, func: Callable[[Any], R], item: Any, n: int) -> Future[R]:
+    def _submit_item(self, func: Callable[[Any], R], item: Any, n: int) -> "Future[R]":
         """func(item) in a worker, the n-th item of a map; with slots, the bytes the item starts
         with go through one if they fit."""
         slots = self._slots
@@ -2185,7 +2186,7 @@ class _Transfer:
         self._ranges = False  # whether the source offers byte ranges of it
         self._fresh = False  # whether the response's body is unread
 
-    def __enter__(self) -> _Transfer:
+    def __enter__(self) -> "_Transfer":
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -2412,7 +2413,7 @@ class _LocalFile:
         self.deadline, self.max_bytes, self.progress = deadline, max_bytes, progress
         self.size = 0
 
-    def __enter__(self) -> _LocalFile:
+    def __enter__(self) -> "_LocalFile":
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -2953,7 +2954,7 @@ class _Reading(NamedTuple):
     """How a payload's text gives its ISINs: a kind of text (one row of the table below), the
     CSV layout for a CSV, the --column asked for, and the source the text came from."""
 
-    kind: _Kind
+    kind: "_Kind"
     layout: _CsvLayout | None = None
     column: str | None = None
     source: str = ""
@@ -3264,7 +3265,7 @@ class _OldList(NamedTuple):
     records: bool  # sorted unique 13-byte records, as fetch writes a list: it can be bisected
 
     @classmethod
-    def inspect(cls, path: str, bisected: bool = True) -> _OldList | None:
+    def inspect(cls, path: str, bisected: bool = True) -> "_OldList | None":
         """Read the file at `path` once; None when there is none. A caller that will not bisect
         it (--firds, the metrics) passes `bisected=False`: the order is not checked, and
         `records` is False (a tenth of a second for two million ISINs)."""
@@ -3466,7 +3467,7 @@ class _KeyRanges(NamedTuple):
     old: _OldList | None = None
 
     @classmethod
-    def of(cls, runs: list[str], pivots: list[str], old: _OldList | None = None) -> _KeyRanges:
+    def of(cls, runs: list[str], pivots: list[str], old: _OldList | None = None) -> "_KeyRanges":
         import bisect
 
         cuts = [
@@ -4006,7 +4007,7 @@ class _RegisterPage(NamedTuple):
     docs: list[dict[str, Any]]
 
 
-def _esma_query(index: str, file_type: str, first: datetime.date, last: datetime.date, start: int) -> str:
+def _esma_query(index: str, file_type: str, first: "datetime.date", last: "datetime.date", start: int) -> str:
     """ESMA's Solr query for a page of one type's files published from `first` to `last`."""
     from urllib.parse import urlencode
 
@@ -4016,7 +4017,7 @@ def _esma_query(index: str, file_type: str, first: datetime.date, last: datetime
     return index + ("&" if "?" in index else "?") + urlencode(query)
 
 
-def _fca_query(index: str, file_type: str, first: datetime.date, last: datetime.date, start: int) -> str:
+def _fca_query(index: str, file_type: str, first: "datetime.date", last: "datetime.date", start: int) -> str:
     """The FCA's query for the same page: one Lucene `q`, paged by `from` and `size`."""
     from urllib.parse import urlencode
 
@@ -4063,7 +4064,7 @@ def _firds_file(doc: dict[str, Any], index: str) -> _FirdsFile | None:
 
 
 def _register_files(
-    index: str, get_json: Callable[[str], Any], today: datetime.date, dialect: str | None = None
+    index: str, get_json: Callable[[str], Any], today: "datetime.date", dialect: str | None = None
 ) -> tuple[str, list[_FirdsFile]]:
     """The register's dialect and its FULINS and DLTINS files of the look-back window, every page
     of each until its total. Without `dialect`, the first answer (to ESMA's query, which `q=*`
@@ -4949,7 +4950,7 @@ def _firds_night(
     record: Any,
     get_json: Callable[[str], Any],
     chunks_of: Callable[[_FirdsFile], Iterable[bytes]],
-    today: datetime.date,
+    today: "datetime.date",
     *,
     dialect: str | None = None,
     changes: Callable[[bytes], object] | None = None,
@@ -5149,7 +5150,7 @@ class _PartRecord(NamedTuple):
     last_modified: str | None = None
 
     @classmethod
-    def of(cls, record: dict[str, Any]) -> _PartRecord:
+    def of(cls, record: dict[str, Any]) -> "_PartRecord":
         fields = {name: _text_or_none(record, name) for name in cls._fields}
         return cls(**{**fields, "url": fields["url"] or "", "url_sha256": fields["url_sha256"] or ""})
 
@@ -5180,7 +5181,7 @@ class _Sidecar(NamedTuple):
     firds: dict[str, Any] | None = None  # register's name -> its record
 
     @classmethod
-    def read(cls, path: str) -> _Sidecar | None:
+    def read(cls, path: str) -> "_Sidecar | None":
         import json
 
         try:
@@ -6070,7 +6071,7 @@ class _Pings(NamedTuple):
     rid: str | None  # a UUID, one per run, for Healthchecks to pair the start with the end
 
     @classmethod
-    def of(cls, url: str, api: str = "auto") -> _Pings:
+    def of(cls, url: str, api: str = "auto") -> "_Pings":
         import uuid
         from urllib.parse import urlsplit
 
@@ -6998,7 +6999,7 @@ class _Progress:
         self._started = self._drawn = time.monotonic()
         self._width = 0  # of the line drawn, to be wiped
 
-    def __enter__(self) -> _Progress:
+    def __enter__(self) -> "_Progress":
         return self
 
     def __exit__(self, *exc_info: object) -> None:
