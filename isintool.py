@@ -4672,19 +4672,21 @@ def _records_upto(buffer: bytes, width: int, key: bytes) -> int:
 
 def _aligned(streams: list[Iterator[bytes]], width: int) -> Iterator[list[bytes]]:
     """Sorted fixed-width streams read side by side: each round, from every stream, the records
-    up to the same key (the least of the streams' last keys read), so that rounds hold equal
-    key ranges."""
+    up to the same key (the least of the streams' last whole records read), so that rounds hold
+    equal key ranges. The streams' chunks may end anywhere (a file read a MiB at a time cuts a
+    record): a round takes whole records, and the rest waits for the next chunk."""
     carry = [b""] * len(streams)
     done = [False] * len(streams)
     while True:
         for i, stream in enumerate(streams):
-            while not done[i] and len(carry[i]) < _LIST_BLOCK:
+            while not done[i] and len(carry[i]) < _LIST_BLOCK:  # a block holds whole records
                 chunk = next(stream, None)
                 if chunk is None:
                     done[i] = True
                 else:
                     carry[i] += chunk
-        open_ends = [carry[i][-width:-1] for i in range(len(streams)) if not done[i] and carry[i]]
+        whole = [len(buffer) - len(buffer) % width for buffer in carry]
+        open_ends = [carry[i][whole[i] - width : whole[i] - 1] for i in range(len(streams)) if not done[i]]
         if not any(carry):
             return
         cut = min(open_ends) if open_ends else None
@@ -4693,6 +4695,9 @@ def _aligned(streams: list[Iterator[bytes]], width: int) -> Iterator[list[bytes]
             end = len(carry[i]) if cut is None else _records_upto(carry[i], width, cut)
             taken.append(carry[i][:end])
             carry[i] = carry[i][end:]
+        # the stream whose last whole record is the cut gives all its whole records: a round that
+        # took nothing would be taken again for ever
+        assert any(taken), "_aligned: a round without a record"
         yield taken
 
 
@@ -4703,6 +4708,13 @@ def _diff_lists(
     added = removed = 0
     for old_part, new_part in _aligned([iter(old), iter(new)], _LINE):
         if old_part == new_part:
+            continue
+        if not old_part or not new_part:  # a range one side lacks (no old list: all of it)
+            sign, part = (b"+", new_part) if new_part else (b"-", old_part)
+            write(sign + part[:-1].replace(b"\n", b"\n" + sign) + b"\n")  # the sign before each line
+            added, removed = (
+                (added + len(part) // _LINE, removed) if new_part else (added, removed + len(part) // _LINE)
+            )
             continue
         before, after = set(old_part.split(b"\n")), set(new_part.split(b"\n"))
         lines = sorted([(isin, b"+") for isin in after - before] + [(isin, b"-") for isin in before - after])
@@ -4760,13 +4772,14 @@ class _StatePaths(NamedTuple):
 
 
 class _NightResult(NamedTuple):
-    """A night done: the plan it followed, the state's digests and what it holds, the ISINs
-    gained and lost, the files read, and notes for the user (warnings)."""
+    """A night done: the plan it followed, the state's digests and what it holds, how many ISINs
+    it gained and lost (counted where --changes is asked for), the files read, and notes for the
+    user (warnings)."""
 
     plan: _NightPlan
     state: _StateCounts
-    plus: list[bytes]
-    minus: list[bytes]
+    added: int
+    removed: int
     files: int
     records: int
     invalid: int
@@ -4828,7 +4841,9 @@ def _run_night(
     if plan.action == "unchanged":
         if held is None:
             raise IsinToolError("an unchanged night needs the state it leaves unchanged")
-        return _NightResult(plan, held, [], [], 0, 0, 0, _notes(plan))
+        return _NightResult(
+            plan=plan, state=held, added=0, removed=0, files=0, records=0, invalid=0, notes=_notes(plan)
+        )
     if plan.action == "deltas" and (held is None or not all(map(os.path.exists, paths))):
         raise _DamagedState("the state file or its ISIN list is missing")
     folder = os.path.dirname(os.path.abspath(paths.pairs))
@@ -4880,6 +4895,7 @@ def _run_night(
             daily.append((plus, minus))
             current = (pairs_out, isins_out)
         plus, minus = _net_changes(daily)
+        added, removed = len(plus), len(minus)
         if changes is not None:
             if plan.action == "deltas":
                 changes(_change_lines(plus, minus))
@@ -4890,7 +4906,7 @@ def _run_night(
                     old = (
                         files_.enter_context(open(paths.isins, "rb")) if os.path.exists(paths.isins) else None
                     )
-                    _diff_lists(
+                    added, removed = _diff_lists(
                         _read_chunks(old, BLOCK_SIZE) if old else iter(()),
                         _read_chunks(new, BLOCK_SIZE),
                         changes,
@@ -4898,7 +4914,16 @@ def _run_night(
         assert expect is not None
         if accept is not None:  # the last word before the files are replaced: it may refuse them
             accept(expect)
-    return _NightResult(plan, expect, plus, minus, files, records, invalid, _notes(plan))
+    return _NightResult(
+        plan=plan,
+        state=expect,
+        added=added,
+        removed=removed,
+        files=files,
+        records=records,
+        invalid=invalid,
+        notes=_notes(plan),
+    )
 
 
 # Sidecar.
@@ -5613,7 +5638,7 @@ def _fetch_firds(
         if len(registers) > 1:
             added, removed, count, sha256 = _union_into(target, registers, changes, options, current)
         else:
-            added, removed = len(results[0].plus), len(results[0].minus)
+            added, removed = results[0].added, results[0].removed
             count, sha256 = results[0].state.isins.count, results[0].state.isins.sha256
         written = any(result.plan.action != "unchanged" for result in results)
         if not written and changes:

@@ -4174,6 +4174,36 @@ def test_apply_day_refuses_a_state_that_differs_from_its_record():
         )
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.sampled_from(VALID_ISINS), unique=True),
+    st.lists(st.sampled_from(VALID_ISINS), unique=True),
+    st.integers(1, 60),
+    st.integers(1, 60),
+)
+def test_diff_and_union_of_lists_read_in_chunks_that_cut_records(old, new, old_size, new_size):
+    """Lists read a MiB at a time cut a record anywhere (1 MiB is no multiple of 13 bytes): the
+    changes and the union are the sets' whatever the cuts. (A cut record once made a night
+    with --changes loop for ever.)"""
+    old_text = b"".join(isin.encode() + b"\n" for isin in sorted(old))
+    new_text = b"".join(isin.encode() + b"\n" for isin in sorted(new))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(isintool, "_LIST_BLOCK", 13 * 3)  # rounds of a few records: many rounds
+        diff: list[bytes] = []
+        counts = isintool._diff_lists(chunked(old_text, old_size), chunked(new_text, new_size), diff.append)
+        union: list[bytes] = []
+        count = isintool._union_lists(
+            [chunked(old_text, old_size), chunked(new_text, new_size)], union.append
+        )
+    added, removed = sorted(set(new) - set(old)), sorted(set(old) - set(new))
+    assert counts == (len(added), len(removed))
+    expected = sorted([(isin, "+") for isin in added] + [(isin, "-") for isin in removed])
+    assert b"".join(diff).decode() == "".join(sign + isin + "\n" for isin, sign in expected)
+    assert b"".join(union).decode().split() == sorted(set(old) | set(new)) and count == len(
+        set(old) | set(new)
+    )
+
+
 def test_patch_diff_and_union_of_lists():
     lines = [isin.encode() for isin in numbered_isins("DE", 50)]
     listed = b"".join(i + b"\n" for i in lines)
@@ -4452,6 +4482,9 @@ def test_fetch_firds_keeps_the_list_day_by_day(esma, out, tmp_path):
     assert out.read_text().split() == oracle.isins()
     assert changes.read_bytes() == expected_changes(before, oracle.isins())
     assert "5 files read" in result.stderr and "Warning" not in result.stderr
+    signs = [line[:1] for line in changes.read_bytes().split()]  # a full-set night: the diff's counts
+    assert f"({signs.count(b'+'):,} added, {signs.count(b'-'):,} removed, " in result.stderr
+    assert signs.count(b"+") and signs.count(b"-")
     (held,) = json.loads((out.parent / "isins.txt.json").read_text())["firds"].values()
     assert (held["full"], held["days"], held["register"]) == (full, [first, second], esma.index)
     downloads = esma.downloads()
@@ -4462,6 +4495,7 @@ def test_fetch_firds_keeps_the_list_day_by_day(esma, out, tmp_path):
     assert esma.downloads() == downloads + 1  # the new day's file, nothing else
     assert out.read_text().split() == oracle.isins() and french[1] not in oracle.isins()
     assert changes.read_bytes() == expected_changes(before, oracle.isins())
+    assert "(0 added, 1 removed, " in result.stderr  # a delta night: the day's
     result = fetch(*args)
     assert result.exit_code == 0 and "unchanged since the last fetch" in result.stderr, result.stderr
     assert esma.downloads() == downloads + 1 and changes.read_bytes() == b""
