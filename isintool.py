@@ -189,7 +189,8 @@ ISIN_PATTERN = r"[A-Z]{2}[A-Z0-9]{9}[0-9]"
 # at byte 13 * i, so a list is cut, bisected and read without looking at its bytes.
 _LINE = 13
 _ISIN_LINE = _Regex(r"(?m)^" + ISIN_PATTERN + r"$")
-# What an ISIN token must not touch on either side (the look-arounds of _ISIN_TOKEN).
+# The characters an ISIN token must not touch on either side: the letters and digits that
+# _CHAR_CLASS writes A, a and 0 (which _ISIN_TOKEN's look-arounds refuse); _after_last_token cuts by them.
 _TOKEN_BYTES = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -275,11 +276,12 @@ def _isin_mask(lines: bytes) -> bytes:
     adds_by_position, adds_if_doubled, sum_ok = _check_tables()
     count = len(lines) // _LINE
     ones = int.from_bytes(b"\x01" * count, "big")
+    low_bits = 31 * ones  # a figure's five bits in each line's byte
     total = doubled = misplaced = 0  # doubled: 1 while an odd number of digits stand to the right
     for position in reversed(range(12)):
         chars = lines[position::_LINE]
         flagged = int.from_bytes(chars.translate(adds_by_position[position]), "big")
-        adds = flagged & 31 * ones
+        adds = flagged & low_bits
         adds_doubled = int.from_bytes(chars.translate(adds_if_doubled), "big")
         total += adds ^ ((adds ^ adds_doubled) & 31 * doubled)  # adds_doubled where doubled
         doubled ^= (flagged >> 5) & ones
@@ -1227,8 +1229,11 @@ class _PathWalker:
             try:
                 value, end = self._scan(text, pos)
             except (ValueError, RecursionError, StopIteration):
+                end = len(text) + PATH_WINDOW
+            if end - pos > PATH_WINDOW:  # as _parsed_whole would find it: tokens from here, no retry
+                self.no_try_before = self.base + pos + _PATH_NO_TRY
                 break
-            if end - pos > PATH_WINDOW or (steps and not self._emit_found(_select(value, steps), pos, end)):
+            if steps and not self._emit_found(_select(value, steps), pos, end):
                 break
             pos = _JSON_BLANKS.match(text, end).end()
             count += 1
@@ -1862,14 +1867,18 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
-def _check_http_url(url: str) -> None:
-    """Refuse what is no http or https URL (OptionError), without quoting it: what is no URL
-    cannot be redacted."""
+def _check_http_url(url: str, option: str | None = None, files: bool = False) -> None:
+    """Refuse what is no http or https URL (OptionError), naming `option` (if given) but not
+    quoting the URL: what is no URL cannot be redacted. `files`: the option may name a file."""
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise OptionError("the URL must start with http:// or https:// and name a host (or name a file here)")
+        where = f"{option}: " if option else ""
+        raise OptionError(
+            f"{where}the URL must start with http:// or https:// and name a host"
+            + (" (or name a file here)" if files else "")
+        )
 
 
 def _url_has_password(url: str) -> bool:
@@ -2164,9 +2173,7 @@ class _Transfer:
         _check_http_url(url)
         self.url, self.shown = url, redact_url(url)
         self.name = name or self.shown
-        # The payload's published MD5, and the payload's so far (none is made without one to
-        # compare: 0.1 CPU s for a GLEIF-sized zip).
-        self._md5, self._digest = md5, _md5() if md5 else None
+        self._md5, self._digest = md5, None  # the published MD5; the payload's is made by _take
         self.timeout, self.deadline, self.retries, self.max_bytes = timeout, deadline, retries, max_bytes
         self.progress, self.on_retry = progress, on_retry  # told of the bytes so far, and of each retry
         self.accept_html = accept_html  # else an HTML page (a login or maintenance page) is refused
@@ -2317,6 +2324,7 @@ class _Transfer:
                 "(or give --column to read the page)"
             )
         self.size = 0
+        # the payload's MD5 so far: none without a published one to compare (0.1 CPU s for GLEIF's)
         self._digest = _md5() if self._md5 else None
         self._fresh = True
 
@@ -3215,18 +3223,21 @@ class _Merged(NamedTuple):
     dropped: int
 
 
+def _sorted_unique(items: list[T]) -> list[T]:
+    """`items` sorted (in place: timsort merges runs that are sorted already), each once.
+    Duplicates are then neighbours: keep each item that differs from the one before (no group
+    objects, as itertools.groupby would make, and no copy of the list, as items[1:] would)."""
+    items.sort()
+    differs = itertools.chain((True,), map(operator.ne, itertools.islice(items, 1, None), items))
+    return list(itertools.compress(items, differs))
+
+
 def _merge_runs(runs: list[str]) -> _Merged:
     """One sorted run of the unique ISINs of sorted runs: a worker's idle-time merge, and each
     key range's (_KeyRanges.merge), wherever that runs."""
     isins = "".join(runs).split("\n")
     isins.pop()  # the text ends with a newline
-    if not isins:
-        return _Merged("", 0)
-    isins.sort()  # timsort merges the sorted runs rather than sorting afresh
-    # Duplicates are neighbours: keep each ISIN that differs from the one before (no group
-    # objects, as itertools.groupby would make, and no copy of the list, as isins[1:] would).
-    differs = map(operator.ne, itertools.islice(isins, 1, None), isins)
-    unique = [isins[0], *itertools.compress(itertools.islice(isins, 1, None), differs)]
+    unique = _sorted_unique(isins)
     dropped = len(isins) - len(unique)
     unique.append("")  # the text ends with a newline, without a copy of it to add one
     return _Merged("\n".join(unique), dropped)
@@ -3245,7 +3256,7 @@ INSPECT_RECORDS = 80_000  # records read at a time when a fetch looks at the lis
 
 def _valid_records(text: bytes) -> bool:
     """Whether `text` is 13-byte records of valid ISINs, each with its newline: a list as fetch
-    writes it, checked a column at a time in C (the regexes below take ten times as long)."""
+    writes it, checked a column at a time in C (_ISIN_LINES and _RECORDS take ten times as long)."""
     count, rest = divmod(len(text), _LINE)
     return not rest and text[_LINE - 1 :: _LINE] == b"\n" * count and b"\x00" not in _isin_mask(text)
 
@@ -3267,9 +3278,10 @@ class _OldList(NamedTuple):
     @classmethod
     def inspect(cls, path: str, bisected: bool = True) -> "_OldList | None":
         """Read the file at `path` once; None when there is none. A caller that will not bisect
-        it (a fetch without --changes, --firds, the metrics) passes `bisected=False`: the order
-        is not checked, and `records` is False (half a second for eight million ISINs)."""
-        lines, isins, records = 0, True, True
+        it (a fetch without --changes, --firds, the metrics) passes `bisected=False`: `records`
+        is then False, and the order is not checked (which takes half a second for eight
+        million ISINs)."""
+        lines, isins, records = 0, True, bisected
         last = b""  # the last record so far: records must rise from one piece to the next too
         carry = b""  # a line that goes on in the next chunk
         try:
@@ -3282,7 +3294,7 @@ class _OldList(NamedTuple):
                     if not _valid_records(piece):  # as fetch writes a list, no regex need read it
                         isins = isins and bool(_ISIN_LINES.fullmatch(piece))
                         records = records and isins and bool(_RECORDS.fullmatch(piece))
-                    records = records and bisected and _rising(last, piece)
+                    records = records and _rising(last, piece)
                     last = piece[-_LINE:-1] or last
         except FileNotFoundError:
             return None
@@ -3307,15 +3319,23 @@ class _OldList(NamedTuple):
 _NO_OLD_LIST = _OldList(os.devnull, 0, True, True)  # every ISIN of the new list is added
 
 
+def _change_lines(plus: Iterable[bytes], minus: Iterable[bytes]) -> bytes:
+    """`+ISIN` and `-ISIN` lines, sorted by ISIN."""
+    lines = sorted([(isin, b"+") for isin in plus] + [(isin, b"-") for isin in minus])
+    return b"".join(sign + isin + b"\n" for isin, sign in lines)
+
+
 def _changes(old: bytes, new: bytes) -> tuple[bytes, int, int]:
     """`+ISIN` for each ISIN of `new` not in `old`, `-ISIN` for each the other way, sorted by
     ISIN, and the two counts: both are a key range's sorted 13-byte records."""
     if old == new:  # most ranges, most nights: one comparison in C
         return b"", 0, 0
+    if not old or not new:  # a range one side lacks (no old list: all of it): a sign each line
+        sign, records = (b"+", new) if new else (b"-", old)
+        return sign + records[:-1].replace(b"\n", b"\n" + sign) + b"\n", len(new) // _LINE, len(old) // _LINE
     old_isins, new_isins = set(old.split(b"\n")), set(new.split(b"\n"))
     added, removed = new_isins - old_isins, old_isins - new_isins
-    lines = sorted([(isin, b"+") for isin in added] + [(isin, b"-") for isin in removed])
-    return b"".join(sign + isin + b"\n" for isin, sign in lines), len(added), len(removed)
+    return _change_lines(added, removed), len(added), len(removed)
 
 
 # --- The parse pipeline ---------------------------------------------------------------------------
@@ -3597,8 +3617,8 @@ def _unwritable(directory: str, exc: OSError) -> str:
 
 
 def _create_temporary(path: str, mode: int) -> tuple[int, str]:
-    """A new, empty temporary file beside `path`, open for writing: created exclusively and
-    without following a link, with `mode` less the umask (the kernel applies it)."""
+    """A new, empty temporary file beside `path`, open for reading and writing: created
+    exclusively and without following a link, with `mode` less the umask (the kernel applies it)."""
     import secrets
 
     directory = os.path.dirname(os.path.abspath(path))
@@ -4515,13 +4535,6 @@ class _PairRun(NamedTuple):
     samples: list[bytes]
 
 
-def _sorted_unique(keys: list[bytes]) -> list[bytes]:
-    """Keys sorted, each once (timsort merges runs already sorted)."""
-    keys.sort()
-    differs = itertools.chain((True,), map(operator.ne, keys[1:], keys))
-    return list(itertools.compress(keys, differs))
-
-
 def _write_run(job: tuple[list[bytes], str]) -> _PairRun:
     """Worker: a batch of sorted texts merged into one run, written to `path`."""
     texts, path = job
@@ -4542,8 +4555,7 @@ def _isin_text(state: bytes) -> bytes:
     lines[_ISIN_BYTES::_LINE] = b"\n" * count
     isins = bytes(lines).split(b"\n")
     isins.pop()
-    differs = itertools.chain((True,), map(operator.ne, isins[1:], isins))
-    unique = list(itertools.compress(isins, differs))
+    unique = _sorted_unique(isins)  # sorted already: the sort only checks it
     return b"\n".join(unique) + b"\n" if unique else b""
 
 
@@ -4707,20 +4719,10 @@ def _diff_lists(
     """`+ISIN` and `-ISIN` lines from an old sorted ISIN list to a new one, in ISIN order."""
     added = removed = 0
     for old_part, new_part in _aligned([iter(old), iter(new)], _LINE):
-        if old_part == new_part:
-            continue
-        if not old_part or not new_part:  # a range one side lacks (no old list: all of it)
-            sign, part = (b"+", new_part) if new_part else (b"-", old_part)
-            write(sign + part[:-1].replace(b"\n", b"\n" + sign) + b"\n")  # the sign before each line
-            added, removed = (
-                (added + len(part) // _LINE, removed) if new_part else (added, removed + len(part) // _LINE)
-            )
-            continue
-        before, after = set(old_part.split(b"\n")), set(new_part.split(b"\n"))
-        lines = sorted([(isin, b"+") for isin in after - before] + [(isin, b"-") for isin in before - after])
-        added += len(after - before)
-        removed += len(before - after)
-        write(b"".join(sign + isin + b"\n" for isin, sign in lines))
+        text, plus, minus = _changes(old_part, new_part)
+        if text:
+            write(text)
+        added, removed = added + plus, removed + minus
     return added, removed
 
 
@@ -4737,12 +4739,6 @@ def _union_lists(lists: list[Iterable[bytes]], write: Callable[[bytes], object])
         write(text)
         count += len(text) // _LINE
     return count
-
-
-def _change_lines(plus: Iterable[bytes], minus: Iterable[bytes]) -> bytes:
-    """`+ISIN` and `-ISIN` lines, sorted by ISIN."""
-    lines = sorted([(isin, b"+") for isin in plus] + [(isin, b"-") for isin in minus])
-    return b"".join(sign + isin + b"\n" for isin, sign in lines)
 
 
 def _net_changes(days: Iterable[tuple[list[bytes], list[bytes]]]) -> tuple[list[bytes], list[bytes]]:
@@ -4818,6 +4814,12 @@ def _notes(plan: _NightPlan) -> tuple[str, ...]:
     return tuple(notes)
 
 
+def _scratch_prefix(pairs: str) -> str:
+    """The name a night's scratch folder starts with, beside the state whose night it is: its
+    own, so that a fetch of another output in the same folder never takes it for a leftover."""
+    return f".{os.path.basename(pairs)}.firds-"
+
+
 def _run_night(
     plan: _NightPlan,
     paths: _StatePaths,
@@ -4850,7 +4852,7 @@ def _run_night(
     records = invalid = files = 0
     daily: list[tuple[list[bytes], list[bytes]]] = []
     with (
-        tempfile.TemporaryDirectory(prefix=".firds-", dir=folder) as scratch,
+        tempfile.TemporaryDirectory(prefix=_scratch_prefix(paths.pairs), dir=folder) as scratch,
         contextlib.ExitStack() as replace,
     ):
         # the last step writes straight into the files that replace the state and the list;
@@ -4958,8 +4960,11 @@ def _held_state(record: Any, paths: _StatePaths) -> tuple[_Held, _StateCounts] |
     dates = [full, *days]
     if not all(isinstance(d, str) and re.fullmatch(r"\d{8}", d) for d in dates):
         return None
-    if any(_shifted(a, 1) != b for a, b in itertools.pairwise(dates)):
-        return None  # the days must follow the full set one by one
+    try:
+        if any(_shifted(a, 1) != b for a, b in itertools.pairwise(dates)):
+            return None  # the days must follow the full set one by one
+    except ValueError:  # eight digits that are no date (a month 13)
+        return None
     for path, digest, width in ((paths.pairs, state.pairs, _PAIR), (paths.isins, state.isins, _LINE)):
         try:
             if os.path.getsize(path) != digest.count * width:
@@ -5134,8 +5139,9 @@ def _remove_temporaries(path: str) -> None:
 
 def _remove_leftovers(target: _Target) -> None:
     """Delete the temporary files that a killed fetch of `target` left: its files' own, those of
-    the FIRDS registers' states beside it (OUTPUT.NAME.pairs, .isins) and their scratch folders
-    (.firds-*); call with the lock held, which guards every file of the target."""
+    the FIRDS registers' states beside it (OUTPUT.NAME.pairs, .isins) and their nights' scratch
+    folders (.OUTPUT.NAME.pairs.firds-*, _scratch_prefix); call with the lock held, which guards
+    every file of the target."""
     import shutil
 
     folder = os.path.dirname(target.path)
@@ -5143,8 +5149,9 @@ def _remove_leftovers(target: _Target) -> None:
     states = [path for path in beside if re.fullmatch(re.escape(target.path) + r"\.\w+\.(pairs|isins)", path)]
     for path in filter(None, (target.path, target.sidecar, target.changes, *states)):
         _remove_temporaries(path)
+    scratch = re.escape(_scratch_prefix(target.path + ".NAME.pairs")).replace("NAME", r"\w+") + r"\w+"
     for path in beside:
-        if os.path.basename(path).startswith(".firds-") and os.path.isdir(path) and not os.path.islink(path):
+        if re.fullmatch(scratch, os.path.basename(path)) and os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path, ignore_errors=True)
 
 
@@ -5295,6 +5302,15 @@ class FetchResult(NamedTuple):
     notes: tuple[str, ...] = ()  # what the user should know of a run that succeeded
 
 
+def _firds_registers(names: Sequence[str]) -> list[tuple[str, str]]:
+    """(name, URL) of each --firds register: esma, fca, or a URL (named by a digest of it, which
+    names its state's files beside the list)."""
+    return [
+        (name, FIRDS_REGISTERS[name]) if name in FIRDS_REGISTERS else (f"r{_url_digest(name)[:8]}", name)
+        for name in names
+    ]
+
+
 def _check_options(urls: Sequence[str], output: str, options: FetchOptions) -> None:
     """Refuse options that cannot go together, before anything is asked for."""
     if not urls and not options.firds:
@@ -5310,9 +5326,13 @@ def _check_options(urls: Sequence[str], output: str, options: FetchOptions) -> N
             raise OptionError(f"{option} needs a file name")
         if path and os.path.isdir(path):
             raise OptionError(f"{option} {path} is a folder: name a file in it")
-    for url in urls if not options.firds else [FIRDS_REGISTERS.get(name, name) for name in options.firds]:
+    option = "--firds" if options.firds else "--url"
+    registers = _firds_registers(options.firds)
+    if len({name for name, _ in registers}) < len(registers):
+        raise OptionError("--firds names the same register twice")
+    for url in urls if not options.firds else [url for _, url in registers]:
         if not _is_local(url):
-            _check_http_url(url)
+            _check_http_url(url, option, files=True)
 
 
 class _Plan(NamedTuple):
@@ -5535,15 +5555,6 @@ def _result(
     )
 
 
-def _firds_registers(names: Sequence[str]) -> list[tuple[str, str]]:
-    """(name, URL) of each --firds register: esma, fca, or a URL (named by a digest of it, which
-    names its state's files beside the list)."""
-    return [
-        (name, FIRDS_REGISTERS[name]) if name in FIRDS_REGISTERS else (f"r{_url_digest(name)[:8]}", name)
-        for name in names
-    ]
-
-
 def _union_into(
     target: _Target,
     registers: list[tuple[str, str]],
@@ -5635,12 +5646,14 @@ def _fetch_firds(
 
             result, nights[name] = _until_whole(night)
             results.append(result)
-        if len(registers) > 1:
-            added, removed, count, sha256 = _union_into(target, registers, changes, options, current)
-        else:
+        written = any(result.plan.action != "unchanged" for result in results)
+        if len(registers) == 1:
             added, removed = results[0].added, results[0].removed
             count, sha256 = results[0].state.isins.count, results[0].state.isins.sha256
-        written = any(result.plan.action != "unchanged" for result in results)
+        elif written or previous is None or previous.sha256 is None:
+            added, removed, count, sha256 = _union_into(target, registers, changes, options, current)
+        else:  # no register has a new day: the union the sidecar vouches for stays as it is
+            added, removed, count, sha256 = 0, 0, previous.count, previous.sha256
         if not written and changes:
             changes.truncate(0)
     sidecar = _Sidecar(
@@ -5772,7 +5785,7 @@ class _Outcome(NamedTuple):
     output: str  # the list's path as its label shows it: absolute, or "-" for standard output
     finished: float  # Unix time the run ended
     duration: float  # seconds the run took
-    exit_code: int  # fetch's: 0 written or unchanged, 1 failed (the old list kept), 75 locked out...
+    exit_code: int  # fetch's: 0 written or unchanged, 1 failed, EXIT_LOCKED, 128+N stopped by signal N
     isins: int  # the list's size after the run (the kept list's, when the run failed)
     added: int | None = None  # ISINs the run added to the list; None: not counted (no --changes)
     removed: int | None = None  # and those it removed
@@ -5814,7 +5827,8 @@ _GAUGES = (
     _Gauge("isintool_fetch_duration_seconds", "How long the last fetch took.", lambda o, last: o.duration),
     _Gauge(
         "isintool_fetch_exit_code",
-        "The last fetch's exit code: 0 done, 1 failed (the old list kept), 75 another fetch held the lock.",
+        f"The last fetch's exit code: 0 done, 1 failed (the old list kept), {EXIT_LOCKED} another fetch "
+        "held the lock, 128+N stopped by signal N (130 SIGINT, 143 SIGTERM).",
         lambda o, last: o.exit_code,
     ),
     _Gauge("isintool_fetch_isins", "ISINs in the list after the last fetch.", lambda o, last: o.isins),
@@ -6003,6 +6017,19 @@ def _write_metrics(path: str, outcome: _Outcome) -> tuple[str, list[str]]:
 _PLAIN_PATH_VALUE = _Regex(r"[A-Za-z0-9_.~-]+")
 
 
+def check_push_address(gateway: str) -> None:
+    """Refuse a --metrics-push value that is no Pushgateway's address (OptionError)."""
+    from urllib.parse import urlsplit
+
+    _check_http_url(gateway, "--metrics-push")
+    parts = urlsplit(gateway)
+    if "/metrics/job/" in parts.path + "/" or parts.query or parts.fragment:
+        raise OptionError(
+            "--metrics-push takes the Pushgateway's address (http://HOST:9091), without a path to "
+            "/metrics/job/... or a query: isintool adds the grouping key"
+        )
+
+
 def _push_url(gateway: str, output: str) -> str:
     """Where to push `output`'s metrics: the Pushgateway's address, then the grouping key
     job="isintool", output="PATH" (the gauges' own `output`: the gateway would replace a sample's
@@ -6012,13 +6039,8 @@ def _push_url(gateway: str, output: str) -> str:
     import base64
     from urllib.parse import urlsplit, urlunsplit
 
-    _check_http_url(gateway)
+    check_push_address(gateway)
     parts = urlsplit(gateway)
-    if "/metrics/job/" in parts.path + "/" or parts.query or parts.fragment:
-        raise OptionError(
-            "--metrics-push takes the Pushgateway's address (http://HOST:9091), without a path to "
-            "/metrics/job/... or a query: isintool adds the grouping key"
-        )
     value = _label_text(output)
     if _PLAIN_PATH_VALUE.fullmatch(value) and value not in (".", ".."):  # the router resolves these
         key = f"output/{value}"
@@ -6102,7 +6124,7 @@ class _Pings(NamedTuple):
         import uuid
         from urllib.parse import urlsplit
 
-        _check_http_url(url)
+        _check_http_url(url, "--ping")
         healthchecks = api == "healthchecks" or (
             api == "auto" and (urlsplit(url).hostname or "").lower() in HEALTHCHECKS_HOSTS
         )
@@ -6939,6 +6961,20 @@ def extract(files: tuple[str, ...], key: str, steps: JqPath | None, lines: bool)
         raise _Failure(f"cannot read {source.name(source.reading)}: {error.strerror or error}")
 
 
+def _usage_checked(check: Callable[[str], None]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback that runs `check` on a value given, its OptionError a usage error."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        try:
+            if value is not None:
+                check(value)
+        except OptionError as exc:
+            raise click.UsageError(str(exc)) from None
+        return value
+
+    return callback
+
+
 def _setting(
     *names: str,
     metavar: str,
@@ -6948,11 +6984,14 @@ def _setting(
     multiple: bool = False,
     flag_value: str | None = None,
     shown_default: str | None = None,
+    check: Callable[[str], None] | None = None,
 ) -> Any:
     """A fetch option that cron can also set from the environment: ISINTOOL_ and the long name
     (for an option given several times, values parted by blanks). With `flag_value`, the
     option's value may be left out, and is then that; `shown_default` is what --help says of the
-    default, where the value itself would not read well."""
+    default, where the value itself would not read well. `check` refuses a bad value (the core's
+    OptionError, a usage error) wherever click parses fetch's options: for fetch, and for the
+    schedules, which parse the options of the fetch they will run."""
     extra = {"is_flag": False, "flag_value": flag_value} if flag_value else {}
     envvar = "ISINTOOL_" + names[-1].lstrip("-").replace("-", "_").upper()
     return click.option(
@@ -6965,6 +7004,7 @@ def _setting(
         show_envvar=True,
         show_default=shown_default or default is not None,
         multiple=multiple,
+        callback=_usage_checked(check) if check else None,
         **extra,
     )
 
@@ -7247,6 +7287,7 @@ def _refuse_url_with(option: str) -> None:
     default=None,
     help="A dead man's switch: GET URL after success, URL/fail after a failure; for healthchecks.io "
     "(see --ping-api) also URL/start as the run begins, and the summary or error line as a POST body.",
+    check=lambda url: _check_http_url(url, "--ping"),
 )
 @_setting(
     "--ping-api",
@@ -7262,6 +7303,7 @@ def _refuse_url_with(option: str) -> None:
     default=None,
     help="After every run, replace PATH (a *.prom file, for node_exporter's textfile collector) with "
     "the run's Prometheus gauges.",
+    check=check_metrics_path,
 )
 @_setting(
     "--metrics-push",
@@ -7269,6 +7311,7 @@ def _refuse_url_with(option: str) -> None:
     default=None,
     help="After every run, PUT the same gauges to the Prometheus Pushgateway at URL (job isintool, "
     "grouped by the output's path).",
+    check=check_push_address,
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success (cron mails any output).")
 def fetch(
@@ -7318,14 +7361,7 @@ def fetch(
     """
     if firds:
         _refuse_url_with("--firds")
-    try:
-        if metrics:
-            check_metrics_path(metrics)
-        if metrics_push:
-            _push_url(metrics_push, output)  # checked now: a bad address is a usage error
-        pings = _Pings.of(ping, ping_api) if ping else None
-    except OptionError as exc:
-        raise click.UsageError(str(exc)) from None
+    pings = _Pings.of(ping, ping_api) if ping else None  # --ping, --metrics, --metrics-push: checked
     options = FetchOptions(
         column=column,
         timeout=timeout,
@@ -7413,7 +7449,7 @@ class _FetchSettings(NamedTuple):
     firds: bool  # --firds: the job has no URL
     changes: str | None  # --changes: a file the job writes, absolute
     metrics: str | None  # --metrics: a file the job replaces, absolute, in a folder not its own
-    urls: tuple[str, ...]  # the URLs among them (--ping, --metrics-push, --firds INDEX): no password
+    urls: tuple[str, ...]  # the URLs among them (--ping, --metrics-push, --firds REGISTER): no password
 
 
 def _fetch_settings(fetch_args: tuple[str, ...]) -> _FetchSettings:
@@ -7434,8 +7470,6 @@ def _fetch_settings(fetch_args: tuple[str, ...]) -> _FetchSettings:
             for name, path in files.items():
                 if path is not None and not os.path.isabs(path):
                     raise click.UsageError(f"--{name} needs an absolute path in a schedule")
-            if files["metrics"]:
-                check_metrics_path(files["metrics"])
             max_time = float(context.params["max_time"]) if "max_time" in given else DEFAULT_MAX_TIME
             urls = [context.params[name] for name in ("ping", "metrics_push") if name in given]
             urls += context.params["firds"] if "firds" in given else []  # esma, fca, or a URL
@@ -7610,10 +7644,10 @@ def systemd(
 
     The timer runs at the time the crontab line would (Persistent=true: a run missed while the
     host was down runs at boot). The service is a oneshot limited to --max-time plus a minute,
-    after network-online.target, confined to writing the output's folder (and the log's); one
-    below /var/lib is made for the service's user. The journal keeps each run's summary line,
-    errors at priority err: journalctl -t isintool [-p err]. Options after -- go to fetch as
-    they are.
+    after network-online.target, confined to writing the output's folder (and those of --changes
+    and --metrics); one below /var/lib is made for the service's user. The journal keeps each
+    run's summary line, errors at priority err: journalctl -t isintool [-p err]. Options after
+    -- go to fetch as they are.
     """
     url_or_none = _url_unless(url, url_file, "--url-file")
 
