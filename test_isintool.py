@@ -6147,6 +6147,26 @@ def test_the_schedules_carry_the_metrics_as_their_scheduler_can(runner):
     assert relative.exit_code == 2 and "--metrics needs an absolute path in a schedule" in relative.stderr
 
 
+@pytest.mark.parametrize("command", ["crontab", "systemd", "kubernetes"])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--ping", "ftp://hc.example/x"], "--ping: the URL must start with http:// or https://"),
+        (
+            ["--metrics-push", "http://gw:9091/metrics/job/x"],
+            "--metrics-push takes the Pushgateway's address",
+        ),
+        (["--metrics", "/var/lib/node/isintool.txt"], "textfile collector reads only *.prom files"),
+    ],
+)
+def test_schedules_refuse_what_the_nightly_fetch_would_refuse(runner, command, args, message):
+    """A schedule parses fetch's options with fetch's own checks: no line is printed whose fetch
+    would exit 2 every night."""
+    extra = ["--image", "registry.example/isintool:1"] if command == "kubernetes" else []
+    result = runner.invoke(cli, [command, *extra, "-o", "/var/lib/isintool/isins.txt", "--", *args])
+    assert (result.exit_code, result.stdout) == (2, "") and message in result.stderr, result.stderr
+
+
 @pytest.mark.parametrize("option", ["--ping", "--metrics-push"])
 def test_schedules_refuse_a_password_in_any_url_of_fetchs_options(runner, option):
     result = runner.invoke(
