@@ -7,6 +7,7 @@ Usage:
 
 Contents: each a `# --- Title` section below, each name defined before it is used, the sections
 in the order the bytes of a fetch travel (after what every command shares):
+    Records                     _Record: the small immutable records every section uses
     Errors                      IsinToolError and its children; _plural for messages
     ISIN validation             ISO 6166 check digits for a block at once; the list's 13-byte records
     Chunks and worker processes reading in chunks and regrouping them; a pool started only when
@@ -61,13 +62,13 @@ Features that cross sections, and where each part lives:
     a file not ours     Changes (_OldList.inspect: one ISIN a line?), Fetch (_refuse_files_not_ours)
 """
 
-# No `from __future__ import annotations`: annotations are evaluated as each def runs, which
-# costs less at start-up than typing's compiling every NamedTuple field's annotation text. A
-# name defined later (a class in its own methods), or imported only for TYPE_CHECKING, is quoted.
+# Annotations are evaluated as each def and class runs (no `from __future__ import annotations`):
+# a name defined later (a class in its own methods), or imported only for TYPE_CHECKING, is quoted.
 import codecs
 import contextlib
 import errno
 import functools
+import inspect  # click has imported it
 import io
 import itertools
 import math
@@ -81,7 +82,7 @@ import time
 import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import click
 
@@ -128,6 +129,70 @@ __all__ = [
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+# --- Records --------------------------------------------------------------------------------------
+
+
+class _Record:
+    """The base of the module's small records: the fields are the class's annotations, in order,
+    and a class attribute of a field's name is its default. A record is what a NamedTuple is,
+    made by position or by keyword, read by name (or unpacked, in the fields' order), equal to
+    one of its class with the same values, hashable, never changed (`_replace` makes a changed
+    copy), `_asdict()` and `_fields` as a NamedTuple's.
+
+    Why not typing.NamedTuple: it compiles a `__new__` for each class at import, and forty of
+    them were a third of what the module cost `extract` at start-up. A record holds its values
+    in the instance's `__dict__`; nothing makes one per row.
+    """
+
+    _fields: tuple[str, ...] = ()
+    _required: frozenset[str] = frozenset()
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls._fields = tuple(inspect.get_annotations(cls))  # its own: a record extends none
+        cls._required = frozenset(name for name in cls._fields if not hasattr(cls, name))
+
+    def __init__(self, *values: Any, **named: Any) -> None:
+        if len(values) > len(self._fields):
+            raise TypeError(f"{type(self).__name__} takes {len(self._fields)} values, not {len(values)}")
+        given = dict(zip(self._fields[: len(values)], values, strict=True))
+        for name in named:
+            if name in given or name not in self._fields:
+                raise TypeError(f"{type(self).__name__}: {name!r} twice or not a field")
+        given.update(named)
+        if not self._required <= given.keys():
+            missing = sorted(self._required - given.keys())
+            raise TypeError(f"{type(self).__name__} needs {', '.join(missing)}")
+        self.__dict__.update(given)  # a default not given is read from the class
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is a record: _replace makes a changed copy")
+
+    def __iter__(self) -> Iterator[Any]:
+        return (getattr(self, name) for name in self._fields)
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._values()))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={value!r}" for name, value in self._asdict().items())
+        return f"{type(self).__name__}({fields})"
+
+    def _replace(self: "T", **changes: Any) -> "T":
+        return type(self)(**{**self._asdict(), **changes})  # type: ignore[attr-defined]
+
+    def _asdict(self) -> dict[str, Any]:
+        return dict(zip(self._fields, self, strict=True))
 
 
 # --- Errors ---------------------------------------------------------------------------------------
@@ -2580,7 +2645,7 @@ _CENTRAL_SIGNATURES = (b"PK\x01\x02", b"PK\x05\x05", _END_SIGNATURE, b"PK\x06\x0
 _MAX_TRAILER = 22 + 0xFFFF + 64 * 1024
 
 
-class _ZipEntry(NamedTuple):
+class _ZipEntry(_Record):
     """A local file header (4.3.7), the sizes from its zip64 extra field where it has one."""
 
     name: str
@@ -2903,7 +2968,7 @@ FIRDS_ROOT = b"<FinInstrmRptgRefData"
 UTF8_BOM = b"\xef\xbb\xbf"  # which some writers put before a text (taken off before it is read)
 
 
-class _CsvLayout(NamedTuple):
+class _CsvLayout(_Record):
     """Where the ISINs stand in a CSV file."""
 
     delimiter: str
@@ -2958,7 +3023,7 @@ def _head(chunks: Iterator[bytes]) -> bytes:
     return head
 
 
-class _Reading(NamedTuple):
+class _Reading(_Record):
     """How a payload's text gives its ISINs: a kind of text (one row of the table below), the
     CSV layout for a CSV, the --column asked for, and the source the text came from."""
 
@@ -2969,7 +3034,7 @@ class _Reading(NamedTuple):
     firds: bool = False  # a FIRDS document read for every token: its underlyings' ISINs come too
 
 
-class _Kind(NamedTuple):
+class _Kind(_Record):
     """A kind of payload text: where a block of it may end without splitting a value (and what
     the next block starts with, see _regroup), and a block's ISIN-shaped values with the count
     of all the values it holds."""
@@ -3175,7 +3240,7 @@ def _fixed_width_column(block: bytes, layout: _CsvLayout) -> bytearray | None:
     return lines  # a bytearray: bytes-like, and a copy less
 
 
-class _ParsedBlock(NamedTuple):
+class _ParsedBlock(_Record):
     """A block's valid ISINs as a sorted run (text, a line each: see _LINE), and how many rows,
     values or ISIN-shaped tokens it had that were not valid ISINs."""
 
@@ -3216,7 +3281,7 @@ def _pivots(runs: list[str], ranges: int) -> list[str]:
     return sorted({sample[len(sample) * k // ranges] for k in range(1, ranges)})
 
 
-class _Merged(NamedTuple):
+class _Merged(_Record):
     """A sorted run of unique ISINs, and how many duplicates were dropped to make it."""
 
     run: str
@@ -3267,7 +3332,7 @@ def _rising(last: bytes, records: bytes) -> bool:
     return all(map(operator.lt, isins, isins[1:]))
 
 
-class _OldList(NamedTuple):
+class _OldList(_Record):
     """The file a fetch replaces, as one pass over it found it."""
 
     path: str
@@ -3356,7 +3421,7 @@ COMBINE_RUNS = 16
 IDLE_SHARE = 0.5
 
 
-class ListCounts(NamedTuple):
+class ListCounts(_Record):
     """What parsing found: the ISINs in the list (sorted and unique), what was left out, how
     many texts (files of a zip, parts of a set) the list was read from, and the sources whose
     texts held no valid ISIN."""
@@ -3399,7 +3464,7 @@ class _Arrival:
         return share
 
 
-class _Runs(NamedTuple):
+class _Runs(_Record):
     """What the parse leaves for the merge."""
 
     runs: list[str]
@@ -3460,7 +3525,7 @@ def _sorted_runs(jobs: Iterator[tuple[bytes, _Reading]], workers: int, arrival: 
         return _Runs(runs + fresh, invalid, duplicates, pool.started, valid)
 
 
-class _ListPiece(NamedTuple):
+class _ListPiece(_Record):
     """A key range of the list, as written, how many duplicates were dropped to make it, and
     what changed in that range since the old list."""
 
@@ -3471,7 +3536,7 @@ class _ListPiece(NamedTuple):
     removed: int = 0
 
 
-class _KeyRanges(NamedTuple):
+class _KeyRanges(_Record):
     """Sorted runs, and where the pivots cut each: range k of a run is run[cuts[k]:cuts[k + 1]],
     the ISINs from pivots[k-1] (included) up to pivots[k] (excluded); with `old`, the list the
     new one replaces, whose range k each piece is compared with (see _OldList).
@@ -3774,7 +3839,7 @@ _CUT = (b"<FinInstrm>", b"<RefData>")  # a block ends before the last record tha
 _MIC_CHARACTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
-class _FirdsRecord(NamedTuple):
+class _FirdsRecord(_Record):
     """One (ISIN, venue) of a FIRDS file: its record's kind (the element's name, one of _KINDS),
     the instrument's ISIN (FinInstrmGnlAttrbts/Id, b"" when not ISIN-shaped), the venue's MIC
     (TradgVnRltdAttrbts/Id) and the date part of its TradgVnRltdAttrbts/TermntnDt, if any."""
@@ -3785,14 +3850,14 @@ class _FirdsRecord(NamedTuple):
     ends: bytes | None  # b"YYYY-MM-DD"; None (or b"") when the venue gives none
 
 
-class _FirdsHeader(NamedTuple):
+class _FirdsHeader(_Record):
     """What a FIRDS text says of itself: full set or delta, and its RptHdr/RptgPrd/Dt."""
 
     delta: bool
     date: str | None  # "YYYY-MM-DD"
 
 
-class _BlockPairs(NamedTuple):
+class _BlockPairs(_Record):
     """A block's pairs as a day's rules leave them (see _pair_state): keys that end active and
     keys that end inactive, sorted; how many records it held, and how many of them had an ISIN
     failing ISO 6166 (left out: the list holds valid ISINs only)."""
@@ -3838,7 +3903,7 @@ def _record_blocks(chunks: Iterable[bytes], size: int = BLOCK_SIZE) -> Iterator[
         yield b"".join(pending)
 
 
-class _Columns(NamedTuple):
+class _Columns(_Record):
     """A block's records as columns, in order: kinds (b"RefData" in a full set), ISINs as
     written, MICs, and TermntnDt dates (b"" where there is none)."""
 
@@ -4005,7 +4070,7 @@ def _firds_jobs(
 #   (no checksum; Elasticsearch 7 writes total as {"value": 4, ...})
 
 
-class _FirdsFile(NamedTuple):
+class _FirdsFile(_Record):
     """A file a register lists, by what its name says: FULINS_<letter>_<date>_<n>of<m>.zip or
     DLTINS_<date>_<n>of<m>.zip."""
 
@@ -4019,7 +4084,7 @@ class _FirdsFile(NamedTuple):
     m: int
 
 
-class _RegisterPage(NamedTuple):
+class _RegisterPage(_Record):
     """One answer of a register: its dialect, how many files match in all, and this page's."""
 
     dialect: str  # "esma" or "fca"
@@ -4119,21 +4184,21 @@ def _register_files(
 # Plan.
 
 
-class _FullSet(NamedTuple):
+class _FullSet(_Record):
     """The FULINS files of one date, every CFI letter's parts 1 to m."""
 
     date: str
     parts: list[_FirdsFile]
 
 
-class _DeltaDay(NamedTuple):
+class _DeltaDay(_Record):
     """One day's DLTINS files, parts 1 to m."""
 
     date: str
     parts: list[_FirdsFile]
 
 
-class _Held(NamedTuple):
+class _Held(_Record):
     """What the state beside the output holds, as the sidecar records it: the full set's date
     and the delta days applied to it since, in order."""
 
@@ -4145,7 +4210,7 @@ class _Held(NamedTuple):
         return self.days[-1] if self.days else self.full
 
 
-class _NightPlan(NamedTuple):
+class _NightPlan(_Record):
     """What a night does: "unchanged" (download nothing), "deltas" (the new days only) or
     "full" (the full set, then its days: no state yet, a damaged one, or a newer full set)."""
 
@@ -4255,14 +4320,14 @@ def _plan_night(files: Sequence[_FirdsFile], held: _Held | None, index: str = "t
 # them as it goes (a night reads each once) and raises _DamagedState at the end when one differs.
 
 
-class _Digest(NamedTuple):
+class _Digest(_Record):
     """What the sidecar records of a state file or list: its record count and sha256."""
 
     count: int
     sha256: str
 
 
-class _StateCounts(NamedTuple):
+class _StateCounts(_Record):
     """A state and its list as written: the pairs, the ISINs, and their digests."""
 
     pairs: _Digest
@@ -4527,7 +4592,7 @@ def _apply_day(
 # workers, in order), and the ranges' texts in order are the state and, deduplicated, its list.
 
 
-class _PairRun(NamedTuple):
+class _PairRun(_Record):
     """A sorted run on disk: its file, its record count, and every SAMPLE_EVERY-th key."""
 
     path: str
@@ -4604,7 +4669,7 @@ def _range_jobs(runs: list[_PairRun]) -> list[tuple[list[tuple[str, int, int]], 
     return jobs
 
 
-class _BuildCounts(NamedTuple):
+class _BuildCounts(_Record):
     """A state built from a full set: its digests, the records read, and those left out."""
 
     state: _StateCounts
@@ -4760,14 +4825,14 @@ def _net_changes(days: Iterable[tuple[list[bytes], list[bytes]]]) -> tuple[list[
 # Night.
 
 
-class _StatePaths(NamedTuple):
+class _StatePaths(_Record):
     """One register's files beside the output: its pairs and its ISIN list."""
 
     pairs: str
     isins: str
 
 
-class _NightResult(NamedTuple):
+class _NightResult(_Record):
     """A night done: the plan it followed, the state's digests and what it holds, how many ISINs
     it gained and lost (counted where --changes is asked for), the files read, and notes for the
     user (warnings)."""
@@ -5059,7 +5124,7 @@ def _follow_links(path: str) -> str:
     return resolved
 
 
-class _Target(NamedTuple):
+class _Target(_Record):
     """The files a fetch into a file writes, each link on the way resolved (see _follow_links)."""
 
     output: str  # as the user gave it, for messages
@@ -5173,7 +5238,7 @@ def _text_or_none(record: dict[str, Any], name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-class _PartRecord(NamedTuple):
+class _PartRecord(_Record):
     """One part as the sidecar records it: what to send back for a conditional GET."""
 
     url: str  # redacted, for people; url_sha256 tells sources apart, secrets and all
@@ -5187,7 +5252,7 @@ class _PartRecord(NamedTuple):
         return cls(**{**fields, "url": fields["url"] or "", "url_sha256": fields["url_sha256"] or ""})
 
 
-class _Sidecar(NamedTuple):
+class _Sidecar(_Record):
     """OUTPUT.json: what the last fetch read and wrote. For example:
 
         {"parts": [{"url": "https://***@data.example.com/isins.zip?key=***",
@@ -5264,7 +5329,7 @@ def _validators(parts: list[str], previous: _Sidecar | None) -> list[dict[str, s
 # conditionally), parse them into the list and its changes, write the list, then the sidecar.
 
 
-class FetchOptions(NamedTuple):
+class FetchOptions(_Record):
     """How a fetch downloads and what it accepts: fetch's options, with the same defaults."""
 
     column: str | None = None
@@ -5285,7 +5350,7 @@ class FetchOptions(NamedTuple):
 _DEFAULT_OPTIONS = FetchOptions()
 
 
-class FetchResult(NamedTuple):
+class FetchResult(_Record):
     """What a fetch did."""
 
     path: str
@@ -5335,7 +5400,7 @@ def _check_options(urls: Sequence[str], output: str, options: FetchOptions) -> N
             _check_http_url(url, option, files=True)
 
 
-class _Plan(NamedTuple):
+class _Plan(_Record):
     """The parts a fetch asks for (their URLs), how to read them, and what to tell of them."""
 
     parts: list[str]
@@ -5456,7 +5521,7 @@ def _synced_writer(out: BinaryIO, digest: Any) -> Callable[[bytes], None]:
     return write
 
 
-class _Written(NamedTuple):
+class _Written(_Record):
     """A list written into place, and its sha256 (for the sidecar)."""
 
     counts: ListCounts
@@ -5779,7 +5844,7 @@ PING_APIS = ("auto", "healthchecks", "get")
 _LAST_SUCCESS = "isintool_fetch_last_success_timestamp_seconds"
 
 
-class _Outcome(NamedTuple):
+class _Outcome(_Record):
     """How one fetch ended, as its metrics tell it."""
 
     output: str  # the list's path as its label shows it: absolute, or "-" for standard output
@@ -5803,7 +5868,7 @@ def _output_label(output: str) -> str:
     return output if output == "-" else os.path.abspath(output)
 
 
-class _Gauge(NamedTuple):
+class _Gauge(_Record):
     """One gauge of the metrics: its name, its HELP, and its value for an outcome (and the time of
     the last success); None leaves the sample out."""
 
@@ -6105,7 +6170,7 @@ def _report(outcome: _Outcome, *, metrics: str | None, push: str | None) -> list
     return warnings
 
 
-class _Pings(NamedTuple):
+class _Pings(_Record):
     """A run's pings: where they go, in which API, and the run ID they share.
 
     Healthchecks' API (hc-ping.com, or --ping-api healthchecks): URL/start as the run begins,
@@ -6187,7 +6252,7 @@ KUBERNETES_RESOURCES = {
 KUBERNETES_STARTING_DEADLINE = 6 * 3600
 
 
-class NightlyJob(NamedTuple):
+class NightlyJob(_Record):
     """The nightly fetch, as every scheduler is told of it."""
 
     hour: int
@@ -7118,7 +7183,7 @@ def _warn_unless_done(action: Callable[[], None]) -> None:
         _warn(f"telling the watchers of the run took over {_plural(REPORT_SECONDS, 'second')}: given up")
 
 
-class _Watchers(NamedTuple):
+class _Watchers(_Record):
     """Who is told of a fetch's end, whatever it is: the ping, the metrics file, the Pushgateway."""
 
     pings: _Pings | None
@@ -7442,7 +7507,7 @@ _SCHEDULE_EPILOG = (
 )
 
 
-class _FetchSettings(NamedTuple):
+class _FetchSettings(_Record):
     """What a schedule must know of the fetch options after --."""
 
     max_time: float  # from which each scheduler's time limit follows

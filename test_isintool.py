@@ -13,6 +13,7 @@ import io
 import itertools
 import json
 import os
+import pickle
 import pty
 import random
 import re
@@ -418,7 +419,7 @@ def parse(chunks: list[bytes], column: str | None = None, workers: int = 1):
     counts = isintool.parse_isins(chunks, pieces.append, column, workers)
     text = b"".join(pieces)
     assert all(pieces) and (text == b"" or text.endswith(b"\n"))
-    return text.split(), Counts(*counts[:3])
+    return text.split(), Counts(counts.count, counts.invalid, counts.duplicates)
 
 
 # `promtool test rules` for the README's alert rules (written beside them as isintool.rules.yml).
@@ -1221,6 +1222,54 @@ def esma(httpserver, monkeypatch):
 def fca(httpserver, monkeypatch):
     monkeypatch.setattr(isintool, "FIRDS_PAGE_ROWS", 2)
     return FirdsRegister(httpserver, "fca")
+
+
+# --- Records --------------------------------------------------------------------------------------
+
+
+class RecordCase(isintool._Record):
+    name: str
+    count: int
+    notes: tuple[str, ...] = ()
+    size: int | None = None
+
+
+class TupleCase(NamedTuple):  # the oracle: what a record does, a NamedTuple does
+    name: str
+    count: int
+    notes: tuple[str, ...] = ()
+    size: int | None = None
+
+
+def _made(cls: type, values: tuple, named: dict) -> Any:
+    try:
+        return cls(*values, **named)
+    except TypeError:
+        return TypeError
+
+
+@given(
+    values=st.lists(st.one_of(st.text(max_size=3), st.integers(), st.none()), max_size=5).map(tuple),
+    named=st.dictionaries(st.sampled_from([*TupleCase._fields, "other"]), st.integers(), max_size=3),
+    changes=st.dictionaries(st.sampled_from(TupleCase._fields), st.integers(), max_size=2),
+)
+def test_a_record_behaves_as_the_namedtuple_of_its_fields(values, named, changes):
+    record, expected = _made(RecordCase, values, named), _made(TupleCase, values, named)
+    if expected is TypeError:  # too many values, a field twice or unknown, one missing
+        assert record is TypeError
+        return
+    assert RecordCase._fields == TupleCase._fields
+    assert tuple(record) == tuple(expected)
+    assert record._asdict() == expected._asdict()
+    assert repr(record) == repr(expected).replace("TupleCase", "RecordCase")
+    assert tuple(record._replace(**changes)) == tuple(expected._replace(**changes))
+    assert record == RecordCase(*expected) and record != RecordCase(*expected._replace(count="other"))
+    assert record != tuple(expected)  # a record is not a tuple: equal to records of its class only
+    with contextlib.suppress(TypeError):  # hashable where its values are
+        assert hash(record) == hash(RecordCase(*expected))
+    assert pickle.loads(pickle.dumps(record)) == record  # as a worker process gets it
+    with pytest.raises(AttributeError, match="_replace makes a changed copy"):
+        record.count = 1
 
 
 # --- Errors ---------------------------------------------------------------------------------------
