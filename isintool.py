@@ -278,6 +278,8 @@ def _table(mapping: Callable[[int], int]) -> bytes:
 
 
 _ALPHANUMERIC = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# ISIN_PATTERN a position at a time: the characters each of the 12 allows.
+_ISIN_SHAPE = (_ALPHANUMERIC[10:],) * 2 + (_ALPHANUMERIC,) * 9 + (_ALPHANUMERIC[:10],)
 
 
 @functools.cache
@@ -295,10 +297,8 @@ def _check_tables() -> tuple[tuple[bytes, ...], bytes, bytes]:
     def adds(allowed: bytes) -> bytes:  # at a position where `allowed` marks the characters allowed
         return _table(lambda b: _isin_char_sum(value[b], False) | digit[b] << 5 | (not allowed[b]) << 6)
 
-    letters = adds(_table(lambda b: 65 <= b <= 90))
-    alphanumerics = adds(_table(lambda b: b in _ALPHANUMERIC))
-    digits = adds(digit)
-    by_position = (letters,) * 2 + (alphanumerics,) * 9 + (digits,)  # ISIN_PATTERN
+    tables = {chars: adds(_table(lambda b, chars=chars: b in chars)) for chars in set(_ISIN_SHAPE)}
+    by_position = tuple(tables[chars] for chars in _ISIN_SHAPE)
     return by_position, _table(lambda b: _isin_char_sum(value[b], True)), _table(lambda b: b % 10 == 0)
 
 
@@ -3319,11 +3319,14 @@ _RECORDS = _Regex(rb"(?:" + ISIN_PATTERN.encode() + rb"\n)*")  # as fetch writes
 INSPECT_RECORDS = 80_000  # records read at a time when a fetch looks at the list it replaces
 
 
-def _valid_records(text: bytes) -> bool:
-    """Whether `text` is 13-byte records of valid ISINs, each with its newline: a list as fetch
-    writes it, checked a column at a time in C (_ISIN_LINES and _RECORDS take ten times as long)."""
+def _shaped_records(text: bytes) -> bool:
+    """Whether `text` is 13-byte records of ISIN_PATTERN's shape, each with its newline, as
+    _RECORDS says: checked a column at a time in C, where _RECORDS takes ten times as long and
+    the check digits (which a list written by hand may get wrong) five times."""
     count, rest = divmod(len(text), _LINE)
-    return not rest and text[_LINE - 1 :: _LINE] == b"\n" * count and b"\x00" not in _isin_mask(text)
+    if rest or text[_LINE - 1 :: _LINE] != b"\n" * count:
+        return False
+    return not any(text[position::_LINE].translate(None, chars) for position, chars in enumerate(_ISIN_SHAPE))
 
 
 def _rising(last: bytes, records: bytes) -> bool:
@@ -3356,7 +3359,7 @@ class _OldList(_Record):
                     end = text.rfind(b"\n") + 1
                     piece, carry = text[:end], text[end:]
                     lines += piece.count(b"\n")
-                    if not _valid_records(piece):  # as fetch writes a list, no regex need read it
+                    if not _shaped_records(piece):  # as fetch writes a list, no regex need read it
                         isins = isins and bool(_ISIN_LINES.fullmatch(piece))
                         records = records and isins and bool(_RECORDS.fullmatch(piece))
                     records = records and _rising(last, piece)

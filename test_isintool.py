@@ -3624,7 +3624,7 @@ def test_old_list_read_by_columns_as_by_the_regexes(isins, where, byte, shuffled
         Path(path).write_bytes(text)
         by_columns = isintool._OldList.inspect(path)
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(isintool, "_valid_records", lambda text: False)
+            patch.setattr(isintool, "_shaped_records", lambda text: False)
             assert isintool._OldList.inspect(path) == by_columns
 
 
