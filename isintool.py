@@ -5145,15 +5145,19 @@ def _target(output: str, changes: str | None) -> _Target:
     return _Target(output, path, _follow_links(path + ".json"), _follow_links(changes) if changes else None)
 
 
-def _try_lock(fd: int) -> bool:
-    """Take the lock of `fd` if no one holds it."""
+def _lock(fd: int, wait: _Deadline | None, poll: float) -> bool:
+    """Take the exclusive flock of `fd` if no one holds it; with `wait`, try again every `poll`
+    seconds until that deadline. Whether it was taken."""
     import fcntl
 
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if wait is None or not wait.remaining():
+                return False
+        time.sleep(min(poll, wait.remaining()))
 
 
 @contextlib.contextmanager
@@ -5181,15 +5185,12 @@ def _output_lock(path: str, wait: _Deadline | None = None) -> Iterator[None]:
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise IsinToolError(f"refusing the lock {lock}: it is not a regular file")
-        while not _try_lock(fd):
+        if not _lock(fd, wait, LOCK_POLL_SECONDS):
             if wait is None:
                 raise LockedError(f"another fetch is writing {path} (its lock: {lock})")
-            if not wait.remaining():
-                raise LockedError(
-                    f"another fetch was still writing {path} after {_plural(wait.seconds, 'second')} "
-                    "(--max-time)"
-                )
-            time.sleep(min(LOCK_POLL_SECONDS, wait.remaining()))
+            raise LockedError(
+                f"another fetch was still writing {path} after {_plural(wait.seconds, 'second')} (--max-time)"
+            )
         yield
     finally:
         os.close(fd)
@@ -6007,12 +6008,9 @@ def _folder_lock(folder: str, consequence: str) -> Iterator[None]:
     when another holds it too long, raise saying `consequence`."""
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        give_up = time.monotonic() + METRICS_LOCK_SECONDS
-        while not _try_lock(fd):
-            if time.monotonic() >= give_up:
-                waited = _plural(METRICS_LOCK_SECONDS, "second")
-                raise IsinToolError(f"{folder} stayed locked for {waited}: {consequence}")
-            time.sleep(LOCK_POLL_SECONDS / 4)
+        if not _lock(fd, _Deadline(METRICS_LOCK_SECONDS), LOCK_POLL_SECONDS / 4):
+            waited = _plural(METRICS_LOCK_SECONDS, "second")
+            raise IsinToolError(f"{folder} stayed locked for {waited}: {consequence}")
         yield
     finally:
         os.close(fd)
