@@ -82,7 +82,7 @@ import time
 import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, TypeVar
 
 import click
 
@@ -135,15 +135,19 @@ R = TypeVar("R")
 
 
 class _Record:
-    """The base of the module's small records: the fields are the class's annotations, in order,
-    and a class attribute of a field's name is its default. A record is what a NamedTuple is,
-    made by position or by keyword, read by name (or unpacked, in the fields' order), equal to
+    """The base of the module's own small records: the fields are the class's annotations, in
+    order, and a class attribute of a field's name is its default. A record is what a NamedTuple
+    is, made by position or by keyword, read by name (or unpacked, in the fields' order), equal to
     one of its class with the same values, hashable, never changed (`_replace` makes a changed
-    copy), `_asdict()` and `_fields` as a NamedTuple's.
+    copy), `_asdict()` and `_fields` as a NamedTuple's; but it is no tuple. The results the
+    library hands its callers (ListCounts, FetchOptions, FetchResult, NightlyJob) stay
+    NamedTuples, which a caller may index, compare with a tuple or write as a JSON array.
 
-    Why not typing.NamedTuple: it compiles a `__new__` for each class at import, and forty of
-    them were a third of what the module cost `extract` at start-up. A record holds its values
-    in the instance's `__dict__`; nothing makes one per row.
+    Why not typing.NamedTuple here: it compiles a `__new__` for each class at import, and forty
+    of them were two thirds of what the module's body cost `extract` at start-up. A record
+    holds its values in the instance's `__dict__` and takes about six times as long to make:
+    the readings make none per row, but for the slow FIRDS reading (_slow_records, a venue at a
+    time, for layouts ESMA does not write).
     """
 
     _fields: tuple[str, ...] = ()
@@ -163,11 +167,14 @@ class _Record:
                 raise TypeError(f"{type(self).__name__}: {name!r} twice or not a field")
         given.update(named)
         if not self._required <= given.keys():
-            missing = sorted(self._required - given.keys())
+            missing = [name for name in self._fields if name in self._required and name not in given]
             raise TypeError(f"{type(self).__name__} needs {', '.join(missing)}")
         self.__dict__.update(given)  # a default not given is read from the class
 
     def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is a record: _replace makes a changed copy")
+
+    def __delattr__(self, name: str) -> None:
         raise AttributeError(f"{type(self).__name__} is a record: _replace makes a changed copy")
 
     def __iter__(self) -> Iterator[Any]:
@@ -297,7 +304,7 @@ def _check_tables() -> tuple[tuple[bytes, ...], bytes, bytes]:
     def adds(allowed: bytes) -> bytes:  # at a position where `allowed` marks the characters allowed
         return _table(lambda b: _isin_char_sum(value[b], False) | digit[b] << 5 | (not allowed[b]) << 6)
 
-    tables = {chars: adds(_table(lambda b, chars=chars: b in chars)) for chars in set(_ISIN_SHAPE)}
+    tables = {chars: adds(_table(chars.__contains__)) for chars in set(_ISIN_SHAPE)}
     by_position = tuple(tables[chars] for chars in _ISIN_SHAPE)
     return by_position, _table(lambda b: _isin_char_sum(value[b], True)), _table(lambda b: b % 10 == 0)
 
@@ -3321,8 +3328,8 @@ INSPECT_RECORDS = 80_000  # records read at a time when a fetch looks at the lis
 
 def _shaped_records(text: bytes) -> bool:
     """Whether `text` is 13-byte records of ISIN_PATTERN's shape, each with its newline, as
-    _RECORDS says: checked a column at a time in C, where _RECORDS takes ten times as long and
-    the check digits (which a list written by hand may get wrong) five times."""
+    _RECORDS says: checked a column at a time in C, where _RECORDS takes several times as long,
+    and so did checking the check digits (which a list written by hand may get wrong)."""
     count, rest = divmod(len(text), _LINE)
     if rest or text[_LINE - 1 :: _LINE] != b"\n" * count:
         return False
@@ -3424,7 +3431,7 @@ COMBINE_RUNS = 16
 IDLE_SHARE = 0.5
 
 
-class ListCounts(_Record):
+class ListCounts(NamedTuple):
     """What parsing found: the ISINs in the list (sorted and unique), what was left out, how
     many texts (files of a zip, parts of a set) the list was read from, and the sources whose
     texts held no valid ISIN."""
@@ -5333,7 +5340,7 @@ def _validators(parts: list[str], previous: _Sidecar | None) -> list[dict[str, s
 # conditionally), parse them into the list and its changes, write the list, then the sidecar.
 
 
-class FetchOptions(_Record):
+class FetchOptions(NamedTuple):
     """How a fetch downloads and what it accepts: fetch's options, with the same defaults."""
 
     column: str | None = None
@@ -5354,7 +5361,7 @@ class FetchOptions(_Record):
 _DEFAULT_OPTIONS = FetchOptions()
 
 
-class FetchResult(_Record):
+class FetchResult(NamedTuple):
     """What a fetch did."""
 
     path: str
@@ -6253,7 +6260,7 @@ KUBERNETES_RESOURCES = {
 KUBERNETES_STARTING_DEADLINE = 6 * 3600
 
 
-class NightlyJob(_Record):
+class NightlyJob(NamedTuple):
     """The nightly fetch, as every scheduler is told of it."""
 
     hour: int
