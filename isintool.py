@@ -4798,6 +4798,20 @@ def _diff_lists(
     return added, removed
 
 
+def _diff_from_file(path: str, replacing: BinaryIO, write: Callable[[bytes], object]) -> tuple[int, int]:
+    """_diff_lists from the list at `path` (every ISIN is new when there is none) to the one
+    written so far into `replacing`, the temporary file atomic_file made to replace it (open
+    for reading and writing): read through a file descriptor of its own, before the rename."""
+    replacing.flush()
+    with os.fdopen(os.dup(replacing.fileno()), "rb") as new, contextlib.ExitStack() as files:
+        new.seek(0)  # the descriptors share one offset: reading leaves it at the end, as writing did
+        try:
+            old: Iterable[bytes] = _read_chunks(files.enter_context(open(path, "rb")), BLOCK_SIZE)
+        except FileNotFoundError:
+            old = ()
+        return _diff_lists(old, _read_chunks(new, BLOCK_SIZE), write)
+
+
 def _union_lists(lists: list[Iterable[bytes]], write: Callable[[bytes], object]) -> int:
     """The sorted union of sorted ISIN lists (one register's each), as 13-byte lines; its count."""
     count = 0
@@ -4974,17 +4988,7 @@ def _run_night(
             if plan.action == "deltas":
                 changes(_change_lines(plus, minus))
             else:  # against the list being replaced, read before it is
-                isins_final.flush()
-                with os.fdopen(os.dup(isins_final.fileno()), "rb") as new, contextlib.ExitStack() as files_:
-                    new.seek(0)  # the temporary file atomic_file made (opened for reading and writing)
-                    old = (
-                        files_.enter_context(open(paths.isins, "rb")) if os.path.exists(paths.isins) else None
-                    )
-                    added, removed = _diff_lists(
-                        _read_chunks(old, BLOCK_SIZE) if old else iter(()),
-                        _read_chunks(new, BLOCK_SIZE),
-                        changes,
-                    )
+                added, removed = _diff_from_file(paths.isins, isins_final, changes)
         assert expect is not None
         if accept is not None:  # the last word before the files are replaced: it may refuse them
             accept(expect)
@@ -5645,14 +5649,7 @@ def _union_into(
         out = files.enter_context(atomic_file(target.path))
         count = _union_lists([_read_chunks(f, BLOCK_SIZE) for f in lists], _synced_writer(out, digest))
         _refuse_to_shrink(target.path, current, count, options)
-        out.flush()
-        added = removed = 0
-        if changes:
-            with os.fdopen(os.dup(out.fileno()), "rb") as new:  # the new list, before it replaces the old
-                new.seek(0)
-                old = files.enter_context(open(target.path, "rb")) if os.path.exists(target.path) else None
-                old_chunks = _read_chunks(old, BLOCK_SIZE) if old else iter(())
-                added, removed = _diff_lists(old_chunks, _read_chunks(new, BLOCK_SIZE), changes.write)
+        added, removed = _diff_from_file(target.path, out, changes.write) if changes else (0, 0)
     return added, removed, count, digest.hexdigest()
 
 
@@ -5672,17 +5669,27 @@ def _fetch_firds(
 
     registers = _firds_registers(options.firds)
     records = (previous.firds or {}) if previous else {}
+    # A register's list is OUTPUT while it is the only one, OUTPUT.NAME.isins beside others'. When
+    # another joins the one kept alone so far, the list is copied to its own file first, where its
+    # state's check looks for it, rather than the state rebuilt from the full set.
+    alone = next(iter(records)) if len(records) == 1 else None
+    moved = f"{target.path}.{alone}.isins"
+    if len(registers) > 1 and alone in dict(registers) and not os.path.exists(moved):
+        with contextlib.suppress(FileNotFoundError), open(target.path, "rb") as listed:
+            write_atomically(moved, _read_chunks(listed, BLOCK_SIZE))
     today = datetime.datetime.now(datetime.timezone.utc).date()
-    transfers: dict[str, _Transfer] = {}  # kept from one attempt to the next: its retries count
+    # By URL, kept from one attempt to the next (its retries count): ESMA and the FCA name their
+    # files alike, and both may list a FULINS_E_20210116_01of01.zip of their own the same night.
+    transfers: dict[str, _Transfer] = {}
     opened = contextlib.ExitStack()
 
     def chunks_of(file: _FirdsFile) -> Iterator[bytes]:  # each checked against the register's MD5
-        if file.name not in transfers:
-            transfers[file.name] = opened.enter_context(
+        if file.url not in transfers:
+            transfers[file.url] = opened.enter_context(
                 _Transfer(file.url, md5=file.md5, name=file.name, **settings)
             )
-            transfers[file.name].start()
-        return transfers[file.name].chunks()  # asked again from its first byte when read before
+            transfers[file.url].start()
+        return transfers[file.url].chunks()  # asked again from its first byte when read before
 
     current = old.lines if old else 0
 

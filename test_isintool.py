@@ -4609,6 +4609,40 @@ def test_fetch_firds_from_two_registers_makes_one_list(esma, server, out):
     assert result.exit_code == 2 and "--firds names the same register twice" in result.stderr
 
 
+def test_fetch_firds_changes_on_a_first_night_and_of_a_union(esma, server, tmp_path):
+    """--changes against no list at all (the first night: every ISIN is new); then a second
+    register joins (the first one's state is kept, not rebuilt; its files share names with the
+    first one's, as ESMA's and the FCA's do); then a day in it ends an ISIN of the union."""
+    out, changes = tmp_path / "isins.txt", tmp_path / "changes.txt"
+    oracle = FirdsOracle()
+    oracle.full(_full_set(esma, _days_ago(3), []))
+    result = fetch("--firds", esma.index, "-o", str(out), "--changes", str(changes))
+    assert result.exit_code == 0, result.stderr
+    assert changes.read_bytes() == expected_changes([], oracle.isins())
+    fca = FirdsRegister(server, "fca")
+    british = numbered_isins("GB", 3, 900)  # none of them in the filler
+    fca.publish(
+        f"FULINS_E_{_days_ago(3)}_01of01.zip", [firds_record(isintool._FULL, i, "XLON") for i in british]
+    )
+    both = ["--firds", esma.index, "--firds", fca.index, "-o", str(out), "--changes", str(changes)]
+    downloads = esma.downloads()
+    result = fetch(*both)
+    assert result.exit_code == 0, result.stderr
+    assert "Warning" not in result.stderr and esma.downloads() == downloads  # ESMA's state kept
+    assert changes.read_bytes() == expected_changes(oracle.isins(), sorted([*oracle.isins(), *british])), (
+        result.stderr
+    )
+    fca.publish(f"DLTINS_{_days_ago(2)}_01of01.zip", [firds_record(isintool._TERMINATED, british[0], "XLON")])
+    result = fetch(*both)
+    assert result.exit_code == 0, result.stderr
+    assert changes.read_bytes() == b"-" + british[0].encode() + b"\n"
+    assert out.read_text().split() == sorted([*oracle.isins(), *british[1:]])
+    fresh = tmp_path / "fresh.txt"  # both registers' files downloaded the same night, names alike
+    result = fetch("--firds", esma.index, "--firds", fca.index, "-o", str(fresh))
+    assert result.exit_code == 0, result.stderr
+    assert fresh.read_text() == out.read_text()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
