@@ -6426,12 +6426,26 @@ def test_fetch_stopped_by_a_signal_ends_cleanly(server, out, name, code):
     assert [request.path for request, _ in server.log][-1:] == ["/ping/fail"]
 
 
+def _wait_until_read(pipe: int, timeout: float = 30.0) -> None:
+    """Until the process at the other end of a pipe has read all that was written into it
+    (FIONREAD: the bytes still in the pipe)."""
+    import array
+    import fcntl
+    import termios
+
+    deadline = time.monotonic() + timeout
+    left = array.array("i", [1])
+    while left[0] and time.monotonic() < deadline:
+        fcntl.ioctl(pipe, termios.FIONREAD, left)
+        time.sleep(0.02)
+
+
 def test_extract_stopped_by_ctrl_c_ends_with_one_line():
     argv = [sys.executable, str(ROOT / "isintool.py"), "extract"]
     with subprocess.Popen(argv, stdin=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         proc.stdin.write(b'{"id": 1, ')
         proc.stdin.flush()
-        time.sleep(1)  # reading its standard input
+        _wait_until_read(proc.stdin.fileno())  # started (a loaded machine takes its time) and reading
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=20)
     assert (proc.returncode, err) == (130, b"Error: stopped by SIGINT\n")
