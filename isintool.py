@@ -5664,17 +5664,25 @@ def _fetch_firds(
     """--firds: each register's night (see _firds_night), its pairs kept beside the list. With
     one register its ISIN list is OUTPUT; with several, OUTPUT is the union of theirs (each kept
     as OUTPUT.NAME.isins) and the changes are the difference from the list it replaces. The
-    list and the changes are replaced together (the list first), or neither."""
+    list and the changes are replaced together (the list first), or neither.
+
+    A job that names other registers than the last run keeps the state of each it still names:
+    the night one joins a register kept alone, that one's list is copied to its own file; the
+    night a job leaves several for one, that one's list is made in its own file still and OUTPUT
+    as the "union" of it alone (what OUTPUT held was the union of several), and the next night
+    finds the list at OUTPUT. The files of registers no longer named are removed."""
     import datetime
 
     registers = _firds_registers(options.firds)
     records = (previous.firds or {}) if previous else {}
-    # A register's list is OUTPUT while it is the only one, OUTPUT.NAME.isins beside others'. When
-    # another joins the one kept alone so far, the list is copied to its own file first, where its
-    # state's check looks for it, rather than the state rebuilt from the full set.
+    # A register's list is OUTPUT while it is the only one, OUTPUT.NAME.isins beside others' (and
+    # on the night the job leaves several for one). When another joins the one kept alone so far,
+    # the list is copied to its own file first, where its state's check looks for it, rather than
+    # the state rebuilt from the full set.
+    shared = len(registers) > 1 or len(records) > 1
     alone = next(iter(records)) if len(records) == 1 else None
     moved = f"{target.path}.{alone}.isins"
-    if len(registers) > 1 and alone in dict(registers) and not os.path.exists(moved):
+    if shared and alone in dict(registers) and not os.path.exists(moved):
         with contextlib.suppress(FileNotFoundError), open(target.path, "rb") as listed:
             write_atomically(moved, _read_chunks(listed, BLOCK_SIZE))
     today = datetime.datetime.now(datetime.timezone.utc).date()
@@ -5693,8 +5701,8 @@ def _fetch_firds(
 
     current = old.lines if old else 0
 
-    def accept(state: _StateCounts) -> None:  # the union of several is checked as it is made
-        if len(registers) == 1:
+    def accept(state: _StateCounts) -> None:  # a union is checked as it is made
+        if not shared:
             _refuse_to_shrink(target.path, current, state.isins.count, options)
 
     nights: dict[str, dict[str, Any]] = {}
@@ -5702,7 +5710,7 @@ def _fetch_firds(
     with opened, contextlib.ExitStack() as files:  # left in reverse: the list (or the union) first
         changes = files.enter_context(atomic_file(target.changes)) if target.changes else None
         for name, url in registers:
-            isins = target.path if len(registers) == 1 else f"{target.path}.{name}.isins"
+            isins = f"{target.path}.{name}.isins" if shared else target.path
             paths = _StatePaths(f"{target.path}.{name}.pairs", isins)
 
             def night(
@@ -5718,7 +5726,7 @@ def _fetch_firds(
                     lambda query: _get_json(query, **settings),
                     chunks_of,
                     today,
-                    changes=changes.write if changes and len(registers) == 1 else None,
+                    changes=None if shared or not changes else changes.write,
                     workers=_available_cores(),
                     max_bytes=options.max_bytes,
                     accept=accept,
@@ -5726,8 +5734,9 @@ def _fetch_firds(
 
             result, nights[name] = _until_whole(night)
             results.append(result)
-        written = any(result.plan.action != "unchanged" for result in results)
-        if len(registers) == 1:
+        left = set(records) - set(nights)  # registers the last run named and this one does not
+        written = bool(left) or any(result.plan.action != "unchanged" for result in results)
+        if not shared:
             added, removed = results[0].added, results[0].removed
             count, sha256 = results[0].state.isins.count, results[0].state.isins.sha256
         elif written or previous is None or previous.sha256 is None:
@@ -5747,6 +5756,12 @@ def _fetch_firds(
         firds=nights,
     )
     write_atomically(target.sidecar, [sidecar.to_json()])
+    unused = [f"{target.path}.{name}.{kind}" for name in left for kind in ("pairs", "isins")]
+    if len(registers) == 1:  # its list is OUTPUT from the next night on (or was all along)
+        unused.append(f"{target.path}.{registers[0][0]}.isins")
+    for path in unused:  # no longer in the sidecar: a run that stops here leaves them, harmless
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
     return FetchResult(
         path=target.output,
         written=written,

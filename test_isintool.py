@@ -4612,7 +4612,8 @@ def test_fetch_firds_from_two_registers_makes_one_list(esma, server, out):
 def test_fetch_firds_changes_on_a_first_night_and_of_a_union(esma, server, tmp_path):
     """--changes against no list at all (the first night: every ISIN is new); then a second
     register joins (the first one's state is kept, not rebuilt; its files share names with the
-    first one's, as ESMA's and the FCA's do); then a day in it ends an ISIN of the union."""
+    first one's, as ESMA's and the FCA's do); a day in it ends an ISIN of the union; then it
+    leaves (the first one's state kept again, the second's files removed), and a day goes on."""
     out, changes = tmp_path / "isins.txt", tmp_path / "changes.txt"
     oracle = FirdsOracle()
     oracle.full(_full_set(esma, _days_ago(3), []))
@@ -4641,6 +4642,23 @@ def test_fetch_firds_changes_on_a_first_night_and_of_a_union(esma, server, tmp_p
     result = fetch("--firds", esma.index, "--firds", fca.index, "-o", str(fresh))
     assert result.exit_code == 0, result.stderr
     assert fresh.read_text() == out.read_text()
+    downloads = esma.downloads()
+    alone = ["--firds", esma.index, "-o", str(out), "--changes", str(changes)]
+    result = fetch(*alone)  # the FCA dropped: ESMA's state kept, OUTPUT its list again
+    assert result.exit_code == 0, result.stderr
+    assert "Warning" not in result.stderr and esma.downloads() == downloads
+    assert out.read_text().split() == oracle.isins()
+    assert changes.read_bytes() == b"".join(b"-" + i.encode() + b"\n" for i in british[1:])
+    beside = sorted(p.suffix for p in tmp_path.iterdir() if p.name.startswith("isins.txt."))
+    assert beside == [".json", ".lock", ".pairs"]  # the FCA's files gone, and ESMA's own list
+    ended = FILLER[0]  # on both its venues: it goes
+    day = [firds_record(isintool._TERMINATED, ended, mic) for mic in ("XEUR", "XMLI")]
+    oracle.day(_days_ago(2), _publish_day(esma, _days_ago(2), day))
+    result = fetch(*alone)  # a delta night on the list at OUTPUT
+    assert result.exit_code == 0, result.stderr
+    assert "Warning" not in result.stderr and esma.downloads() == downloads + 1
+    assert out.read_text().split() == oracle.isins() and ended not in oracle.isins()
+    assert changes.read_bytes() == b"-" + ended.encode() + b"\n"
 
 
 @pytest.mark.parametrize(
