@@ -4798,13 +4798,20 @@ def _diff_lists(
     return added, removed
 
 
+def _reader_of(written: BinaryIO) -> BinaryIO:
+    """What has been written into a temporary file of atomic_file's (open for reading and
+    writing), read from its first byte before the rename, through a descriptor of its own. The
+    two descriptors share one offset: reading to the end leaves it where the writing did."""
+    written.flush()
+    reader = os.fdopen(os.dup(written.fileno()), "rb")
+    reader.seek(0)
+    return reader
+
+
 def _diff_from_file(path: str, replacing: BinaryIO, write: Callable[[bytes], object]) -> tuple[int, int]:
     """_diff_lists from the list at `path` (every ISIN is new when there is none) to the one
-    written so far into `replacing`, the temporary file atomic_file made to replace it (open
-    for reading and writing): read through a file descriptor of its own, before the rename."""
-    replacing.flush()
-    with os.fdopen(os.dup(replacing.fileno()), "rb") as new, contextlib.ExitStack() as files:
-        new.seek(0)  # the descriptors share one offset: reading leaves it at the end, as writing did
+    written so far into `replacing` (see _reader_of)."""
+    with _reader_of(replacing) as new, contextlib.ExitStack() as files:
         try:
             old: Iterable[bytes] = _read_chunks(files.enter_context(open(path, "rb")), BLOCK_SIZE)
         except FileNotFoundError:
@@ -4866,6 +4873,7 @@ class _NightResult(_Record):
     records: int
     invalid: int
     notes: tuple[str, ...]
+    pending: BinaryIO | None = None  # with _run_night's `keep`: the new list, not in place yet
 
 
 def _day_pairs(
@@ -4915,10 +4923,13 @@ def _run_night(
     workers: int = 1,
     max_bytes: int = DEFAULT_MAX_BYTES,
     accept: Callable[[_StateCounts], object] | None = None,
+    keep: contextlib.ExitStack | None = None,
 ) -> _NightResult:
     """Carry out a plan: build the state from the full set or read the held one, merge each
     day in order, and replace the state and its list (atomically: the list stays as it was
-    when anything fails). `held`: the sidecar's digests of the state (None with a "full" plan).
+    when anything fails); with `keep`, when `keep` closes without an error (after the other
+    registers' nights and their union), rather than as the night ends. `held`: the sidecar's
+    digests of the state (None with a "full" plan).
     _DamagedState when the held state fails its check: nothing is replaced, and the caller
     plans again with no state. `chunks_of` gives a file's bytes as they download (checked
     there against the register's MD5, or the zip's CRC-32s where there is none). `changes`
@@ -4992,6 +5003,8 @@ def _run_night(
         assert expect is not None
         if accept is not None:  # the last word before the files are replaced: it may refuse them
             accept(expect)
+        if keep is not None:
+            keep.enter_context(replace.pop_all())
     return _NightResult(
         plan=plan,
         state=expect,
@@ -5001,6 +5014,7 @@ def _run_night(
         records=records,
         invalid=invalid,
         notes=_notes(plan),
+        pending=isins_final if keep is not None else None,
     )
 
 
@@ -5063,6 +5077,7 @@ def _firds_night(
     workers: int = 1,
     max_bytes: int = DEFAULT_MAX_BYTES,
     accept: Callable[[_StateCounts], object] | None = None,
+    keep: contextlib.ExitStack | None = None,
 ) -> tuple[_NightResult, dict[str, Any]]:
     """One register's night, from its sidecar record (None: none yet) to the new one: ask the
     register, plan, and carry the plan out; a state that is missing or fails its check is
@@ -5073,7 +5088,7 @@ def _firds_night(
     if record is not None and held is None:
         notes.append("the FIRDS state beside the list is missing or damaged: rebuilt from the full set")
     plan = _plan_night(files, held[0] if held else None, register)
-    settings = dict(changes=changes, workers=workers, max_bytes=max_bytes, accept=accept)
+    settings = dict(changes=changes, workers=workers, max_bytes=max_bytes, accept=accept, keep=keep)
     try:
         result = _run_night(plan, paths, held[1] if held else None, chunks_of, **settings)
     except _DamagedState as exc:
@@ -5405,7 +5420,7 @@ def _check_options(urls: Sequence[str], output: str, options: FetchOptions) -> N
             raise OptionError(f"{option} {path} is a folder: name a file in it")
     option = "--firds" if options.firds else "--url"
     registers = _firds_registers(options.firds)
-    if len({name for name, _ in registers}) < len(registers):
+    if min(len({name for name, _ in registers}), len({url for _, url in registers})) < len(registers):
         raise OptionError("--firds names the same register twice")
     for url in urls if not options.firds else [url for _, url in registers]:
         if not _is_local(url):
@@ -5635,17 +5650,24 @@ def _result(
 def _union_into(
     target: _Target,
     registers: list[tuple[str, str]],
+    pending: dict[str, BinaryIO | None],
     changes: BinaryIO | None,
     options: FetchOptions,
     current: int,
 ) -> tuple[int, int, int, str]:
     """OUTPUT as the union of several registers' lists, and its changes from the list it
-    replaces: (added, removed, count, sha256)."""
+    replaces: (added, removed, count, sha256). A register's list is its night's `pending` one,
+    not in place yet, or (after an unchanged night) OUTPUT.NAME.isins."""
     import hashlib
 
     digest = hashlib.sha256()
     with contextlib.ExitStack() as files:
-        lists = [files.enter_context(open(f"{target.path}.{name}.isins", "rb")) for name, _ in registers]
+        lists: list[BinaryIO] = []
+        for name, _ in registers:
+            if written := pending[name]:
+                lists.append(files.enter_context(_reader_of(written)))
+            else:
+                lists.append(files.enter_context(open(f"{target.path}.{name}.isins", "rb")))
         out = files.enter_context(atomic_file(target.path))
         count = _union_lists([_read_chunks(f, BLOCK_SIZE) for f in lists], _synced_writer(out, digest))
         _refuse_to_shrink(target.path, current, count, options)
@@ -5666,25 +5688,28 @@ def _fetch_firds(
     as OUTPUT.NAME.isins) and the changes are the difference from the list it replaces. The
     list and the changes are replaced together (the list first), or neither.
 
-    A job that names other registers than the last run keeps the state of each it still names:
-    the night one joins a register kept alone, that one's list is copied to its own file; the
-    night a job leaves several for one, that one's list is made in its own file still and OUTPUT
-    as the "union" of it alone (what OUTPUT held was the union of several), and the next night
-    finds the list at OUTPUT. The files of registers no longer named are removed."""
+    Every register's files are replaced when all the nights and the union are done, so that a
+    register whose night fails leaves the others' states as the sidecar records them. A job that
+    names other registers than the last run keeps the state of each it still names:
+
+        last run       this run       where each register's list is tonight
+        one (A)        A and B        beside OUTPUT (A's copied there from OUTPUT first)
+        A and B        A and B        beside OUTPUT; OUTPUT their union
+        A and B        A alone        beside OUTPUT still; OUTPUT the union of A's alone
+        A              A, or B        OUTPUT itself
+
+    The files of registers no longer named are removed, once the sidecar no longer names them."""
     import datetime
 
     registers = _firds_registers(options.firds)
     records = (previous.firds or {}) if previous else {}
-    # A register's list is OUTPUT while it is the only one, OUTPUT.NAME.isins beside others' (and
-    # on the night the job leaves several for one). When another joins the one kept alone so far,
-    # the list is copied to its own file first, where its state's check looks for it, rather than
-    # the state rebuilt from the full set.
-    shared = len(registers) > 1 or len(records) > 1
-    alone = next(iter(records)) if len(records) == 1 else None
-    moved = f"{target.path}.{alone}.isins"
-    if shared and alone in dict(registers) and not os.path.exists(moved):
-        with contextlib.suppress(FileNotFoundError), open(target.path, "rb") as listed:
-            write_atomically(moved, _read_chunks(listed, BLOCK_SIZE))
+    # Each register's list in its own file, OUTPUT.NAME.isins, and OUTPUT their union: with
+    # several registers, and on the night a job leaves several for one (see the table above).
+    lists_beside = len(registers) > 1 or len(records) > 1
+    joined = next(iter(records)) if len(records) == 1 and len(registers) > 1 else None
+    if joined in dict(registers) and os.path.exists(target.path):  # where its state's check looks
+        with open(target.path, "rb") as listed:
+            write_atomically(f"{target.path}.{joined}.isins", _read_chunks(listed, BLOCK_SIZE))
     today = datetime.datetime.now(datetime.timezone.utc).date()
     # By URL, kept from one attempt to the next (its retries count): ESMA and the FCA name their
     # files alike, and both may list a FULINS_E_20210116_01of01.zip of their own the same night.
@@ -5701,8 +5726,8 @@ def _fetch_firds(
 
     current = old.lines if old else 0
 
-    def accept(state: _StateCounts) -> None:  # a union is checked as it is made
-        if not shared:
+    def accept(state: _StateCounts) -> None:  # a union of several is checked as it is made
+        if len(registers) == 1:  # OUTPUT will be this list (or the union of it alone)
             _refuse_to_shrink(target.path, current, state.isins.count, options)
 
     nights: dict[str, dict[str, Any]] = {}
@@ -5710,7 +5735,7 @@ def _fetch_firds(
     with opened, contextlib.ExitStack() as files:  # left in reverse: the list (or the union) first
         changes = files.enter_context(atomic_file(target.changes)) if target.changes else None
         for name, url in registers:
-            isins = f"{target.path}.{name}.isins" if shared else target.path
+            isins = f"{target.path}.{name}.isins" if lists_beside else target.path
             paths = _StatePaths(f"{target.path}.{name}.pairs", isins)
 
             def night(
@@ -5726,21 +5751,23 @@ def _fetch_firds(
                     lambda query: _get_json(query, **settings),
                     chunks_of,
                     today,
-                    changes=None if shared or not changes else changes.write,
+                    changes=None if lists_beside or not changes else changes.write,
                     workers=_available_cores(),
                     max_bytes=options.max_bytes,
                     accept=accept,
+                    keep=files,
                 )
 
             result, nights[name] = _until_whole(night)
             results.append(result)
         left = set(records) - set(nights)  # registers the last run named and this one does not
         written = bool(left) or any(result.plan.action != "unchanged" for result in results)
-        if not shared:
+        if not lists_beside:
             added, removed = results[0].added, results[0].removed
             count, sha256 = results[0].state.isins.count, results[0].state.isins.sha256
         elif written or previous is None or previous.sha256 is None:
-            added, removed, count, sha256 = _union_into(target, registers, changes, options, current)
+            pending = {name: result.pending for (name, _), result in zip(registers, results, strict=True)}
+            added, removed, count, sha256 = _union_into(target, registers, pending, changes, options, current)
         else:  # no register has a new day: the union the sidecar vouches for stays as it is
             added, removed, count, sha256 = 0, 0, previous.count, previous.sha256
         if not written and changes:
@@ -5756,10 +5783,12 @@ def _fetch_firds(
         firds=nights,
     )
     write_atomically(target.sidecar, [sidecar.to_json()])
-    unused = [f"{target.path}.{name}.{kind}" for name in left for kind in ("pairs", "isins")]
-    if len(registers) == 1:  # its list is OUTPUT from the next night on (or was all along)
-        unused.append(f"{target.path}.{registers[0][0]}.isins")
-    for path in unused:  # no longer in the sidecar: a run that stops here leaves them, harmless
+    unused = [f"{target.path}.{name}.pairs" for name in left]
+    if len(records) > 1:  # the last run kept the lists beside OUTPUT: those not needed now go
+        unused += [f"{target.path}.{name}.isins" for name in left]
+        if len(registers) == 1:  # its list is OUTPUT from the next night on
+            unused.append(f"{target.path}.{registers[0][0]}.isins")
+    for path in unused:  # a run that stops before this leaves them: harmless, but not removed later
         with contextlib.suppress(FileNotFoundError):
             os.remove(path)
     return FetchResult(

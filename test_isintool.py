@@ -4661,6 +4661,77 @@ def test_fetch_firds_changes_on_a_first_night_and_of_a_union(esma, server, tmp_p
     assert changes.read_bytes() == b"-" + ended.encode() + b"\n"
 
 
+def _esma_and_a_big_fca(esma, server, out):
+    """ESMA's full set and an FCA register with more ISINs than it, fetched into one list."""
+    oracle = FirdsOracle()
+    oracle.full(_full_set(esma, _days_ago(3), []))
+    fca = FirdsRegister(server, "fca")
+    british = numbered_isins("GB", 100, 900)  # more than ESMA's: dropping them halves the list
+    fca.publish(
+        f"FULINS_E_{_days_ago(3)}_01of01.zip", [firds_record(isintool._FULL, i, "XLON") for i in british]
+    )
+    result = fetch("--firds", esma.index, "--firds", fca.index, "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    return oracle
+
+
+def test_fetch_firds_dropping_a_register_refused_as_a_shrink_keeps_the_others_state(esma, server, out):
+    """Dropping the FCA halves the list: refused (nothing replaced, ESMA's day neither), then
+    allowed, with ESMA's state kept (only its new day read)."""
+    oracle = _esma_and_a_big_fca(esma, server, out)
+    listed = out.read_bytes()
+    day = [firds_record(isintool._TERMINATED, FILLER[1], mic) for mic in ("XEUR", "XMLI")]
+    oracle.day(_days_ago(2), _publish_day(esma, _days_ago(2), day))
+    alone = ["--firds", esma.index, "-o", str(out)]
+    result = fetch(*alone)
+    assert result.exit_code == 1 and "refusing to shrink" in result.stderr
+    assert out.read_bytes() == listed
+    downloads = esma.downloads()
+    result = fetch(*alone, "--allow-shrink")
+    assert result.exit_code == 0 and "Warning" not in result.stderr, result.stderr
+    assert esma.downloads() == downloads + 1 and out.read_text().split() == oracle.isins()
+
+
+def test_fetch_firds_a_register_that_fails_leaves_the_others_state_as_recorded(esma, server, out):
+    """A register joins, and its file fails tonight while ESMA has a new day: nothing is
+    replaced, so the next night finds ESMA's state as the sidecar records it (not rebuilt)."""
+    oracle = FirdsOracle()
+    oracle.full(_full_set(esma, _days_ago(3), []))
+    assert fetch("--firds", esma.index, "-o", str(out)).exit_code == 0
+    listed = out.read_bytes()
+    other = FirdsRegister(server, "esma")
+    name = f"FULINS_E_{_days_ago(3)}_01of01.zip"
+    other.publish(name, [firds_record(isintool._FULL, i, "XLON") for i in numbered_isins("GB", 3, 900)])
+    other.spoiled[name] = 100  # fails its MD5 on every try tonight
+    day = [firds_record(isintool._TERMINATED, FILLER[1], mic) for mic in ("XEUR", "XMLI")]
+    oracle.day(_days_ago(2), _publish_day(esma, _days_ago(2), day))
+    both = ["--firds", esma.index, "--firds", other.index, "-o", str(out)]
+    result = fetch(*both)
+    assert result.exit_code == 1 and out.read_bytes() == listed, result.stderr
+    other.spoiled[name] = 0
+    downloads = esma.downloads()
+    result = fetch(*both)
+    assert result.exit_code == 0 and "Warning" not in result.stderr, result.stderr
+    assert esma.downloads() == downloads + 1  # ESMA's day, not its full set again
+
+
+def test_fetch_firds_leaves_files_it_does_not_keep_alone(esma, tmp_path, monkeypatch):
+    """A file named as a register's list beside another would be, on a night of one register:
+    not ours, kept."""
+    monkeypatch.setitem(isintool.FIRDS_REGISTERS, "esma", esma.index)
+    FirdsOracle().full(_full_set(esma, _days_ago(3), []))
+    mine = tmp_path / "isins.txt.esma.isins"  # another job's -o, say
+    mine.write_text("mine\n")
+    assert fetch("--firds", "esma", "-o", str(tmp_path / "isins.txt")).exit_code == 0
+    assert mine.read_text() == "mine\n"
+
+
+def test_fetch_firds_refuses_one_register_named_twice(esma, tmp_path, monkeypatch):
+    monkeypatch.setitem(isintool.FIRDS_REGISTERS, "esma", esma.index)
+    result = fetch("--firds", "esma", "--firds", esma.index, "-o", str(tmp_path / "isins.txt"))
+    assert result.exit_code == 2 and "--firds names the same register twice" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
