@@ -4630,9 +4630,7 @@ def test_fetch_firds_changes_on_a_first_night_and_of_a_union(esma, server, tmp_p
     result = fetch(*both)
     assert result.exit_code == 0, result.stderr
     assert "Warning" not in result.stderr and esma.downloads() == downloads  # ESMA's state kept
-    assert changes.read_bytes() == expected_changes(oracle.isins(), sorted([*oracle.isins(), *british])), (
-        result.stderr
-    )
+    assert changes.read_bytes() == expected_changes(oracle.isins(), sorted([*oracle.isins(), *british]))
     fca.publish(f"DLTINS_{_days_ago(2)}_01of01.zip", [firds_record(isintool._TERMINATED, british[0], "XLON")])
     result = fetch(*both)
     assert result.exit_code == 0, result.stderr
