@@ -4472,7 +4472,7 @@ def _merge_day(
     their last one. Only the changed pairs cost Python work: the rest is copied as slices."""
     import bisect
 
-    changes = sorted(ops)
+    changes = sorted(ops)  # cheap: _day_ops hands the keys over in a few long sorted runs
     plus: list[bytes] = []
     minus: list[bytes] = []
     at_change = 0
