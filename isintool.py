@@ -251,8 +251,8 @@ class _Regex:
 # --- ISIN validation, and the list's records ------------------------------------------------------
 
 # ISO 6166 shape: a two-letter prefix (a country, or XS, EU, XF...), nine alphanumerics, a check digit.
-# Parsing works on text decoded as latin-1 (a byte a character, never an error): CPython sorts
-# and searches such str faster than bytes.
+# The readings' regexes work on text decoded as latin-1 (a byte a character, never an error):
+# CPython searches such str faster than bytes.
 ISIN_PATTERN = r"[A-Z]{2}[A-Z0-9]{9}[0-9]"
 # A list, in memory and on disk, is fixed-width records: an ISIN and its newline. Record i starts
 # at byte 13 * i, so a list is cut, bisected and read without looking at its bytes.
@@ -364,44 +364,120 @@ def is_valid_isin(text: str) -> bool:
     return len(text) == 12 and text.isascii() and _isin_mask(text.encode("ascii") + b"\n") == b"\x01"
 
 
-def _valid_isins(lines: bytes) -> list[str]:
-    """The ISINs among 13-byte lines, in order."""
-    return list(itertools.compress(lines.decode("latin-1").split("\n"), _isin_mask(lines)))
-
-
-def _keep_valid(candidates: list[str]) -> list[str]:
-    """The ISIN-shaped candidates whose check digit holds, in order (_valid_isins for a list:
-    the regex's candidates need no decode and split, and most often all of them are kept)."""
-    mask = _isin_mask("\n".join([*candidates, ""]).encode("latin-1"))
-    if b"\x00" not in mask:
-        return candidates
-    return list(itertools.compress(candidates, mask))
-
-
 class _Records:
     """A list's 13-byte records seen as a sequence of ISINs, for bisect, without splitting
     them: those of a text in memory, or of a file, read a record at a time."""
 
-    def __init__(self, count: int, isin: Callable[[int], str]) -> None:
+    def __init__(self, count: int, isin: Callable[[int], bytes]) -> None:
         self._count, self._isin = count, isin
 
     @classmethod
-    def of_text(cls, text: str) -> "_Records":
-        return cls(len(text) // _LINE, lambda i: text[i * _LINE : i * _LINE + 12])
+    def of_text(cls, text: bytes) -> "_Records":
+        # bytes(): a run may be a bytearray, whose slices are bytearrays, which cannot be hashed
+        return cls(len(text) // _LINE, lambda i: bytes(text[i * _LINE : i * _LINE + 12]))
 
     @classmethod
     def of_file(cls, f: BinaryIO) -> "_Records":
-        def isin(i: int) -> str:
+        def isin(i: int) -> bytes:
             f.seek(i * _LINE)
-            return f.read(12).decode("latin-1")
+            return f.read(12)
 
         return cls(os.fstat(f.fileno()).st_size // _LINE, isin)
 
     def __len__(self) -> int:
         return self._count
 
-    def __getitem__(self, i: int) -> str:
+    def __getitem__(self, i: int) -> bytes:
         return self._isin(i)
+
+
+# Records are sorted where they lie, by the C library's qsort through ctypes (in the standard
+# library), with no Python object made for an ISIN: list.sort needs a str for each, made from the
+# text and joined back into it, and those took more than the sort itself. Measured on 8M GLEIF
+# ISINs in blocks of 26,000 (bench/stages.py has the stages): qsort 1.5 CPU s where splitting,
+# list.sort and joining took 3.5; and qsort releases the GIL, as every ctypes call does.
+
+
+@functools.cache
+def _c_qsort() -> Callable[[bytearray, int], None] | None:
+    """A function that sorts `count` 13-byte C strings (12 characters and a NUL) in a bytearray
+    in place, by libc's qsort(3) with strcmp(3) as its comparator; None where ctypes or no C
+    library is at hand (the caller sorts in Python then).
+
+    strcmp stands in for the comparator qsort calls with two pointers to records: it takes two
+    pointers to characters, which every C ABI passes alike. It reads each record up to its NUL,
+    which is why every record must hold one (the caller's NUL terminators): a record without one
+    would have it read into the next record, or past the buffer.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None) if os.name == "posix" else ctypes.cdll.msvcrt  # type: ignore[attr-defined]
+        qsort, strcmp = libc.qsort, libc.strcmp
+    except (ImportError, OSError, AttributeError):
+        return None
+    comparator = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+    qsort.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, comparator]
+    qsort.restype = None
+    by_text = ctypes.cast(strcmp, comparator)
+
+    def sort(records: bytearray, count: int) -> None:
+        qsort((ctypes.c_char * len(records)).from_buffer(records), count, _LINE, by_text)
+
+    return sort
+
+
+def _sort_records(records: bytearray) -> None:
+    """Sort 13-byte records (12 characters and a newline) in place, as bytes compare."""
+    count = len(records) // _LINE
+    if len(records) != count * _LINE:
+        raise ValueError("records are 13 bytes each")
+    qsort = _c_qsort()
+    if qsort is None:
+        isins = records.split(b"\n")[:-1]  # the text ends with a newline
+        isins.sort()
+        records[:] = b"\n".join([*isins, b""])
+        return
+    records[_LINE - 1 :: _LINE] = bytes(count)  # each record a C string: see _c_qsort
+    qsort(records, count)
+    records[_LINE - 1 :: _LINE] = b"\n" * count
+
+
+# Marks a line that is no valid ISIN so that the sort puts it after every ISIN (which all start
+# with a capital letter), where it is cut off.
+_NOT_AN_ISIN = ord("~")
+
+
+def _valid_sorted(lines: bytearray, mask: bytes) -> bytearray:
+    """The ISINs among 13-byte lines, as their _isin_mask says, sorted: the lines themselves,
+    sorted in place and cut."""
+    for invalid in re.finditer(b"\x00", mask):  # few, most often: a bad check digit, a blank
+        lines[invalid.start() * _LINE] = _NOT_AN_ISIN
+    _sort_records(lines)
+    del lines[mask.count(1) * _LINE :]
+    return lines
+
+
+def _without_repeats(records: bytearray) -> tuple[bytearray, int]:
+    """Sorted records each once, and how many repeats were dropped.
+
+    A record repeats the one before when all 12 of its characters do. Those are compared a
+    character position at a time, as _isin_mask reads them: the position's column, a byte a
+    record, read as one big integer and XORed with itself one record later, leaves a zero byte
+    wherever two neighbours agree; ORed over the 12 positions, a zero byte is a repeat.
+    """
+    count = len(records) // _LINE
+    differs = 0
+    for position in range(12):
+        column = records[position::_LINE]
+        differs |= int.from_bytes(column[1:], "big") ^ int.from_bytes(column[:-1], "big")
+    # zero byte i: record i + 1 repeats record i
+    repeats = [zero.start() + 1 for zero in re.finditer(b"\x00", differs.to_bytes(max(count - 1, 0), "big"))]
+    if not repeats:
+        return records, 0
+    view, starts, ends = memoryview(records), [0, *(repeat + 1 for repeat in repeats)], [*repeats, count]
+    kept = (view[start * _LINE : end * _LINE] for start, end in zip(starts, ends, strict=True))
+    return bytearray().join(kept), len(repeats)
 
 
 # --- Chunks and worker processes ------------------------------------------------------------------
@@ -3245,10 +3321,10 @@ def _fixed_width_column(block: bytes, layout: _CsvLayout) -> bytearray | None:
 
 
 class _ParsedBlock(_Record):
-    """A block's valid ISINs as a sorted run (text, a line each: see _LINE), and how many rows,
+    """A block's valid ISINs as a sorted run (13-byte records: see _LINE), and how many rows,
     values or ISIN-shaped tokens it had that were not valid ISINs."""
 
-    run: str
+    run: bytes  # a bytearray: bytes-like, and a copy less
     invalid: int
 
 
@@ -3257,15 +3333,12 @@ def _parse_block(job: tuple[bytes, _Reading]) -> _ParsedBlock:
     block, reading = job
     lines = _fixed_width_column(block, reading.layout) if reading.layout else None
     if lines is not None:  # the fast path for machine-written CSV
-        valid = _valid_isins(lines)
         rows = len(lines) // _LINE
-    else:  # the general reading: a regex (or the csv module for quoted CSV)
+    else:  # the general reading: a regex (or the csv module for quoted CSV), ISIN-shaped values
         candidates, rows = reading.kind.values(block.decode("latin-1"), reading)
-        valid = _keep_valid(candidates)
-    invalid = rows - len(valid)
-    valid.sort()
-    valid.append("")  # the text ends with a newline, without a copy of it to add one
-    return _ParsedBlock("\n".join(valid), invalid)
+        lines = bytearray("\n".join([*candidates, ""]).encode("latin-1"))
+    valid = _valid_sorted(lines, _isin_mask(lines))
+    return _ParsedBlock(valid, rows - len(valid) // _LINE)
 
 
 # --- Sort -----------------------------------------------------------------------------------------
@@ -3276,20 +3349,13 @@ def _parse_block(job: tuple[bytes, _Reading]) -> _ParsedBlock:
 KEY_RANGES = 128
 
 
-def _pivots(runs: list[str], ranges: int) -> list[str]:
+def _pivots(runs: list[bytes], ranges: int) -> list[bytes]:
     """ISINs that cut the runs into `ranges` key ranges of about equal size, from a sample of
     every run (a payload sorted already has runs that each cover a narrow range)."""
     sample = sorted(
         isins[len(isins) * k // ranges] for isins in map(_Records.of_text, runs) for k in range(ranges)
     )
     return sorted({sample[len(sample) * k // ranges] for k in range(1, ranges)})
-
-
-class _Merged(_Record):
-    """A sorted run of unique ISINs, and how many duplicates were dropped to make it."""
-
-    run: str
-    dropped: int
 
 
 def _sorted_unique(items: list[T]) -> list[T]:
@@ -3301,15 +3367,14 @@ def _sorted_unique(items: list[T]) -> list[T]:
     return list(itertools.compress(items, differs))
 
 
-def _merge_runs(runs: list[str]) -> _Merged:
-    """One sorted run of the unique ISINs of sorted runs: a worker's idle-time merge, and each
-    key range's (_KeyRanges.merge), wherever that runs."""
-    isins = "".join(runs).split("\n")
-    isins.pop()  # the text ends with a newline
-    unique = _sorted_unique(isins)
-    dropped = len(isins) - len(unique)
-    unique.append("")  # the text ends with a newline, without a copy of it to add one
-    return _Merged("\n".join(unique), dropped)
+def _merge_runs(runs: list[bytes]) -> tuple[bytearray, int]:
+    """One sorted run of the unique ISINs of sorted runs (a key range's: _KeyRanges.merge), and
+    how many duplicates were dropped to make it. qsort does not look for the runs, as timsort
+    would: it sorts their records again, which in C still costs less than the runs' records
+    as Python objects, each made, merged and joined back."""
+    records = bytearray().join(runs)
+    _sort_records(records)
+    return _without_repeats(records)
 
 
 # --- Changes --------------------------------------------------------------------------------------
@@ -3376,7 +3441,7 @@ class _OldList(_Record):
             records = False
         return cls(path, lines, isins, records)
 
-    def between(self, low: str | None, high: str | None) -> bytes:
+    def between(self, low: bytes | None, high: bytes | None) -> bytes:
         """The records from `low` (included) up to `high` (excluded); None: the list's end."""
         import bisect
 
@@ -3419,13 +3484,6 @@ def _changes(old: bytes, new: bytes) -> tuple[bytes, int, int]:
 # starting them costs more than it saves. Decided on the text, not on the download's size: a
 # zip of XML inflates thirty-fold.
 PARALLEL_MIN_BLOCKS = 4
-# While the payload arrives more slowly than the workers parse it, they also merge each
-# COMBINE_RUNS runs into one, in time the link leaves idle, so that the merge after the last byte
-# has that many times fewer runs (a small batch keeps the workers' memory low). "More slowly":
-# this process waited for the payload, off the CPU, for IDLE_SHARE of the time or more. On a
-# fast link or from a disk the workers are busy parsing, and merging early there costs time.
-COMBINE_RUNS = 16
-IDLE_SHARE = 0.5
 
 
 class ListCounts(NamedTuple):
@@ -3443,40 +3501,11 @@ class ListCounts(NamedTuple):
     firds_tokens: tuple[str, ...] = ()  # sources that are FIRDS documents read for every token
 
 
-class _Arrival:
-    """Times how long this process waits for a payload's chunks off the CPU: the time a slow
-    link leaves the cores idle."""
-
-    def __init__(self) -> None:
-        self._waited = 0.0
-        self._since = time.monotonic()
-
-    def timed(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
-        """The chunks, each wait for one counted."""
-        chunks = iter(chunks)
-        while True:
-            wall, cpu = time.monotonic(), time.process_time()
-            chunk = next(chunks, None)
-            # CPU time may tick ahead of wall time between the two clocks' readings: never below 0.
-            self._waited += max(0.0, (time.monotonic() - wall) - (time.process_time() - cpu))
-            if chunk is None:
-                return
-            yield chunk
-
-    def idle_share(self) -> float:
-        """The share of the wall time since the last call (or the start) spent waiting."""
-        now = time.monotonic()
-        share = self._waited / max(now - self._since, 1e-9)
-        self._waited, self._since = 0.0, now
-        return share
-
-
 class _Runs(_Record):
     """What the parse leaves for the merge."""
 
-    runs: list[str]
+    runs: list[bytes]
     invalid: int
-    duplicates: int  # dropped already, by early merges
     parallel: bool  # whether the worker processes ran
     valid: dict[str, int]  # valid ISINs (duplicates included) by source
 
@@ -3496,14 +3525,11 @@ def _text_jobs(
             yield block, reading
 
 
-def _sorted_runs(jobs: Iterator[tuple[bytes, _Reading]], workers: int, arrival: _Arrival) -> _Runs:
+def _sorted_runs(jobs: Iterator[tuple[bytes, _Reading]], workers: int) -> _Runs:
     """Parse blocks as they come into sorted runs of valid ISINs, in worker processes once they
-    pass PARALLEL_MIN_BLOCKS. While the payload's `arrival` leaves the workers idle, they also
-    merge each COMBINE_RUNS runs into one."""
-    runs: list[str] = []
-    fresh: list[str] = []  # runs not yet merged
-    merging: list[Future[_Merged]] = []
-    invalid = duplicates = 0
+    pass PARALLEL_MIN_BLOCKS."""
+    runs: list[bytes] = []
+    invalid = 0
     valid: dict[str, int] = {}
     sources: deque[str] = deque()  # of the jobs handed to map, whose results come back in order
 
@@ -3518,18 +3544,8 @@ def _sorted_runs(jobs: Iterator[tuple[bytes, _Reading]], workers: int, arrival: 
             valid[source] = valid.get(source, 0) + len(parsed.run) // _LINE
             invalid += parsed.invalid
             if parsed.run:
-                fresh.append(parsed.run)
-            if len(fresh) == COMBINE_RUNS:
-                if pool.started and arrival.idle_share() >= IDLE_SHARE:
-                    merging.append(pool.submit(_merge_runs, fresh))
-                else:
-                    runs += fresh
-                fresh = []
-        for future in merging:
-            merged = future.result()
-            runs.append(merged.run)
-            duplicates += merged.dropped
-        return _Runs(runs + fresh, invalid, duplicates, pool.started, valid)
+                runs.append(parsed.run)
+        return _Runs(runs, invalid, pool.started, valid)
 
 
 class _ListPiece(_Record):
@@ -3553,13 +3569,13 @@ class _KeyRanges(_Record):
     own drops every duplicate, and the ranges' texts in order are the whole list.
     """
 
-    runs: list[str]
+    runs: list[bytes]
     cuts: list[list[int]]
-    pivots: list[str]
+    pivots: list[bytes]
     old: _OldList | None = None
 
     @classmethod
-    def of(cls, runs: list[str], pivots: list[str], old: _OldList | None = None) -> "_KeyRanges":
+    def of(cls, runs: list[bytes], pivots: list[bytes], old: _OldList | None = None) -> "_KeyRanges":
         import bisect
 
         cuts = [
@@ -3573,15 +3589,14 @@ class _KeyRanges(_Record):
 
     def merge(self, k: int) -> _ListPiece:
         """Range k of every run, merged into the list's piece k (and its changes)."""
-        run, dropped = _merge_runs(
+        text, dropped = _merge_runs(
             [run[cuts[k] : cuts[k + 1]] for run, cuts in zip(self.runs, self.cuts, strict=True)]
         )
-        text = run.encode("ascii")
         if self.old is None:
             return _ListPiece(text, dropped)
         low = self.pivots[k - 1] if k else None
         high = self.pivots[k] if k < len(self.pivots) else None
-        return _ListPiece(text, dropped, *_changes(self.old.between(low, high), text))
+        return _ListPiece(text, dropped, *_changes(self.old.between(low, high), bytes(text)))  # hashable
 
 
 # Only ever set in a merge worker, by its pool's initializer: the key ranges it merges. The pool
@@ -3607,7 +3622,6 @@ def parse_texts(
     write: Callable[[bytes], object],
     column: str | None = None,
     workers: int = 1,
-    arrival: _Arrival | None = None,
     old: str | None = None,
     changes: Callable[[bytes], object] | None = None,
 ) -> ListCounts:
@@ -3625,17 +3639,16 @@ def parse_texts(
     sorted run of valid ISINs (see _sorted_runs); the runs are cut into key ranges (set by a
     sample of them); each range's pieces are merged into unique ISINs; the ranges' texts, in
     order, are the list, and each goes to `write` as soon as it and those before it are done.
-    `arrival` times the payload's chunks, so that the workers merge early while they wait.
     With `changes`, each range is also compared with the same range of the list `old` and the
     differences go to `changes`, in order. `old` must be a list as fetch writes it (sorted
     13-byte records: _OldList.records) or None for none.
     """
     readings: list[_Reading] = []
     _keep_freed_memory()  # before the workers fork: they inherit it
-    runs = _sorted_runs(_text_jobs(texts, column, readings), workers, arrival or _Arrival())
+    runs = _sorted_runs(_text_jobs(texts, column, readings), workers)
     old_list = (_OldList(old, 0, True, True) if old else _NO_OLD_LIST) if changes else None
     ranges = _KeyRanges.of(runs.runs, _pivots(runs.runs, KEY_RANGES) if runs.runs else [], old_list)
-    count, duplicates, added, removed = 0, runs.duplicates, 0, 0
+    count = duplicates = added = removed = 0
     with contextlib.ExitStack() as stack:
         if runs.parallel:
             pool = stack.enter_context(_Workers(workers, _receive_ranges, (ranges,)))
@@ -3661,8 +3674,7 @@ def parse_isins(
     chunks: Iterable[bytes], write: Callable[[bytes], object], column: str | None = None, workers: int = 1
 ) -> ListCounts:
     """parse_texts for one text."""
-    arrival = _Arrival()
-    return parse_texts([("the payload", arrival.timed(chunks))], write, column, workers, arrival)
+    return parse_texts([("the payload", chunks)], write, column, workers)
 
 
 # --- Write ----------------------------------------------------------------------------------------
@@ -5522,14 +5534,13 @@ def _read_parts(
     """Parse every part's payload as it arrives into one list, handed to `write` (and its
     changes since `old` to `changes`); refuse a part with no valid ISIN. Raises _StartOver when a
     source starts its payload over (see _until_whole)."""
-    arrival = _Arrival()
 
     def texts() -> Iterator[tuple[str, Iterable[bytes]]]:
         for transfer in transfers:
-            for text in _decompressed_texts(arrival.timed(transfer.chunks()), max_bytes):
+            for text in _decompressed_texts(transfer.chunks(), max_bytes):
                 yield transfer.name, text
 
-    counts = parse_texts(texts(), write, column, _available_cores(), arrival, old, changes)
+    counts = parse_texts(texts(), write, column, _available_cores(), old, changes)
     if counts.empty:
         raise IsinToolError(
             f"no valid ISIN in what {counts.empty[0]} sent ({_plural(counts.invalid, 'invalid value')})"

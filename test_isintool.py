@@ -3422,10 +3422,17 @@ def test_parse_isins_quoted_newline_across_chunks():
         assert parse(chunks)[0] == [b"GB0002634946", b"US0378331005"], size
 
 
-def _regex_read(block: bytes, layout: isintool._CsvLayout) -> tuple[list[str], int]:
-    """What the general CSV reading makes of a block: its valid ISINs and its row count."""
+def _regex_read(block: bytes, layout: isintool._CsvLayout) -> tuple[list[bytes], int]:
+    """What the general CSV reading makes of a block: its valid ISINs, sorted, and its row count."""
     candidates, rows = isintool._csv_candidates(block.decode("latin-1"), layout)
-    return [c for c in candidates if isintool.is_valid_isin(c)], rows
+    return sorted(c.encode("latin-1") for c in candidates if isintool.is_valid_isin(c)), rows
+
+
+def _fast_read(lines: bytearray) -> tuple[list[bytes], int]:
+    """What the fast path makes of a block's column: its valid ISINs, sorted, and its row count."""
+    rows = len(lines) // 13
+    lines = bytearray(lines)
+    return isintool._valid_sorted(lines, isintool._isin_mask(lines)).split(b"\n")[:-1], rows
 
 
 @pytest.mark.parametrize("newline", [b"\n", b"\r\n"])
@@ -3438,7 +3445,7 @@ def test_fixed_width_rows_are_cut_by_position(newline, delimiter):
     block = b"".join(b"529900T8BM49AURSDO55" + d + i.encode() + d + b"x" + newline for i in isins)
     column = isintool._fixed_width_column(block, layout)
     assert column == "".join(i + "\n" for i in isins).encode()
-    assert (isintool._valid_isins(column), len(isins)) == _regex_read(block, layout)
+    assert _fast_read(column) == _regex_read(block, layout)
 
 
 @pytest.mark.parametrize(
@@ -3480,7 +3487,7 @@ def test_fixed_width_path_reads_as_the_regex_does(fields, line_end, edits, count
     if not edits and column < len(values) and len(values[column]) == 12:
         assert lines is not None  # rows all alike, the column 12 wide: the fast path's to read
     if lines is not None:
-        assert (isintool._valid_isins(lines), len(lines) // 13) == _regex_read(block, layout)
+        assert _fast_read(lines) == _regex_read(block, layout)
 
 
 def test_parse_isins_binary_garbage_has_no_header_and_no_isins():
@@ -3563,12 +3570,78 @@ def test_key_ranges_are_balanced_for_a_payload_sorted_already():
     """Each run of a sorted payload covers a narrow range: pivots from one run would put
     everything after it into the last range, and leave one worker to merge it alone."""
     isins = [f"US{i:09d}0" for i in range(10_000)]  # sorted; pivots need no check digits
-    runs = ["".join(i + "\n" for i in isins[k : k + 1000]) for k in range(0, 10_000, 1000)]
+    runs = ["".join(i + "\n" for i in isins[k : k + 1000]).encode() for k in range(0, 10_000, 1000)]
     pivots = isintool._pivots(runs, 8)
     ranges = isintool._KeyRanges.of(runs, pivots)
     sizes = [len(ranges.merge(k).text) // 13 for k in range(len(ranges))]
     assert len(sizes) == 8 and sum(sizes) == 10_000
     assert max(sizes) <= 1.2 * 10_000 / 8
+
+
+RECORDS = st.lists(st.binary(min_size=12, max_size=12).map(lambda b: b.replace(b"\n", b"N")), max_size=300)
+
+
+@pytest.fixture(params=["qsort", "python"])
+def record_sort(request, monkeypatch):
+    """_sort_records both ways: by the C library's qsort, and in Python where none is found."""
+    if request.param == "qsort":
+        assert isintool._c_qsort() is not None, "this machine has a C library"
+    else:
+        monkeypatch.setattr(isintool, "_c_qsort", lambda: None)
+    return request.param
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(RECORDS.filter(lambda records: all(b"\x00" not in r for r in records)), st.randoms())
+def test_records_sort_as_bytes_sort_and_repeats_are_dropped(record_sort, records, rng):
+    """Sorting 13-byte records where they lie orders them as Python orders the bytes (each record
+    its characters and a newline again), and the repeats of sorted records are each dropped."""
+    records += [rng.choice(records) for _ in range(len(records) // 2)] if records else []  # repeats
+    text = bytearray(b"".join(r + b"\n" for r in records))
+    isintool._sort_records(text)
+    assert bytes(text) == b"".join(r + b"\n" for r in sorted(records))
+    unique, dropped = isintool._without_repeats(text)
+    assert bytes(unique) == b"".join(r + b"\n" for r in sorted(set(records)))
+    assert dropped == len(records) - len(set(records))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    RECORDS, st.lists(st.sampled_from([i for i in VALID_ISINS + INVALID_ISINS if len(i) == 12])), st.randoms()
+)
+def test_valid_sorted_keeps_exactly_the_valid_isins_whatever_the_other_lines_hold(
+    record_sort, other, isins, rng
+):
+    """Lines that are no ISIN, NUL bytes and bytes past ASCII included, sort last and are cut off,
+    never in the way of a valid one."""
+    lines = [r for r in other] + [isin.encode() for isin in isins]
+    rng.shuffle(lines)
+    text = bytearray(b"".join(line + b"\n" for line in lines))
+    valid = isintool._valid_sorted(text, isintool._isin_mask(text))
+    expected = sorted(line for line in lines if isintool.is_valid_isin(line.decode("latin-1")))
+    assert bytes(valid) == b"".join(isin + b"\n" for isin in expected)
+
+
+def test_a_record_that_is_not_13_bytes_is_refused_before_the_c_sort_reads_it():
+    with pytest.raises(ValueError):
+        isintool._sort_records(bytearray(b"US0378331005\nGB000263494\n"))
+
+
+def test_fetch_without_a_c_library_writes_the_same_list(server, out, monkeypatch):
+    """Where ctypes finds no C library, the records are sorted in Python: the same list."""
+    rng = random.Random(21)
+    rows = [b"LEI,ISIN"] + [
+        b"LEI%017d," % i + rng.choice(VALID_ISINS + INVALID_ISINS).encode() for i in range(5000)
+    ]
+    server.expect_request("/list").respond_with_data(b"\n".join(rows) + b"\n")
+    result = fetch("--url", server.url_for("/list"), "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    with_c = out.read_bytes()
+    monkeypatch.setattr(isintool, "_c_qsort", lambda: None)
+    again = out.parent / "again.txt"
+    result = fetch("--url", server.url_for("/list"), "-o", str(again))
+    assert result.exit_code == 0, result.stderr
+    assert again.read_bytes() == with_c == b"".join(i.encode() + b"\n" for i in sorted(set(VALID_ISINS)))
 
 
 # --- Changes --------------------------------------------------------------------------------------
@@ -3651,7 +3724,7 @@ def test_changes_ride_on_the_merge_in_every_key_range(before, after, workers):
             payload = ("ISIN\n" + "\n".join(after) + "\n").encode()
             chunks = [payload[i : i + 30] for i in range(0, len(payload), 30)]
             counts = isintool.parse_texts(
-                [("t", chunks)], lambda piece: None, None, workers, None, old, pieces.append
+                [("t", chunks)], lambda piece: None, None, workers, old, pieces.append
             )
     added, removed = set(after) - set(before), set(before) - set(after)
     expected = sorted([(i, "+") for i in added] + [(i, "-") for i in removed])
@@ -3679,45 +3752,6 @@ def test_parse_isins_in_worker_processes_matches_one_process(monkeypatch, pools)
     isins, counts = serial
     assert isins == sorted({i.encode() for i in VALID_ISINS})
     assert counts.invalid == sum(1 for r in rows[1:] if r[21:].decode() not in VALID_ISINS)
-
-
-def test_runs_merged_while_the_payload_arrives_give_the_same_list(monkeypatch):
-    """While the link leaves the workers idle they merge runs early; the list and the counts
-    (duplicates dropped early or late) are those of one process."""
-    rng = random.Random(13)
-    rows = [b"LEI,ISIN"]
-    for _ in range(20_000):
-        rows.append(b"5493001KJTIIGC8Y1R12," + rng.choice(VALID_ISINS + INVALID_ISINS[:4]).encode())
-    payload = b"\n".join(rows) + b"\n"
-    chunks = [payload[i : i + 4096] for i in range(0, len(payload), 4096)]
-    serial = parse(chunks)
-    submitted = []
-    submit = isintool._Workers.submit
-    monkeypatch.setattr(
-        isintool._Workers, "submit", lambda pool, *job: submitted.append(job) or submit(pool, *job)
-    )
-    monkeypatch.setattr(isintool, "BLOCK_SIZE", 8192)  # a block per 4 KiB chunk: many runs
-    monkeypatch.setattr(isintool, "COMBINE_RUNS", 3)
-    monkeypatch.setattr(isintool, "IDLE_SHARE", 0.0)  # the link is always slow enough
-    assert parse(chunks, workers=2) == serial
-    assert len(submitted) > 20 and all(len(runs) == 3 for _merge, runs in submitted)
-    monkeypatch.setattr(isintool, "IDLE_SHARE", 1.01)  # never
-    submitted.clear()
-    assert parse(chunks, workers=2) == serial and submitted == []
-
-
-def test_waiting_measures_the_time_spent_off_the_cpu_waiting_for_chunks():
-    def slow():
-        for _ in range(4):
-            time.sleep(0.05)
-            yield b"x"
-
-    arrival = isintool._Arrival()
-    assert list(arrival.timed(slow())) == [b"x"] * 4
-    assert arrival.idle_share() > 0.8
-    time.sleep(0.05)  # neither busy nor waiting for a chunk: counts as nothing
-    assert list(arrival.timed([b"y"])) == [b"y"]
-    assert arrival.idle_share() < 0.5
 
 
 def test_fetch_in_worker_processes_writes_the_same_list(server, out, monkeypatch, pools):

@@ -5,13 +5,14 @@
 Runs fetch's parse of PAYLOAD (a zip, gzip or plain file, as a download would deliver it) in
 this process, one stage after the other, and prints the CPU seconds of each: inflating, cutting
 blocks, picking the column (the fixed-width path for machine-written CSV, else the reading's
-regex), validating the check digits, making the list of valid ISINs, the per-block sort and the
-run's text, the key ranges' pivots and cuts, then the merge (the range's text split into ISINs,
-their sort, the duplicates dropped, the text joined) and the write (with its sha256). Each stage
-calls the functions fetch calls, in the order fetch calls them; the merge's steps are those of
-_merge_runs, taken apart. Then it times parse_texts whole, in one process and with a worker per
-core (CPU of this process and its children): the difference is what the hand-overs between
-processes cost. With --profile, cProfile's view of one process as well. Medians of --rounds.
+regex and the values' records), validating the check digits, the per-block sort of the valid
+records (_valid_sorted: the others marked, the sort, the cut), the key ranges' pivots and cuts,
+then the merge (the range's pieces joined, their sort, the repeats dropped) and the write (with
+its sha256). Each stage calls the functions fetch calls, in the order fetch calls them; the
+merge's steps are those of _merge_runs, taken apart. Then it times parse_texts whole, in one
+process and with a worker per core (CPU of this process and its children): the difference is
+what the hand-overs between processes cost. With --profile, cProfile's view of one process as
+well. Medians of --rounds.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import hashlib
-import itertools
-import operator
 import os
 import pstats
 import resource
@@ -65,34 +64,9 @@ class _Clock:
             yield item
 
 
-def _valid_list(lines: bytes, mask: bytes) -> list[str]:
-    """_valid_isins, its mask given."""
-    return list(itertools.compress(lines.decode("latin-1").split("\n"), mask))
-
-
-def _run_text(valid: list[str]) -> str:
-    """_parse_block's run text of a sorted list."""
-    valid.append("")
-    return "\n".join(valid)
-
-
-def _split(pieces: list[str]) -> list[str]:
-    isins = "".join(pieces).split("\n")
-    isins.pop()
-    return isins
-
-
-def _unique(isins: list[str]) -> list[str]:
-    """_merge_runs' dedup of a sorted list."""
-    if not isins:
-        return []
-    differs = map(operator.ne, itertools.islice(isins, 1, None), isins)
-    return [isins[0], *itertools.compress(itertools.islice(isins, 1, None), differs)]
-
-
-def _joined(unique: list[str]) -> bytes:
-    unique.append("")
-    return "\n".join(unique).encode("ascii")
+def _records(candidates: list[str]) -> bytearray:
+    """_parse_block's records of the general reading's values."""
+    return bytearray("\n".join([*candidates, ""]).encode("latin-1"))
 
 
 def stages(path: str, column: str | None) -> dict[str, float]:
@@ -107,16 +81,13 @@ def stages(path: str, column: str | None) -> dict[str, float]:
             if reading.layout
             else None
         )
-        if lines is not None:
-            mask = clock.time("validate", isintool._isin_mask, lines)
-            valid = clock.time("valid ISINs' list", _valid_list, lines, mask)
-        else:
+        if lines is None:
             candidates, _rows = clock.time(
                 "column: regex", reading.kind.values, block.decode("latin-1"), reading
             )
-            valid = clock.time("validate", isintool._keep_valid, candidates)
-        clock.time("block sort", valid.sort)
-        runs.append(clock.time("run text", _run_text, valid))
+            lines = clock.time("column: records", _records, candidates)
+        mask = clock.time("validate", isintool._isin_mask, lines)
+        runs.append(clock.time("block sort", isintool._valid_sorted, lines, mask))
     clock.seconds["cut into blocks"] -= clock.seconds["inflate"]  # the blocks' chunks come inflated
     runs = [run for run in runs if run]
     pivots = clock.time("pivots and cuts", isintool._pivots, runs, isintool.KEY_RANGES) if runs else []
@@ -125,10 +96,9 @@ def stages(path: str, column: str | None) -> dict[str, float]:
     with tempfile.TemporaryFile() as out:
         for k in range(len(ranges)):
             pieces = [run[cuts[k] : cuts[k + 1]] for run, cuts in zip(ranges.runs, ranges.cuts, strict=True)]
-            isins = clock.time("merge: split", _split, pieces)
-            clock.time("merge: sort", isins.sort)
-            unique = clock.time("merge: drop duplicates", _unique, isins)
-            text = clock.time("merge: join", _joined, unique)
+            records = clock.time("merge: join", bytearray().join, pieces)
+            clock.time("merge: sort", isintool._sort_records, records)
+            text, _dropped = clock.time("merge: drop duplicates", isintool._without_repeats, records)
             clock.time("write (and sha256)", digest.update, text)
             clock.time("write (and sha256)", out.write, text)
     return clock.seconds
