@@ -3592,11 +3592,14 @@ def record_sort(request, monkeypatch):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(RECORDS.filter(lambda records: all(b"\x00" not in r for r in records)), st.randoms())
-def test_records_sort_as_bytes_sort_and_repeats_are_dropped(record_sort, records, rng):
+@given(
+    RECORDS.filter(lambda records: all(b"\x00" not in r for r in records)), st.integers(0, 200), st.randoms()
+)
+def test_records_sort_as_bytes_sort_and_repeats_are_dropped(record_sort, records, repeats, rng):
     """Sorting 13-byte records where they lie orders them as Python orders the bytes (each record
-    its characters and a newline again), and the repeats of sorted records are each dropped."""
-    records += [rng.choice(records) for _ in range(len(records) // 2)] if records else []  # repeats
+    its characters and a newline again), and the repeats of sorted records are each dropped,
+    whether they are a few of the records or many."""
+    records += [rng.choice(records) for _ in range(repeats)] if records else []
     text = bytearray(b"".join(r + b"\n" for r in records))
     isintool._sort_records(text)
     assert bytes(text) == b"".join(r + b"\n" for r in sorted(records))
@@ -3720,7 +3723,7 @@ def test_changes_ride_on_the_merge_in_every_key_range(before, after, workers):
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(isintool, "PARALLEL_MIN_BLOCKS", 0)
             patch.setattr(isintool, "BLOCK_SIZE", 40)
-            patch.setattr(isintool, "KEY_RANGES", 5)
+            patch.setattr(isintool, "KEY_RANGE_ISINS", 2)
             payload = ("ISIN\n" + "\n".join(after) + "\n").encode()
             chunks = [payload[i : i + 30] for i in range(0, len(payload), 30)]
             counts = isintool.parse_texts(

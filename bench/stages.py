@@ -90,7 +90,8 @@ def stages(path: str, column: str | None) -> dict[str, float]:
         runs.append(clock.time("block sort", isintool._valid_sorted, lines, mask))
     clock.seconds["cut into blocks"] -= clock.seconds["inflate"]  # the blocks' chunks come inflated
     runs = [run for run in runs if run]
-    pivots = clock.time("pivots and cuts", isintool._pivots, runs, isintool.KEY_RANGES) if runs else []
+    count = isintool._key_range_count(runs)
+    pivots = clock.time("pivots and cuts", isintool._pivots, runs, count) if runs else []
     ranges = clock.time("pivots and cuts", isintool._KeyRanges.of, runs, pivots)
     digest = hashlib.sha256()
     with tempfile.TemporaryFile() as out:
