@@ -9,7 +9,8 @@ Contents: each a `# --- Title` section below, each name defined before it is use
 in the order the bytes of a fetch travel (after what every command shares):
     Records                     _Record: the small immutable records every section uses
     Errors                      IsinToolError and its children; _plural for messages
-    ISIN validation             ISO 6166 check digits for a block at once; the list's 13-byte records
+    ISIN validation             ISO 6166 check digits for a block at once; the list's 13-byte records,
+                                sorted where they lie by libc's qsort (_sort_records), repeats dropped
     Chunks and worker processes reading in chunks and regrouping them; a pool started only when
                                 it pays, blocks handed to it through shared memory (_Slots), the
                                 results back down its pipe
@@ -3293,7 +3294,7 @@ def _blocks(chunks: Iterable[bytes], reading: _Reading) -> Iterator[bytes]:
     # Small reads (a stored zip's, the network's) are joined into blocks first, as each block
     # costs a worker's round trip and makes a run for the merge to cut; a decompressor's output,
     # in pieces near a block already, goes on as it is (joining those would double the blocks'
-    # size, and with it the memory of the early merges on a slow link).
+    # size, and with it the memory of the blocks in flight).
     for buffer, end in _regroup(
         _joined(chunks, BLOCK_SIZE), lambda buffer: reading.kind.split(buffer, reading)
     ):
