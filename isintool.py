@@ -395,7 +395,7 @@ class _Records:
 # library), with no Python object made for an ISIN: list.sort needs a str for each, made from the
 # text and joined back into it, and those took more than the sort itself. Measured on 8M GLEIF
 # ISINs in blocks of 26,000 (bench/stages.py has the stages): qsort 1.5 CPU s where splitting,
-# list.sort and joining took 3.5; and qsort releases the GIL, as every ctypes call does.
+# list.sort and joining took 3.5; and qsort releases the GIL, as ctypes' CDLL calls do.
 
 
 @functools.cache
@@ -428,7 +428,10 @@ def _c_qsort() -> Callable[[bytearray, int], None] | None:
 
 
 def _sort_records(records: bytearray) -> None:
-    """Sort 13-byte records (12 characters and a newline) in place, as bytes compare."""
+    """Sort 13-byte records (12 characters and a newline) in place, as bytes compare, where
+    no record holds a NUL or a newline among its 12 characters (an ISIN never does): qsort's
+    strcmp stops at a NUL, the Python path splits at a newline. A line that is no ISIN may hold
+    either; _valid_sorted marks its first byte, which alone puts it last, and cuts it off."""
     count = len(records) // _LINE
     if len(records) != count * _LINE:
         raise ValueError("records are 13 bytes each")
@@ -458,6 +461,12 @@ def _valid_sorted(lines: bytearray, mask: bytes) -> bytearray:
     return lines
 
 
+# Fewer repeats than one record in this many are copied around, a Python step a repeat; more are
+# dropped as a list of the records (a Python object a record, in C): every token of the real DLTINS,
+# most of them repeats, took 0.10 CPU s the first way and 0.01 s the second.
+FEW_REPEATS = 16
+
+
 def _without_repeats(records: bytearray) -> tuple[bytearray, int]:
     """Sorted records each once, and how many repeats were dropped.
 
@@ -471,23 +480,20 @@ def _without_repeats(records: bytearray) -> tuple[bytearray, int]:
     for position in range(12):
         column = records[position::_LINE]
         differs |= int.from_bytes(column[1:], "big") ^ int.from_bytes(column[:-1], "big")
-    news = differs.to_bytes(max(count - 1, 0), "big")  # byte i: 0 where record i + 1 repeats record i
-    repeats = news.count(0)
+    new = differs.to_bytes(max(count - 1, 0), "big")  # byte i: 0 where record i + 1 repeats record i
+    repeats = new.count(0)
     if not repeats:
         return records, 0
-    if repeats < count // 16:  # a few (a list's duplicates): copy what lies between them
-        zeros = [zero.start() for zero in re.finditer(b"\x00", news)]
-        starts, ends, view = (
-            [0, *(i + 2 for i in zeros)],
-            [*(i + 1 for i in zeros), count],
-            memoryview(records),
-        )
-        return bytearray().join(
-            view[a * _LINE : b * _LINE] for a, b in zip(starts, ends, strict=True)
-        ), repeats
+    if repeats < count // FEW_REPEATS:  # a list's duplicates: copy the records between repeats
+        repeated = [zero.start() + 1 for zero in re.finditer(b"\x00", new)]  # their record numbers
+        starts = [0, *(i + 1 for i in repeated)]  # each piece runs from after a repeat to the next one
+        ends = [*repeated, count]
+        view = memoryview(records)
+        kept = (view[start * _LINE : end * _LINE] for start, end in zip(starts, ends, strict=True))
+        return bytearray().join(kept), repeats
     # many (every token of a FIRDS file: an instrument's ISIN in each record that names it)
     isins = records.split(b"\n")
-    kept = [isins[0], *itertools.compress(isins[1:-1], news), b""]  # the text ends with a newline
+    kept = [isins[0], *itertools.compress(isins[1:-1], new), b""]  # the text ends with a newline
     return bytearray(b"\n".join(kept)), repeats
 
 
@@ -3335,7 +3341,7 @@ class _ParsedBlock(_Record):
     """A block's valid ISINs as a sorted run (13-byte records: see _LINE), and how many rows,
     values or ISIN-shaped tokens it had that were not valid ISINs."""
 
-    run: bytes  # a bytearray: bytes-like, and a copy less
+    run: bytearray  # the block's column (or its values' text), sorted and cut where it lies
     invalid: int
 
 
@@ -3354,7 +3360,7 @@ def _parse_block(job: tuple[bytes, _Reading]) -> _ParsedBlock:
 
 # --- Sort -----------------------------------------------------------------------------------------
 
-# The list is cut into key ranges of about this many ISINs (GLEIF's 8 million in 128), each merged
+# The list is cut into key ranges of about this many ISINs (GLEIF's 7.9 million in 120), each merged
 # on its own (by a worker when they run): small enough to be merged in the CPU's caches, and more
 # of them shorten the merge left after the last byte (the README's Performance section has the
 # measurements). Each range costs a cut of every run: a FIRDS file read for every token (278,000
@@ -3480,7 +3486,7 @@ def _change_lines(plus: Iterable[bytes], minus: Iterable[bytes]) -> bytes:
     return b"".join(sign + isin + b"\n" for isin, sign in lines)
 
 
-def _changes(old: bytes, new: bytes) -> tuple[bytes, int, int]:
+def _changes(old: bytes, new: bytes | bytearray) -> tuple[bytes, int, int]:
     """`+ISIN` for each ISIN of `new` not in `old`, `-ISIN` for each the other way, sorted by
     ISIN, and the two counts: both are a key range's sorted 13-byte records."""
     if old == new:  # most ranges, most nights: one comparison in C
@@ -3488,7 +3494,10 @@ def _changes(old: bytes, new: bytes) -> tuple[bytes, int, int]:
     if not old or not new:  # a range one side lacks (no old list: all of it): a sign each line
         sign, records = (b"+", new) if new else (b"-", old)
         return sign + records[:-1].replace(b"\n", b"\n" + sign) + b"\n", len(new) // _LINE, len(old) // _LINE
-    old_isins, new_isins = set(old.split(b"\n")), set(new.split(b"\n"))
+    old_isins, new_isins = (
+        set(old.split(b"\n")),
+        set(bytes(new).split(b"\n")),
+    )  # a bytearray's pieces: unhashable
     added, removed = new_isins - old_isins, old_isins - new_isins
     return _change_lines(added, removed), len(added), len(removed)
 
@@ -3570,7 +3579,7 @@ class _ListPiece(_Record):
     """A key range of the list, as written, how many duplicates were dropped to make it, and
     what changed in that range since the old list."""
 
-    text: bytes
+    text: bytearray  # _merge_runs' records
     dropped: int
     changes: bytes = b""  # `+ISIN` and `-ISIN` lines, sorted by ISIN
     added: int = 0
@@ -3614,7 +3623,7 @@ class _KeyRanges(_Record):
             return _ListPiece(text, dropped)
         low = self.pivots[k - 1] if k else None
         high = self.pivots[k] if k < len(self.pivots) else None
-        return _ListPiece(text, dropped, *_changes(self.old.between(low, high), bytes(text)))  # hashable
+        return _ListPiece(text, dropped, *_changes(self.old.between(low, high), text))
 
 
 # Only ever set in a merge worker, by its pool's initializer: the key ranges it merges. The pool
@@ -3669,7 +3678,7 @@ def parse_texts(
     ranges = _KeyRanges.of(runs.runs, pivots, old_list)
     count = duplicates = added = removed = 0
     with contextlib.ExitStack() as stack:
-        if runs.parallel:
+        if runs.parallel and len(ranges) > 1:  # one range: no pool forked to merge it
             pool = stack.enter_context(_Workers(workers, _receive_ranges, (ranges,)))
             merged = pool.map(_merge_key_range, range(len(ranges)), here_first=0)
         else:

@@ -3767,6 +3767,7 @@ def test_fetch_in_worker_processes_writes_the_same_list(server, out, monkeypatch
     # Many blocks, many runs, every key range used: the inflated text comes in 8 KiB pieces.
     monkeypatch.setattr(isintool, "INFLATE_STEP", 8192)
     monkeypatch.setattr(isintool, "BLOCK_SIZE", 8192)
+    monkeypatch.setattr(isintool, "KEY_RANGE_ISINS", 1000)  # 30 ranges: a pool merges them
     monkeypatch.setattr(isintool, "_available_cores", lambda: 2)
     result = fetch("--url", server.url_for("/list"), "-o", str(out))
     assert result.exit_code == 0, result.stderr
