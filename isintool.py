@@ -3345,6 +3345,11 @@ class _ParsedBlock(_Record):
     invalid: int
 
 
+def _value_lines(values: list[str]) -> bytearray:
+    """A reading's ISIN-shaped values (12 characters each) as 13-byte lines."""
+    return bytearray("\n".join([*values, ""]), "latin-1")
+
+
 def _parse_block(job: tuple[bytes, _Reading]) -> _ParsedBlock:
     """Worker: a block, read as its reading says."""
     block, reading = job
@@ -3353,7 +3358,7 @@ def _parse_block(job: tuple[bytes, _Reading]) -> _ParsedBlock:
         rows = len(lines) // _LINE
     else:  # the general reading: a regex (or the csv module for quoted CSV), ISIN-shaped values
         candidates, rows = reading.kind.values(block.decode("latin-1"), reading)
-        lines = bytearray("\n".join([*candidates, ""]).encode("latin-1"))
+        lines = _value_lines(candidates)
     valid = _valid_sorted(lines, _isin_mask(lines))
     return _ParsedBlock(valid, rows - len(valid) // _LINE)
 
@@ -3494,10 +3499,8 @@ def _changes(old: bytes, new: bytes | bytearray) -> tuple[bytes, int, int]:
     if not old or not new:  # a range one side lacks (no old list: all of it): a sign each line
         sign, records = (b"+", new) if new else (b"-", old)
         return sign + records[:-1].replace(b"\n", b"\n" + sign) + b"\n", len(new) // _LINE, len(old) // _LINE
-    old_isins, new_isins = (
-        set(old.split(b"\n")),
-        set(bytes(new).split(b"\n")),
-    )  # a bytearray's pieces: unhashable
+    old_isins = set(old.split(b"\n"))
+    new_isins = set(bytes(new).split(b"\n"))  # bytes: a bytearray's pieces are unhashable
     added, removed = new_isins - old_isins, old_isins - new_isins
     return _change_lines(added, removed), len(added), len(removed)
 

@@ -3617,7 +3617,7 @@ def test_valid_sorted_keeps_exactly_the_valid_isins_whatever_the_other_lines_hol
 ):
     """Lines that are no ISIN, NUL bytes and bytes past ASCII included, sort last and are cut off,
     never in the way of a valid one."""
-    lines = [r for r in other] + [isin.encode() for isin in isins]
+    lines = other + [isin.encode() for isin in isins]
     rng.shuffle(lines)
     text = bytearray(b"".join(line + b"\n" for line in lines))
     valid = isintool._valid_sorted(text, isintool._isin_mask(text))
